@@ -1,0 +1,109 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as docker from "@pulumi/docker";
+import { EnvironmentName } from "../lib/environments";
+import { ownerLabels, SYSTEMD_OWNS_RUNNING } from "../lib/ownership";
+import { Database } from "./database";
+import { assertSameEnvironment, EnvironmentNetwork } from "./network";
+
+/** AppArgs describe the parameters to an App component. */
+export interface AppArgs<E extends EnvironmentName> {
+    /** The environment the app serves; it decides which database it may use. */
+    readonly environment: E;
+    /** The database of the same environment: the only source of the connection settings. */
+    readonly database: Database<NoInfer<E>>;
+    /** The same environment's internal network, where the database is. */
+    readonly network: EnvironmentNetwork<NoInfer<E>>;
+    /** The shared reverse-proxy network; no stack owns it. */
+    readonly proxyNetwork: string;
+    readonly containerName: string;
+    /** A versioned image reference (checked by the config). */
+    readonly image: string;
+    /** The deployed tag, reported by the app as APP_VERSION. */
+    readonly version: string;
+    /** The port the app listens on inside its container. */
+    readonly port: number;
+    /** The uploads volume, mounted at /data. */
+    readonly volumeName: string;
+    /** Extra settings (formerly the .env file). */
+    readonly env: Readonly<Record<string, string>>;
+    /** Extra secret settings; a Pulumi secret. */
+    readonly secretEnv: pulumi.Input<Record<string, string>>;
+}
+
+/** The app's environment, derived from its database so it cannot point elsewhere. Sorted for stable diffs. */
+export function renderAppEnv(settings: {
+    environment: EnvironmentName;
+    version: string;
+    dbHost: string;
+    dbPort: number;
+    dbName: string;
+    dbUser: string;
+    dbPassword: string;
+    env: Readonly<Record<string, string>>;
+    secretEnv: Readonly<Record<string, string>>;
+}): string[] {
+    const vars: Record<string, string> = {
+        ...settings.env,
+        ...settings.secretEnv,
+        DB_TYPE: "postgresql",
+        APP_VERSION: settings.version,
+        POSTGRES_HOST: settings.dbHost,
+        POSTGRES_PORT: `${settings.dbPort}`,
+        POSTGRES_DB: settings.dbName,
+        POSTGRES_USER: settings.dbUser,
+        POSTGRES_PASSWORD: settings.dbPassword,
+        ...(settings.environment === "dev" ? { DEV_MODE: "true" } : {}),
+    };
+    return Object.keys(vars).sort().map((name) => `${name}=${vars[name]}`);
+}
+
+/** The Rezept-Tagebuch app of one environment: versioned image, uploads volume, healthcheck on /api/version. */
+export class App<E extends EnvironmentName> extends pulumi.ComponentResource {
+    readonly environment: E;
+    readonly containerName: string;
+    /** The id the deployed image reference resolved to on the host. */
+    readonly imageId: pulumi.Output<string>;
+    readonly volume: docker.Volume;
+    readonly image: docker.RemoteImage;
+    readonly container: docker.Container;
+
+    constructor(name: string, args: AppArgs<E>, opts?: pulumi.ComponentResourceOptions) {
+        // Checked before anything is registered: the types stop literal mix-ups, this stops the rest.
+        assertSameEnvironment("app", args.environment, args.database, "database");
+        assertSameEnvironment("app", args.environment, args.network, "network");
+        super("rezept-tagebuch:index:App", name, {}, opts);
+        this.environment = args.environment;
+        this.containerName = args.containerName;
+
+        const labels = ownerLabels(args.environment);
+        this.volume = new docker.Volume(`${name}-data`, { name: args.volumeName, labels }, {
+            parent: this, protect: true, retainOnDelete: true,
+        });
+        this.image = new docker.RemoteImage(`${name}-image`, { name: args.image, keepLocally: true }, { parent: this });
+        this.imageId = this.image.imageId;
+
+        const db = args.database;
+        const envs = pulumi.all([db.host, db.password, args.secretEnv]).apply(([dbHost, dbPassword, secretEnv]) =>
+            renderAppEnv({
+                environment: args.environment, version: args.version,
+                dbHost, dbPort: db.port, dbName: db.databaseName, dbUser: db.user, dbPassword,
+                env: args.env, secretEnv,
+            }));
+        const probe = `http://127.0.0.1:${args.port}/api/version`;
+        this.container = new docker.Container(`${name}-container`, {
+            name: args.containerName,
+            image: this.image.imageId,
+            envs: pulumi.secret(envs),
+            volumes: [{ volumeName: this.volume.name, containerPath: "/data" }],
+            networksAdvanced: [{ name: args.network.networkName }, { name: args.proxyNetwork }],
+            healthcheck: {
+                // Whichever HTTP client the image has.
+                tests: ["CMD-SHELL", `curl -fsS -o /dev/null ${probe} || wget -q -O /dev/null ${probe}`],
+                interval: "15s", timeout: "5s", retries: 3, startPeriod: "30s",
+            },
+            labels,
+            ...SYSTEMD_OWNS_RUNNING,
+        }, { parent: this, deleteBeforeReplace: true, dependsOn: [db.container] });
+        this.registerOutputs({ imageId: this.imageId, volumeName: this.volume.name });
+    }
+}

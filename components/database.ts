@@ -1,0 +1,82 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as docker from "@pulumi/docker";
+import { EnvironmentName } from "../lib/environments";
+import { ownerLabels, SYSTEMD_OWNS_RUNNING } from "../lib/ownership";
+import { assertSameEnvironment, EnvironmentNetwork } from "./network";
+
+/** DatabaseArgs describe the parameters to a Database component. */
+export interface DatabaseArgs<E extends EnvironmentName> {
+    /** The environment the database serves. */
+    readonly environment: E;
+    /** The environment's internal network; the database joins no other. */
+    readonly network: EnvironmentNetwork<NoInfer<E>>;
+    /** Container name, also its host name on the internal network. */
+    readonly containerName: string;
+    /** A pinned PostgreSQL image. */
+    readonly image: string;
+    readonly databaseName: string;
+    readonly user: string;
+    readonly port: number;
+    /** The data volume's name; it outlives the container and the stack. */
+    readonly volumeName: string;
+    /** The superuser password; a Pulumi secret. */
+    readonly password: pulumi.Input<string>;
+}
+
+const DATA_DIR = "/var/lib/postgresql/data";
+
+/** The PostgreSQL of one environment: data volume, pinned image and container with a pg_isready healthcheck. */
+export class Database<E extends EnvironmentName> extends pulumi.ComponentResource {
+    /** The environment the database serves; an app of another environment refuses it. */
+    readonly environment: E;
+    readonly containerName: string;
+    /** Host name the app connects to. */
+    readonly host: pulumi.Output<string>;
+    readonly port: number;
+    readonly databaseName: string;
+    readonly user: string;
+    readonly password: pulumi.Output<string>;
+    readonly volume: docker.Volume;
+    readonly image: docker.RemoteImage;
+    readonly container: docker.Container;
+
+    constructor(name: string, args: DatabaseArgs<E>, opts?: pulumi.ComponentResourceOptions) {
+        assertSameEnvironment("database", args.environment, args.network, "network");
+        super("rezept-tagebuch:index:Database", name, {}, opts);
+        this.environment = args.environment;
+        this.containerName = args.containerName;
+        this.port = args.port;
+        this.databaseName = args.databaseName;
+        this.user = args.user;
+        this.password = pulumi.secret(args.password);
+
+        const labels = ownerLabels(args.environment);
+        // Data is never deleted by Pulumi: not by destroy, not by replacing the container.
+        this.volume = new docker.Volume(`${name}-data`, { name: args.volumeName, labels }, {
+            parent: this, protect: true, retainOnDelete: true,
+        });
+        this.image = new docker.RemoteImage(`${name}-image`, { name: args.image, keepLocally: true }, { parent: this });
+
+        const readiness = ["pg_isready", "-h", "127.0.0.1", "-p", `${args.port}`, "-U", args.user, "-d", args.databaseName];
+        this.container = new docker.Container(`${name}-container`, {
+            name: args.containerName,
+            image: this.image.imageId,
+            envs: this.password.apply((password) => [
+                `POSTGRES_PASSWORD=${password}`,
+                `POSTGRES_USER=${args.user}`,
+                `POSTGRES_DB=${args.databaseName}`,
+                // postgres and pg_isready both take their default port from PGPORT.
+                `PGPORT=${args.port}`,
+            ]),
+            volumes: [{ volumeName: this.volume.name, containerPath: DATA_DIR }],
+            networksAdvanced: [{ name: args.network.networkName }],
+            // 127.0.0.1, not the socket: during first-run initialisation the image's
+            // temporary server listens on the socket only and must not count as ready.
+            healthcheck: { tests: ["CMD", ...readiness], interval: "10s", timeout: "5s", retries: 5, startPeriod: "30s" },
+            labels,
+            ...SYSTEMD_OWNS_RUNNING,
+        }, { parent: this, deleteBeforeReplace: true });
+        this.host = this.container.name;
+        this.registerOutputs({ host: this.host, volumeName: this.volume.name });
+    }
+}

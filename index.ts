@@ -1,0 +1,65 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as docker from "@pulumi/docker";
+import { readStackConfig } from "./lib/config";
+import { EnvironmentNetwork } from "./components/network";
+import { Database } from "./components/database";
+import { App } from "./components/app";
+import { BootUnits } from "./components/bootUnits";
+
+const config = readStackConfig();
+config.warnings.forEach((warning) => pulumi.log.warn(warning));
+const env = config.environment;
+const names = config.names;
+
+// Without dockerHost the provider uses DOCKER_HOST, e.g. the user's Podman socket.
+const podman = new docker.Provider("podman", config.dockerHost ? { host: config.dockerHost } : {});
+const opts = { providers: [podman] };
+
+const network = new EnvironmentNetwork(env, { environment: env, networkName: names.internalNetwork }, opts);
+const database = new Database(`${env}-db`, {
+    environment: env,
+    network,
+    containerName: names.dbContainer,
+    image: config.db.image,
+    databaseName: config.db.name,
+    user: config.db.user,
+    port: config.db.port,
+    volumeName: config.db.volume,
+    password: config.db.password,
+}, opts);
+
+const app = config.app && new App(`${env}-app`, {
+    environment: env,
+    database,
+    network,
+    proxyNetwork: config.proxyNetwork,
+    containerName: names.appContainer,
+    image: config.app.image,
+    version: config.app.version,
+    port: config.app.port,
+    volumeName: config.app.volume,
+    env: config.app.env,
+    secretEnv: config.app.secretEnv,
+}, opts);
+
+const boot = new BootUnits(`${env}-boot`, {
+    spec: {
+        environment: env,
+        scope: config.boot.scope,
+        dbContainer: database.containerName,
+        appContainer: app?.containerName,
+        dbHealthTimeoutSeconds: config.boot.dbHealthTimeoutSeconds,
+    },
+    connection: config.connection,
+    containers: app ? [database.container, app.container] : [database.container],
+});
+
+export const environment = env;
+export const dbContainer = database.containerName;
+export const dbVolume = database.volume.name;
+export const appContainer = app?.containerName;
+export const appVolume = app?.volume.name;
+/** The deployed tag: a rollback sets appImage back to the previous one. */
+export const appImageTag = config.app?.version;
+export const appImageId = app?.imageId;
+export const systemdUnits = boot.units;

@@ -1,0 +1,229 @@
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { ACCEPTED_FORMS, checkAppImage, checkPinnedImage, ImageRef, imageVersion } from "./imageRef";
+import { ENVIRONMENTS, EnvironmentName, environmentNames, EnvironmentNames, PROJECT } from "./environments";
+
+/** The variables the program derives itself; the env maps may not override them. */
+export const MANAGED_APP_ENV = [
+    "POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_DB", "POSTGRES_USER", "POSTGRES_PASSWORD",
+    "DB_TYPE", "APP_VERSION", "DEV_MODE",
+] as const;
+
+/** The validated configuration of one stack. Secrets are Pulumi secrets from the moment they are read. */
+export interface StackConfig {
+    readonly environment: EnvironmentName;
+    readonly names: EnvironmentNames;
+    /** The reverse-proxy network the apps join; no stack owns it. */
+    readonly proxyNetwork: string;
+    /** Set to reach the Podman API elsewhere than DOCKER_HOST. */
+    readonly dockerHost?: string;
+    readonly db: {
+        readonly image: string;
+        readonly name: string;
+        readonly user: string;
+        readonly port: number;
+        readonly volume: string;
+        readonly password: pulumi.Output<string>;
+    };
+    /** Absent when the environment runs no app (test, by default). */
+    readonly app?: {
+        readonly image: string;
+        readonly imageRef: ImageRef;
+        /** The deployed tag (or digest): APP_VERSION and the stack output. */
+        readonly version: string;
+        readonly port: number;
+        readonly volume: string;
+        readonly env: Readonly<Record<string, string>>;
+        readonly secretEnv: pulumi.Output<Record<string, string>>;
+    };
+    readonly boot: {
+        readonly scope: "user" | "system";
+        /** How long an app unit waits for its database to be healthy. */
+        readonly dbHealthTimeoutSeconds: number;
+    };
+    readonly connection:
+        | { readonly kind: "local" }
+        | { readonly kind: "ssh"; readonly host: string; readonly user: string; readonly port: number; readonly privateKey: pulumi.Output<string> };
+    /** Accepted but worth telling the operator (e.g. a moving tag in dev). */
+    readonly warnings: readonly string[];
+}
+
+/** Invalid configuration. One line per problem, each naming the key, the fault and the fix. RunError hides the stack trace. */
+export class ConfigError extends pulumi.RunError {
+    constructor(readonly problems: readonly string[]) {
+        super(`invalid configuration of stack:\n${problems.join("\n")}`);
+        this.name = "ConfigError";
+    }
+}
+
+const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+const ENV_VAR = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const PG_IDENT = /^[a-z_][a-z0-9_]{0,62}$/;
+
+const port = z.coerce.number().int("must be a whole number").min(1, "must be 1 to 65535").max(65535, "must be 1 to 65535");
+const bool = z.enum(["true", "false"], "must be true or false").transform((v) => v === "true");
+const resourceName = z.string().regex(NAME, "must start with a letter or digit and contain only letters, digits, '_', '.', '-'");
+const envMap = z.string().transform((text, ctx) => {
+    try { return JSON.parse(text) as unknown; } catch {
+        ctx.addIssue({ code: "custom", message: "is not a JSON object" });
+        return z.NEVER;
+    }
+}).pipe(z.record(z.string().regex(ENV_VAR, "has a key that is not an environment variable name ([A-Za-z_][A-Za-z0-9_]*)"), z.string("must map names to strings")));
+
+/** Every key the program reads, with its parser, default and how to fix a bad value. */
+const KEYS = {
+    appImage: { schema: z.string(), hint: "pulumi config set appImage localhost/seaser-rezept-tagebuch:rezept_version_10_11_2025_001" },
+    appEnabled: { schema: bool, hint: "pulumi config set appEnabled true" },
+    appPort: { schema: port, hint: "pulumi config set appPort 80 (the port the app listens on inside its container)" },
+    appEnv: { schema: envMap, hint: "pulumi config set --path 'appEnv.NAME' value" },
+    appSecretEnv: { schema: envMap, hint: "pulumi config set --secret --path 'appSecretEnv.NAME' value" },
+    appDataVolume: { schema: resourceName, hint: "pulumi config set appDataVolume <volume name>" },
+    dbPassword: { schema: z.string().min(8, "must be at least 8 characters"), hint: "pulumi config set --secret dbPassword <password>" },
+    dbImage: { schema: z.string(), hint: "pulumi config set dbImage docker.io/library/postgres:16-alpine" },
+    dbName: { schema: z.string().regex(PG_IDENT, "must be a lowercase PostgreSQL identifier"), hint: "pulumi config set dbName rezepte" },
+    dbUser: { schema: z.string().regex(PG_IDENT, "must be a lowercase PostgreSQL identifier"), hint: "pulumi config set dbUser postgres" },
+    dbPort: { schema: port, hint: "pulumi config set dbPort 5432" },
+    dbDataVolume: { schema: resourceName, hint: "pulumi config set dbDataVolume <volume name>" },
+    dbHealthTimeoutSeconds: {
+        schema: z.coerce.number().int("must be a whole number").min(10, "must be 10 to 1800").max(1800, "must be 10 to 1800"),
+        hint: "pulumi config set dbHealthTimeoutSeconds 120",
+    },
+    proxyNetwork: { schema: resourceName, hint: "pulumi config set proxyNetwork seaser-network" },
+    systemdScope: { schema: z.enum(["user", "system"], "must be user or system"), hint: "pulumi config set systemdScope user" },
+    hostConnection: { schema: z.enum(["local", "ssh"], "must be local or ssh"), hint: "pulumi config set hostConnection local" },
+    dockerHost: {
+        schema: z.string().regex(/^(unix|tcp|ssh):\/\/\S+$/, "must be a unix://, tcp:// or ssh:// address"),
+        hint: "pulumi config set dockerHost unix:///run/user/1000/podman/podman.sock",
+    },
+    sshHost: { schema: z.string().regex(/^[A-Za-z0-9.:-]+$/, "must be a host name or address"), hint: "pulumi config set sshHost host.example" },
+    sshUser: { schema: z.string().regex(/^[a-z_][a-z0-9_-]*$/, "must be a user name"), hint: "pulumi config set sshUser seaser" },
+    sshPort: { schema: port, hint: "pulumi config set sshPort 22" },
+    sshPrivateKey: { schema: z.string().includes("PRIVATE KEY", "is not a PEM private key"), hint: "pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519" },
+} as const;
+
+export type ConfigKey = keyof typeof KEYS;
+export const CONFIG_KEYS = Object.keys(KEYS) as ConfigKey[];
+type Parsed<K extends ConfigKey> = z.output<(typeof KEYS)[K]["schema"]>;
+
+/**
+ * Validates the raw configuration of one stack. Every problem is collected, so
+ * the operator fixes them in one round; nothing is registered before this returns.
+ * `raw` maps keys without the project prefix to their string values.
+ */
+export function parseStackConfig(stack: string, raw: Readonly<Record<string, string | undefined>>): StackConfig {
+    const problems: string[] = [];
+    const fail = (key: string, what: string, fix: string) => problems.push(`${PROJECT}:${key} ${what}; fix: ${fix}`);
+
+    if (!(ENVIRONMENTS as readonly string[]).includes(stack)) {
+        throw new ConfigError([`stack "${stack}" is not an environment of ${PROJECT}; allowed stacks: ${ENVIRONMENTS.join(", ")}; fix: pulumi stack select prod|dev|test`]);
+    }
+    const environment = stack as EnvironmentName;
+    const names = environmentNames(environment);
+
+    for (const key of Object.keys(raw)) {
+        if (!(key in KEYS) && raw[key] !== undefined) {
+            fail(key, "is not a setting of this program (a typo?)", `pulumi config rm ${key}; known keys: ${CONFIG_KEYS.join(", ")}`);
+        }
+    }
+
+    function read<K extends ConfigKey>(key: K): Parsed<K> | undefined;
+    function read<K extends ConfigKey>(key: K, fallback: Parsed<K>): Parsed<K>;
+    function read<K extends ConfigKey>(key: K, fallback?: Parsed<K>): Parsed<K> | undefined {
+        const value = raw[key];
+        if (value === undefined) return fallback;
+        const result = KEYS[key].schema.safeParse(value);
+        if (result.success) return result.data as Parsed<K>;
+        fail(key, result.error.issues[0].message, KEYS[key].hint);
+        return fallback;
+    }
+    function need<K extends ConfigKey>(key: K, why: string): Parsed<K> | undefined {
+        if (raw[key] === undefined) fail(key, `is required ${why}`, KEYS[key].hint);
+        return read(key);
+    }
+
+    const warnings: string[] = [];
+    const dbPassword = need("dbPassword", "(the PostgreSQL password, kept as a secret)");
+    const dbImage = read("dbImage", "docker.io/library/postgres:16-alpine");
+    const dbImageCheck = checkPinnedImage(dbImage);
+    if (!dbImageCheck.ok) fail("dbImage", dbImageCheck.reason, KEYS.dbImage.hint);
+
+    const appEnabled = read("appEnabled", environment !== "test");
+    let app: StackConfig["app"];
+    if (appEnabled) {
+        const image = need("appImage", `when the ${environment} app is enabled`);
+        const env = read("appEnv", {});
+        const secretEnv = read("appSecretEnv", {});
+        for (const [mapKey, map] of [["appEnv", env], ["appSecretEnv", secretEnv]] as const) {
+            const managed = Object.keys(map).filter((name) => (MANAGED_APP_ENV as readonly string[]).includes(name));
+            if (managed.length > 0) {
+                fail(mapKey, `sets ${managed.join(", ")}, which the program derives from the database and image`, `pulumi config rm --path '${mapKey}.${managed[0]}'`);
+            }
+        }
+        const both = Object.keys(env).filter((name) => name in secretEnv);
+        if (both.length > 0) fail("appEnv", `and appSecretEnv both set ${both.join(", ")}`, `keep ${both[0]} in one of them`);
+        if (image !== undefined) {
+            const check = checkAppImage(environment, image);
+            if (!check.ok) {
+                fail("appImage", check.reason, `pulumi config set appImage with a versioned image: ${ACCEPTED_FORMS}`);
+            } else {
+                if (check.warning) warnings.push(check.warning);
+                app = {
+                    image,
+                    imageRef: check.ref,
+                    version: imageVersion(check.ref),
+                    port: read("appPort", 80),
+                    volume: read("appDataVolume", names.appVolume),
+                    env,
+                    secretEnv: pulumi.secret(secretEnv),
+                };
+            }
+        }
+    }
+
+    const hostConnection = read("hostConnection", "local");
+    let connection: StackConfig["connection"] = { kind: "local" };
+    if (hostConnection === "ssh") {
+        const host = need("sshHost", "when hostConnection is ssh");
+        const user = need("sshUser", "when hostConnection is ssh");
+        const privateKey = need("sshPrivateKey", "when hostConnection is ssh");
+        // The docker provider cannot reuse the command's key: the Podman API must be reachable on its own.
+        if (raw.dockerHost === undefined) fail("dockerHost", "is required when hostConnection is ssh (the Podman API of the same host)", KEYS.dockerHost.hint);
+        if (host !== undefined && user !== undefined && privateKey !== undefined) {
+            connection = { kind: "ssh", host, user, port: read("sshPort", 22), privateKey: pulumi.secret(privateKey) };
+        }
+    }
+
+    const config: StackConfig = {
+        environment,
+        names,
+        proxyNetwork: read("proxyNetwork", "seaser-network"),
+        dockerHost: read("dockerHost"),
+        db: {
+            image: dbImage,
+            name: read("dbName", names.dbName),
+            user: read("dbUser", "postgres"),
+            port: read("dbPort", 5432),
+            volume: read("dbDataVolume", names.dbVolume),
+            password: pulumi.secret(dbPassword ?? ""),
+        },
+        app,
+        boot: {
+            scope: read("systemdScope", "user"),
+            dbHealthTimeoutSeconds: read("dbHealthTimeoutSeconds", 120),
+        },
+        connection,
+        warnings,
+    };
+    if (problems.length > 0) throw new ConfigError(problems);
+    return config;
+}
+
+/** Reads this stack's configuration from Pulumi; the only place the program touches config. */
+export function readStackConfig(): StackConfig {
+    const prefix = `${PROJECT}:`;
+    const raw: Record<string, string> = {};
+    for (const [key, value] of Object.entries(pulumi.runtime.allConfig())) {
+        if (key.startsWith(prefix)) raw[key.slice(prefix.length)] = value;
+    }
+    return parseStackConfig(pulumi.getStack(), raw);
+}

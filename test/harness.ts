@@ -1,0 +1,164 @@
+import { createHash } from "node:crypto";
+import * as pulumi from "@pulumi/pulumi";
+import { PROJECT } from "../lib/environments";
+
+/** One resource the program registered, as the engine would have seen it. */
+export interface Registered {
+    readonly type: string;
+    readonly name: string;
+    /** Inputs with secrets unwrapped (what the provider would receive). */
+    readonly inputs: Record<string, any>;
+    /** Inputs as serialized for the engine: secrets still wrapped in their signature. */
+    readonly wireInputs: Record<string, any>;
+    readonly custom: boolean;
+    readonly parent: string;
+    /** Provider reference ("urn::id"), empty for the default provider. */
+    readonly provider: string;
+    readonly protect: boolean;
+    readonly retainOnDelete: boolean;
+    readonly deleteBeforeReplace: boolean;
+    readonly dependencies: string[];
+    readonly urn: string;
+}
+
+export interface ProgramRun {
+    readonly resources: Registered[];
+    readonly outputs: Record<string, unknown>;
+    readonly warnings: string[];
+    /** Resolves an exported output or input to its plain value and secretness. */
+    resolve(value: unknown): Promise<{ value: unknown; secret: boolean }>;
+    find(type: string, name: string): Registered;
+    ofType(type: string): Registered[];
+}
+
+/** The signature Pulumi wraps secret values in on the wire. */
+export const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+/** Stands in for the image lookup a provider would do: a stable id per reference. */
+export function fakeImageId(reference: string): string {
+    return `sha256:${createHash("sha256").update(reference).digest("hex")}`;
+}
+
+/**
+ * Runs index.ts for `stack` under mocks with the given config (keys without the
+ * project prefix) and records every registered resource with its options.
+ * A test file may call it many times: each call starts from fresh modules.
+ */
+export async function runProgram(
+    stack: string,
+    config: Record<string, string>,
+    opts: { secretKeys?: string[]; imageId?: (reference: string) => string } = {},
+): Promise<ProgramRun> {
+    const resources: Registered[] = [];
+    const warnings: string[] = [];
+    const imageId = opts.imageId ?? fakeImageId;
+    await pulumi.runtime.setMocks({
+        newResource(args) {
+            const state: Record<string, unknown> = { ...args.inputs };
+            if (args.type === "docker:index/remoteImage:RemoteImage") state.imageId = imageId(args.inputs.name);
+            return { id: `${args.name}-id`, state };
+        },
+        call(args) {
+            throw new Error(`Mock call not implemented: ${args.token}`);
+        },
+    }, PROJECT, stack, true);
+
+    const monitor: any = pulumi.runtime.getMonitor();
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req: any, callback: any) => {
+        resources.push({
+            type: req.getType(),
+            name: req.getName(),
+            inputs: pulumi.runtime.deserializeProperties(req.getObject()),
+            wireInputs: req.getObject()?.toJavaScript() ?? {},
+            custom: req.getCustom(),
+            parent: req.getParent(),
+            provider: req.getProvider(),
+            protect: req.getProtect(),
+            retainOnDelete: req.getRetainondelete(),
+            deleteBeforeReplace: req.getDeletebeforereplace(),
+            dependencies: req.getDependenciesList(),
+            urn: `urn:pulumi:${stack}::${PROJECT}::${req.getType()}::${req.getName()}`,
+        });
+        return register(req, callback);
+    };
+
+    const prefixed: Record<string, string> = {};
+    for (const [key, value] of Object.entries(config)) prefixed[`${PROJECT}:${key}`] = value;
+    pulumi.runtime.setAllConfig(prefixed, (opts.secretKeys ?? []).map((key) => `${PROJECT}:${key}`));
+
+    const warn = pulumi.log.warn;
+    (pulumi.log as any).warn = (message: string) => { warnings.push(message); return Promise.resolve(); };
+    let outputs: Record<string, unknown>;
+    try {
+        const { vi } = await import("vitest");
+        vi.resetModules();
+        outputs = { ...(await import("../index")) };
+    } finally {
+        (pulumi.log as any).warn = warn;
+    }
+    await settle(() => resources.length);
+
+    return {
+        resources,
+        outputs,
+        warnings,
+        async resolve(value) {
+            if (!pulumi.Output.isInstance(value)) return { value, secret: false };
+            const output = value as any;
+            const [plain, secret] = await Promise.all([output.promise(), output.isSecret]);
+            return { value: plain, secret };
+        },
+        find(type, name) {
+            const hit = resources.find((r) => r.type === type && r.name === name);
+            if (!hit) throw new Error(`no ${type} named ${name}; registered: ${resources.map((r) => `${r.type}::${r.name}`).join(", ")}`);
+            return hit;
+        },
+        ofType(type) {
+            return resources.filter((r) => r.type === type);
+        },
+    };
+}
+
+/**
+ * Registrations finish asynchronously, after the inputs they depend on resolve,
+ * and Pulumi offers no public "all done" under mocks: wait until the count of
+ * registrations stops changing over several rounds of RPC draining.
+ */
+async function settle(count: () => number): Promise<void> {
+    let stableRounds = 0;
+    for (let last = -1; stableRounds < 4; ) {
+        await (pulumi.runtime as any).waitForRPCs();
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        stableRounds = count() === last ? stableRounds + 1 : 0;
+        last = count();
+    }
+}
+
+/** A config that passes validation, per stack, to vary from. */
+export function validConfig(stack: string): Record<string, string> {
+    const base = { dbPassword: "s3cret-pg-password" };
+    if (stack === "prod") return { ...base, appImage: "localhost/seaser-rezept-tagebuch:rezept_version_10_11_2025_001" };
+    if (stack === "dev") return { ...base, appImage: "localhost/seaser-rezept-tagebuch:rezept_version_12_11_2025_002" };
+    return base;
+}
+
+/** Removes every secret-wrapped value, leaving what would be stored in plaintext. */
+export function withoutSecrets(value: unknown): unknown {
+    if (Array.isArray(value)) return value.map(withoutSecrets);
+    if (value && typeof value === "object") {
+        if (Object.values(value).includes(SECRET_SIG)) return "[secret]";
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withoutSecrets(v)]));
+    }
+    return value;
+}
+
+export const TYPES = {
+    container: "docker:index/container:Container",
+    volume: "docker:index/volume:Volume",
+    network: "docker:index/network:Network",
+    image: "docker:index/remoteImage:RemoteImage",
+    provider: "pulumi:providers:docker",
+    localCommand: "command:local:Command",
+    remoteCommand: "command:remote:Command",
+} as const;
