@@ -60,7 +60,7 @@ const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 const ENV_VAR = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const PG_IDENT = /^[a-z_][a-z0-9_]{0,62}$/;
 
-const port = z.coerce.number().int("must be a whole number").min(1, "must be 1 to 65535").max(65535, "must be 1 to 65535");
+const port = z.coerce.number("must be a number").int("must be a whole number").min(1, "must be 1 to 65535").max(65535, "must be 1 to 65535");
 const bool = z.enum(["true", "false"], "must be true or false").transform((v) => v === "true");
 const resourceName = z.string().regex(NAME, "must start with a letter or digit and contain only letters, digits, '_', '.', '-'");
 const envMap = z.string().transform((text, ctx) => {
@@ -68,7 +68,17 @@ const envMap = z.string().transform((text, ctx) => {
         ctx.addIssue({ code: "custom", message: "is not a JSON object" });
         return z.NEVER;
     }
-}).pipe(z.record(z.string().regex(ENV_VAR, "has a key that is not an environment variable name ([A-Za-z_][A-Za-z0-9_]*)"), z.string("must map names to strings")));
+}).pipe(z.record(
+    z.string().regex(ENV_VAR, "has a key that is not an environment variable name ([A-Za-z_][A-Za-z0-9_]*)"),
+    z.string("must map names to strings"),
+    "must be a JSON object of NAME to string",
+));
+
+/** A zod issue as a phrase after the key, with the map entry it concerns. */
+function describeIssue(issue: z.core.$ZodIssue): string {
+    const message = issue.code === "invalid_key" ? issue.issues[0]?.message ?? issue.message : issue.message;
+    return issue.path.length > 0 ? `${message} (at ${issue.path.join(".")})` : message;
+}
 
 /** Every key the program reads, with its parser, default and how to fix a bad value. */
 const KEYS = {
@@ -85,7 +95,7 @@ const KEYS = {
     dbPort: { schema: port, hint: "pulumi config set dbPort 5432" },
     dbDataVolume: { schema: resourceName, hint: "pulumi config set dbDataVolume <volume name>" },
     dbHealthTimeoutSeconds: {
-        schema: z.coerce.number().int("must be a whole number").min(10, "must be 10 to 1800").max(1800, "must be 10 to 1800"),
+        schema: z.coerce.number("must be a number").int("must be a whole number").min(10, "must be 10 to 1800").max(1800, "must be 10 to 1800"),
         hint: "pulumi config set dbHealthTimeoutSeconds 120",
     },
     proxyNetwork: { schema: resourceName, hint: "pulumi config set proxyNetwork seaser-network" },
@@ -133,7 +143,7 @@ export function parseStackConfig(stack: string, raw: Readonly<Record<string, str
         if (value === undefined) return fallback;
         const result = KEYS[key].schema.safeParse(value);
         if (result.success) return result.data as Parsed<K>;
-        fail(key, result.error.issues[0].message, KEYS[key].hint);
+        fail(key, describeIssue(result.error.issues[0]), KEYS[key].hint);
         return fallback;
     }
     function need<K extends ConfigKey>(key: K, why: string): Parsed<K> | undefined {

@@ -21,14 +21,11 @@ export interface Registered {
     readonly urn: string;
 }
 
-export interface ProgramRun {
-    readonly resources: Registered[];
+export interface ProgramRun extends Recorder {
     readonly outputs: Record<string, unknown>;
     readonly warnings: string[];
     /** Resolves an exported output or input to its plain value and secretness. */
     resolve(value: unknown): Promise<{ value: unknown; secret: boolean }>;
-    find(type: string, name: string): Registered;
-    ofType(type: string): Registered[];
 }
 
 /** The signature Pulumi wraps secret values in on the wire. */
@@ -39,19 +36,18 @@ export function fakeImageId(reference: string): string {
     return `sha256:${createHash("sha256").update(reference).digest("hex")}`;
 }
 
-/**
- * Runs index.ts for `stack` under mocks with the given config (keys without the
- * project prefix) and records every registered resource with its options.
- * A test file may call it many times: each call starts from fresh modules.
- */
-export async function runProgram(
-    stack: string,
-    config: Record<string, string>,
-    opts: { secretKeys?: string[]; imageId?: (reference: string) => string } = {},
-): Promise<ProgramRun> {
+/** Registered resources of a mocked Pulumi runtime, and a way to wait for them all. */
+export interface Recorder {
+    readonly resources: Registered[];
+    /** Resolves when registrations have stopped arriving. */
+    settle(): Promise<void>;
+    find(type: string, name: string): Registered;
+    ofType(type: string): Registered[];
+}
+
+/** Installs mocks for `stack` that record every registration with its options. */
+export async function startRecording(stack: string, imageId: (reference: string) => string = fakeImageId): Promise<Recorder> {
     const resources: Registered[] = [];
-    const warnings: string[] = [];
-    const imageId = opts.imageId ?? fakeImageId;
     await pulumi.runtime.setMocks({
         newResource(args) {
             const state: Record<string, unknown> = { ...args.inputs };
@@ -69,7 +65,7 @@ export async function runProgram(
         resources.push({
             type: req.getType(),
             name: req.getName(),
-            inputs: pulumi.runtime.deserializeProperties(req.getObject()),
+            inputs: revealSecrets(req.getObject()?.toJavaScript() ?? {}) as Record<string, any>,
             wireInputs: req.getObject()?.toJavaScript() ?? {},
             custom: req.getCustom(),
             parent: req.getParent(),
@@ -82,7 +78,32 @@ export async function runProgram(
         });
         return register(req, callback);
     };
+    return {
+        resources,
+        settle: () => settle(() => resources.length),
+        find(type, name) {
+            const hit = resources.find((r) => r.type === type && r.name === name);
+            if (!hit) throw new Error(`no ${type} named ${name}; registered: ${resources.map((r) => `${r.type}::${r.name}`).join(", ")}`);
+            return hit;
+        },
+        ofType(type) {
+            return resources.filter((r) => r.type === type);
+        },
+    };
+}
 
+/**
+ * Runs index.ts for `stack` under mocks with the given config (keys without the
+ * project prefix) and records every registered resource with its options.
+ * A test file may call it many times: each call starts from fresh modules.
+ */
+export async function runProgram(
+    stack: string,
+    config: Record<string, string>,
+    opts: { secretKeys?: string[]; imageId?: (reference: string) => string; recorder?: Recorder } = {},
+): Promise<ProgramRun> {
+    const recorder = opts.recorder ?? await startRecording(stack, opts.imageId);
+    const warnings: string[] = [];
     const prefixed: Record<string, string> = {};
     for (const [key, value] of Object.entries(config)) prefixed[`${PROJECT}:${key}`] = value;
     pulumi.runtime.setAllConfig(prefixed, (opts.secretKeys ?? []).map((key) => `${PROJECT}:${key}`));
@@ -97,10 +118,10 @@ export async function runProgram(
     } finally {
         (pulumi.log as any).warn = warn;
     }
-    await settle(() => resources.length);
+    await recorder.settle();
 
     return {
-        resources,
+        ...recorder,
         outputs,
         warnings,
         async resolve(value) {
@@ -108,14 +129,6 @@ export async function runProgram(
             const output = value as any;
             const [plain, secret] = await Promise.all([output.promise(), output.isSecret]);
             return { value: plain, secret };
-        },
-        find(type, name) {
-            const hit = resources.find((r) => r.type === type && r.name === name);
-            if (!hit) throw new Error(`no ${type} named ${name}; registered: ${resources.map((r) => `${r.type}::${r.name}`).join(", ")}`);
-            return hit;
-        },
-        ofType(type) {
-            return resources.filter((r) => r.type === type);
         },
     };
 }
@@ -143,11 +156,24 @@ export function validConfig(stack: string): Record<string, string> {
     return base;
 }
 
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+
+/** Replaces every secret-wrapped value by its plain value. */
+export function revealSecrets(value: unknown): unknown {
+    if (Array.isArray(value)) return value.map(revealSecrets);
+    if (value && typeof value === "object") {
+        const record = value as Record<string, unknown>;
+        if (record[SIG_KEY] === SECRET_SIG) return revealSecrets(record.value);
+        return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, revealSecrets(v)]));
+    }
+    return value;
+}
+
 /** Removes every secret-wrapped value, leaving what would be stored in plaintext. */
 export function withoutSecrets(value: unknown): unknown {
     if (Array.isArray(value)) return value.map(withoutSecrets);
     if (value && typeof value === "object") {
-        if (Object.values(value).includes(SECRET_SIG)) return "[secret]";
+        if ((value as Record<string, unknown>)[SIG_KEY] === SECRET_SIG) return "[secret]";
         return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withoutSecrets(v)]));
     }
     return value;

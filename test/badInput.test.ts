@@ -1,0 +1,40 @@
+import { describe, expect, it } from "vitest";
+import * as pulumi from "@pulumi/pulumi";
+import { runProgram, startRecording, validConfig } from "./harness";
+
+/** Runs the whole program and returns what it threw and what it registered meanwhile. */
+async function failingRun(stack: string, config: Record<string, string>) {
+    const recorder = await startRecording(stack);
+    const error = await runProgram(stack, config, { recorder }).then(() => undefined, (e: unknown) => e);
+    await recorder.settle();
+    return { error: error as Error | undefined, registered: recorder.resources.length };
+}
+
+describe("the program refuses bad input before it registers any resource", () => {
+    it.each([
+        ["an unknown stack", "staging", validConfig("prod"), 'stack "staging"'],
+        ["a missing secret", "prod", { appImage: "localhost/seaser-rezept-tagebuch:v1.2.3" }, "rezept-tagebuch:dbPassword is required"],
+        [":latest in prod", "prod", { ...validConfig("prod"), appImage: "localhost/seaser-rezept-tagebuch:latest" }, "rezept-tagebuch:appImage"],
+        [":latest in dev", "dev", { ...validConfig("dev"), appImage: "localhost/seaser-rezept-tagebuch:latest" }, "rezept-tagebuch:appImage"],
+        ["a malformed map", "dev", { ...validConfig("dev"), appEnv: "{not json" }, "rezept-tagebuch:appEnv"],
+        ["an out-of-range port", "test", { ...validConfig("test"), dbPort: "99999" }, "rezept-tagebuch:dbPort"],
+        ["a misspelt key", "prod", { ...validConfig("prod"), dbpassword: "x" }, "rezept-tagebuch:dbpassword"],
+    ])("%s", async (_case, stack, config, message) => {
+        const { error, registered } = await failingRun(stack, config);
+        expect(error).toBeInstanceOf(pulumi.RunError);
+        expect(error?.message).toContain(message);
+        expect(registered).toBe(0);
+    });
+
+    it("registers resources when the same stack's config is valid (the check above can fail)", async () => {
+        const { error, registered } = await failingRun("prod", validConfig("prod"));
+        expect(error).toBeUndefined();
+        expect(registered).toBeGreaterThan(5);
+    });
+
+    it("warns, and deploys, when dev runs the moving :dev tag", async () => {
+        const run = await runProgram("dev", { ...validConfig("dev"), appImage: "localhost/seaser-rezept-tagebuch:dev" });
+        expect(run.warnings).toEqual([expect.stringContaining('appImage "localhost/seaser-rezept-tagebuch:dev" is not a versioned image')]);
+        expect(run.outputs.appImageTag).toBe("dev");
+    });
+});

@@ -1,0 +1,174 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, parseStackConfig } from "../lib/config";
+import { validConfig } from "./harness";
+
+/** The problems parseStackConfig reports, or [] when it accepts the config. */
+function problems(stack: string, raw: Record<string, string | undefined>): string[] {
+    try {
+        parseStackConfig(stack, raw);
+        return [];
+    } catch (error) {
+        expect(error).toBeInstanceOf(ConfigError);
+        return [...(error as ConfigError).problems];
+    }
+}
+
+function secretValue<T>(output: unknown): Promise<T> {
+    return (output as any).promise();
+}
+
+/**
+ * Each bad input: the stack, the config, the key the one-line message must name,
+ * and a word of what is wrong.
+ */
+const BAD_INPUT: [string, string, Record<string, string | undefined>, string, string][] = [
+    ["missing dbPassword", "prod", { ...validConfig("prod"), dbPassword: undefined }, "dbPassword", "is required"],
+    ["short dbPassword", "dev", { ...validConfig("dev"), dbPassword: "short" }, "dbPassword", "at least 8"],
+    ["missing appImage", "prod", { dbPassword: "long-enough-pw" }, "appImage", "is required"],
+    ["missing appImage when test enables its app", "test", { ...validConfig("test"), appEnabled: "true" }, "appImage", "is required"],
+    [":latest in prod", "prod", { ...validConfig("prod"), appImage: "localhost/seaser-rezept-tagebuch:latest" }, "appImage", ":latest"],
+    [":latest in dev", "dev", { ...validConfig("dev"), appImage: "localhost/seaser-rezept-tagebuch:latest" }, "appImage", ":latest"],
+    [":latest in test", "test", { ...validConfig("test"), appEnabled: "true", appImage: "localhost/x:latest" }, "appImage", ":latest"],
+    ["no tag in prod", "prod", { ...validConfig("prod"), appImage: "localhost/seaser-rezept-tagebuch" }, "appImage", "no tag"],
+    ["no tag in dev", "dev", { ...validConfig("dev"), appImage: "localhost/seaser-rezept-tagebuch" }, "appImage", "no tag"],
+    [":dev in prod", "prod", { ...validConfig("prod"), appImage: "localhost/seaser-rezept-tagebuch:dev" }, "appImage", "moving tag"],
+    [":main in prod", "prod", { ...validConfig("prod"), appImage: "localhost/seaser-rezept-tagebuch:main" }, "appImage", "moving tag"],
+    ["malformed digest", "prod", { ...validConfig("prod"), appImage: "localhost/x@sha256:abc" }, "appImage", "digest"],
+    ["uppercase repository", "prod", { ...validConfig("prod"), appImage: "Localhost/X:v1.2.3" }, "appImage", "not a valid image name"],
+    ["appEnv not JSON", "dev", { ...validConfig("dev"), appEnv: "LOG_LEVEL=debug" }, "appEnv", "not a JSON object"],
+    ["appEnv not a map", "dev", { ...validConfig("dev"), appEnv: "[1,2]" }, "appEnv", ""],
+    ["appEnv value not a string", "dev", { ...validConfig("dev"), appEnv: '{"WORKERS":4}' }, "appEnv", "strings"],
+    ["appEnv bad name", "dev", { ...validConfig("dev"), appEnv: '{"LOG-LEVEL":"debug"}' }, "appEnv", "environment variable name"],
+    ["appEnv overrides POSTGRES_HOST", "dev", { ...validConfig("dev"), appEnv: '{"POSTGRES_HOST":"seaser-postgres"}' }, "appEnv", "POSTGRES_HOST"],
+    ["appSecretEnv overrides DEV_MODE", "dev", { ...validConfig("dev"), appSecretEnv: '{"DEV_MODE":"false"}' }, "appSecretEnv", "DEV_MODE"],
+    ["appSecretEnv malformed", "prod", { ...validConfig("prod"), appSecretEnv: "{" }, "appSecretEnv", "not a JSON object"],
+    ["same name in both maps", "prod", { ...validConfig("prod"), appEnv: '{"A":"1"}', appSecretEnv: '{"A":"2"}' }, "appEnv", "both set A"],
+    ["dbPort 0", "prod", { ...validConfig("prod"), dbPort: "0" }, "dbPort", "1 to 65535"],
+    ["dbPort 70000", "prod", { ...validConfig("prod"), dbPort: "70000" }, "dbPort", "1 to 65535"],
+    ["dbPort not a number", "prod", { ...validConfig("prod"), dbPort: "fivefour" }, "dbPort", ""],
+    ["appPort 65536", "dev", { ...validConfig("dev"), appPort: "65536" }, "appPort", "1 to 65535"],
+    ["appPort fraction", "dev", { ...validConfig("dev"), appPort: "80.5" }, "appPort", "whole number"],
+    ["sshPort out of range", "prod", { ...validConfig("prod"), hostConnection: "ssh", sshHost: "h", sshUser: "u", sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----", dockerHost: "tcp://h:2375", sshPort: "0" }, "sshPort", "1 to 65535"],
+    ["appEnabled not boolean", "test", { ...validConfig("test"), appEnabled: "yes" }, "appEnabled", "true or false"],
+    ["dbImage :latest", "prod", { ...validConfig("prod"), dbImage: "postgres:latest" }, "dbImage", "not pinned"],
+    ["dbImage untagged", "dev", { ...validConfig("dev"), dbImage: "postgres" }, "dbImage", "not pinned"],
+    ["dbName with a dash", "prod", { ...validConfig("prod"), dbName: "rezepte-prod" }, "dbName", "identifier"],
+    ["dbUser uppercase", "prod", { ...validConfig("prod"), dbUser: "Admin" }, "dbUser", "identifier"],
+    ["dbDataVolume with a slash", "prod", { ...validConfig("prod"), dbDataVolume: "/srv/pg" }, "dbDataVolume", "letters, digits"],
+    ["appDataVolume empty", "dev", { ...validConfig("dev"), appDataVolume: "" }, "appDataVolume", "letters, digits"],
+    ["proxyNetwork with a space", "dev", { ...validConfig("dev"), proxyNetwork: "seaser network" }, "proxyNetwork", "letters, digits"],
+    ["health timeout too short", "prod", { ...validConfig("prod"), dbHealthTimeoutSeconds: "5" }, "dbHealthTimeoutSeconds", "10 to 1800"],
+    ["systemdScope unknown", "prod", { ...validConfig("prod"), systemdScope: "global" }, "systemdScope", "user or system"],
+    ["hostConnection unknown", "prod", { ...validConfig("prod"), hostConnection: "winrm" }, "hostConnection", "local or ssh"],
+    ["ssh without host", "prod", { ...validConfig("prod"), hostConnection: "ssh", sshUser: "u", sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----", dockerHost: "tcp://h:2375" }, "sshHost", "is required"],
+    ["ssh without key", "prod", { ...validConfig("prod"), hostConnection: "ssh", sshHost: "h", sshUser: "u", dockerHost: "tcp://h:2375" }, "sshPrivateKey", "is required"],
+    ["ssh key not PEM", "prod", { ...validConfig("prod"), hostConnection: "ssh", sshHost: "h", sshUser: "u", sshPrivateKey: "hunter2", dockerHost: "tcp://h:2375" }, "sshPrivateKey", "PEM"],
+    ["ssh without dockerHost", "prod", { ...validConfig("prod"), hostConnection: "ssh", sshHost: "h", sshUser: "u", sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----" }, "dockerHost", "is required"],
+    ["dockerHost without scheme", "prod", { ...validConfig("prod"), dockerHost: "/run/podman/podman.sock" }, "dockerHost", "unix://"],
+    ["misspelt key", "prod", { ...validConfig("prod"), appimage: "x" }, "appimage", "not a setting"],
+];
+
+describe("config validation: every bad input fails with one line naming the key, the fault and the fix", () => {
+    it.each(BAD_INPUT)("%s", (_case, stack, raw, key, fault) => {
+        const found = problems(stack, raw);
+        expect(found.length).toBeGreaterThan(0);
+        const line = found.find((problem) => problem.startsWith(`rezept-tagebuch:${key} `));
+        expect(line, `no problem names ${key}: ${found.join(" | ")}`).toBeDefined();
+        expect(line).toContain(fault);
+        expect(line).toMatch(/; fix: \S/);
+        expect(line).not.toContain("\n");
+    });
+
+    it("refuses an unknown stack and lists the allowed ones", () => {
+        const found = problems("staging", validConfig("prod"));
+        expect(found).toHaveLength(1);
+        expect(found[0]).toContain('stack "staging"');
+        expect(found[0]).toContain("prod, dev, test");
+    });
+
+    it("reports every problem at once, one line each", () => {
+        const found = problems("prod", { appImage: "x:latest", dbPort: "0", systemdScope: "both" });
+        expect(found.map((line) => line.split(" ")[0]).sort()).toEqual(
+            ["rezept-tagebuch:appImage", "rezept-tagebuch:dbPassword", "rezept-tagebuch:dbPort", "rezept-tagebuch:systemdScope"],
+        );
+    });
+
+    it("shows the accepted image forms when it refuses a prod image", () => {
+        const [line] = problems("prod", { ...validConfig("prod"), appImage: "localhost/seaser-rezept-tagebuch:latest" });
+        expect(line).toContain("rezept_version_10_11_2025_001");
+        expect(line).toContain("v25.11.10");
+        expect(line).toContain("@sha256:");
+    });
+});
+
+describe("config defaults match the host of the incident", () => {
+    it("prod", () => {
+        const config = parseStackConfig("prod", validConfig("prod"));
+        expect(config.names.dbContainer).toBe("seaser-postgres");
+        expect(config.names.appContainer).toBe("seaser-rezept-tagebuch");
+        expect(config.db).toMatchObject({ name: "rezepte", user: "postgres", port: 5432, image: "docker.io/library/postgres:16-alpine" });
+        expect(config.proxyNetwork).toBe("seaser-network");
+        expect(config.app?.version).toBe("rezept_version_10_11_2025_001");
+        expect(config.boot).toEqual({ scope: "user", dbHealthTimeoutSeconds: 120 });
+        expect(config.connection).toEqual({ kind: "local" });
+        expect(config.warnings).toEqual([]);
+    });
+
+    it("dev keeps its uploads volume and database", () => {
+        const config = parseStackConfig("dev", validConfig("dev"));
+        expect(config.names.dbContainer).toBe("seaser-postgres-dev");
+        expect(config.db.name).toBe("rezepte_dev");
+        expect(config.app?.volume).toBe("seaser-rezept-tagebuch-dev-volume");
+    });
+
+    it("test has a database and no app unless enabled", () => {
+        expect(parseStackConfig("test", validConfig("test")).app).toBeUndefined();
+        expect(parseStackConfig("test", validConfig("test")).db.name).toBe("rezepte_test");
+        const enabled = parseStackConfig("test", { ...validConfig("test"), appEnabled: "true", appImage: "localhost/x:v1.0.0" });
+        expect(enabled.app?.version).toBe("v1.0.0");
+    });
+});
+
+describe("config accepts what an operator should be able to run", () => {
+    it.each([
+        ["prod", "localhost/seaser-rezept-tagebuch:rezept_version_10_11_2025_001", "rezept_version_10_11_2025_001"],
+        ["prod", "localhost/seaser-rezept-tagebuch:v25.11.10", "v25.11.10"],
+        ["prod", "registry.example:5000/seaser/rezept-tagebuch:1.4.2-rc.1", "1.4.2-rc.1"],
+        ["prod", `localhost/seaser-rezept-tagebuch@sha256:${"a".repeat(64)}`, `sha256:${"a".repeat(64)}`],
+        ["prod", `localhost/seaser-rezept-tagebuch:v1.0.0@sha256:${"b".repeat(64)}`, "v1.0.0"],
+    ])("%s runs %s as APP_VERSION %s", (stack, appImage, version) => {
+        const config = parseStackConfig(stack, { ...validConfig(stack), appImage });
+        expect(config.app?.version).toBe(version);
+        expect(config.warnings).toEqual([]);
+    });
+
+    it("dev runs :dev with a warning naming appImage", () => {
+        const config = parseStackConfig("dev", { ...validConfig("dev"), appImage: "localhost/seaser-rezept-tagebuch:dev" });
+        expect(config.app?.version).toBe("dev");
+        expect(config.warnings).toHaveLength(1);
+        expect(config.warnings[0]).toContain("appImage");
+    });
+
+    it("keeps secrets as Pulumi secrets and parses the env maps", async () => {
+        const config = parseStackConfig("dev", {
+            ...validConfig("dev"),
+            appEnv: '{"LOG_LEVEL":"debug"}',
+            appSecretEnv: '{"SESSION_SECRET":"abc"}',
+        });
+        expect(config.app?.env).toEqual({ LOG_LEVEL: "debug" });
+        expect(await (config.db.password as any).isSecret).toBe(true);
+        expect(await secretValue(config.db.password)).toBe("s3cret-pg-password");
+        expect(await (config.app!.secretEnv as any).isSecret).toBe(true);
+        expect(await secretValue(config.app!.secretEnv)).toEqual({ SESSION_SECRET: "abc" });
+    });
+
+    it("takes an SSH connection with the key as a secret", async () => {
+        const config = parseStackConfig("prod", {
+            ...validConfig("prod"), hostConnection: "ssh", sshHost: "rezept.example", sshUser: "seaser",
+            sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----", dockerHost: "unix:///tmp/podman.sock",
+        });
+        expect(config.connection).toMatchObject({ kind: "ssh", host: "rezept.example", user: "seaser", port: 22 });
+        if (config.connection.kind !== "ssh") throw new Error("expected ssh");
+        expect(await (config.connection.privateKey as any).isSecret).toBe(true);
+    });
+});

@@ -1,0 +1,72 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import { App, AppArgs } from "../components/app";
+import { Database } from "../components/database";
+import { EnvironmentNetwork } from "../components/network";
+import { EnvironmentName } from "../lib/environments";
+import { Recorder, startRecording } from "./harness";
+
+/** Builds one environment's network and database the way index.ts does. */
+function environment<E extends EnvironmentName>(env: E) {
+    const network = new EnvironmentNetwork(`${env}`, { environment: env, networkName: `${env}-internal` });
+    const database = new Database(`${env}-db`, {
+        environment: env, network, containerName: `db-${env}`, image: "postgres:16-alpine",
+        databaseName: `rezepte_${env}`, user: "postgres", port: 5432, volumeName: `db-${env}-data`, password: "pw-for-tests",
+    });
+    return { network, database };
+}
+
+const appSettings = {
+    proxyNetwork: "seaser-network", containerName: "seaser-rezept-tagebuch-dev", image: "localhost/app:v1.0.0",
+    version: "v1.0.0", port: 80, volumeName: "uploads", env: {}, secretEnv: {},
+};
+
+describe("DEV can only reference its own database", () => {
+    let recorder: Recorder;
+    beforeEach(async () => { recorder = await startRecording("dev"); });
+
+    it("is a type error to hand a prod database to a dev app", () => {
+        const prod = environment("prod");
+        const dev = environment("dev");
+        const wrong: AppArgs<"dev"> = {
+            ...appSettings, environment: "dev", network: dev.network,
+            // @ts-expect-error a Database<"prod"> is not a Database<"dev">
+            database: prod.database,
+        };
+        // ...and inference does not widen the environment to "dev" | "prod" to make it fit.
+        // @ts-expect-error the environment is inferred from `environment` alone
+        expect(() => new App("dev-app", { ...appSettings, environment: "dev", network: dev.network, database: prod.database })).toThrow();
+        expect(wrong.database.environment).toBe("prod");
+    });
+
+    it("is a type error to put a dev database on the prod network", () => {
+        const prod = environment("prod");
+        expect(() => new Database("mixed-db", {
+            environment: "dev",
+            // @ts-expect-error a network of another environment
+            network: prod.network,
+            containerName: "x", image: "postgres:16-alpine", databaseName: "x", user: "postgres", port: 5432, volumeName: "x", password: "pw-for-tests",
+        })).toThrow(/dev database was given the prod network/);
+    });
+
+    it("throws at run time, before registering anything, when types cannot tell (a value typed as any environment)", async () => {
+        const prod = environment("prod");
+        const dev = environment("dev");
+        await recorder.settle();
+        const before = recorder.resources.length;
+        const devEnv: EnvironmentName = "dev" as EnvironmentName;
+        const prodDb: Database<EnvironmentName> = prod.database;
+        expect(() => new App("dev-app", { ...appSettings, environment: devEnv, network: dev.network, database: prodDb }))
+            .toThrow("the dev app was given the prod database; an environment may only use its own database (pass the dev database)");
+        await recorder.settle();
+        expect(recorder.resources.length).toBe(before);
+        expect(recorder.resources.filter((r) => r.name.startsWith("dev-app"))).toEqual([]);
+    });
+
+    it("accepts the database of the same environment", async () => {
+        const dev = environment("dev");
+        const app = new App("dev-app", { ...appSettings, environment: "dev", network: dev.network, database: dev.database });
+        await recorder.settle();
+        expect(app.environment).toBe("dev");
+        expect(recorder.resources.some((r) => r.name === "dev-app-container")).toBe(true);
+    });
+});

@@ -1,0 +1,3 @@
+import { describeStack } from "./stackExpectations";
+
+describeStack("prod");

@@ -1,0 +1,159 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { EnvironmentName, ENVIRONMENTS, environmentNames } from "../lib/environments";
+import { fakeImageId, ProgramRun, runProgram, TYPES, validConfig, withoutSecrets } from "./harness";
+
+/**
+ * What every stack must register, asserted on the inputs and options the program
+ * gives the engine. Each stack's test file calls this once, so each program run
+ * has its own worker.
+ */
+export function describeStack(env: EnvironmentName, config: Record<string, string> = validConfig(env)): void {
+    const names = environmentNames(env);
+    const hasApp = env !== "test" || config.appEnabled === "true";
+    const password = config.dbPassword;
+
+    describe(`the ${env} stack`, () => {
+        let run: ProgramRun;
+        beforeAll(async () => { run = await runProgram(env, config, { secretKeys: ["dbPassword", "appSecretEnv"] }); });
+        const dbContainer = () => run.find(TYPES.container, `${env}-db-container`);
+        const appContainer = () => run.find(TYPES.container, `${env}-app-container`);
+        const env_ = (container: () => { inputs: Record<string, any> }) =>
+            Object.fromEntries((container().inputs.envs as string[]).map((line) => line.split(/=(.*)/s).slice(0, 2)));
+
+        it("registers its network, database, app and boot units as components", () => {
+            const components = run.resources.filter((r) => !r.custom && !r.type.startsWith("pulumi:")).map((r) => `${r.type}::${r.name}`).sort();
+            expect(components).toEqual([
+                ...(hasApp ? [`rezept-tagebuch:index:App::${env}-app`] : []),
+                `rezept-tagebuch:index:BootUnits::${env}-boot`,
+                `rezept-tagebuch:index:Database::${env}-db`,
+                `rezept-tagebuch:index:EnvironmentNetwork::${env}`,
+            ]);
+            expect(run.ofType(TYPES.container).map((r) => r.inputs.name).sort()).toEqual(
+                (hasApp ? [names.appContainer, names.dbContainer] : [names.dbContainer]).sort(),
+            );
+        });
+
+        it("names nothing of another environment", () => {
+            const others = ENVIRONMENTS.filter((other) => other !== env).map(environmentNames);
+            const everything = JSON.stringify(run.resources.map((r) => r.inputs));
+            for (const other of others) {
+                for (const name of [other.dbContainer, other.appContainer, other.internalNetwork, other.dbVolume, other.appVolume]) {
+                    // prod's names are prefixes of the others' ("seaser-postgres" of "seaser-postgres-dev"), and
+                    // the image repository shares prod's app name ("localhost/seaser-rezept-tagebuch:tag"): whole names only.
+                    expect(everything).not.toMatch(new RegExp(`[":= ]${name}(?![\\w:-])`));
+                }
+            }
+        });
+
+        it("runs PostgreSQL on its own internal network only, with its data volume and a pg_isready healthcheck", () => {
+            const network = run.find(TYPES.network, `${env}-network`);
+            expect(network.inputs).toMatchObject({ name: names.internalNetwork, internal: true });
+            const db = dbContainer().inputs;
+            expect(db.networksAdvanced).toEqual([{ name: names.internalNetwork }]);
+            expect(db.volumes).toEqual([{ volumeName: names.dbVolume, containerPath: "/var/lib/postgresql/data" }]);
+            expect(db.image).toBe(fakeImageId("docker.io/library/postgres:16-alpine"));
+            expect(db.healthcheck.tests).toEqual(["CMD", "pg_isready", "-h", "127.0.0.1", "-p", "5432", "-U", "postgres", "-d", names.dbName]);
+            expect(env_(dbContainer)).toEqual({ POSTGRES_PASSWORD: password, POSTGRES_USER: "postgres", POSTGRES_DB: names.dbName, PGPORT: "5432" });
+        });
+
+        it("leaves running to systemd: no podman restart policy, no mustRun", () => {
+            for (const container of run.ofType(TYPES.container)) {
+                expect(container.inputs).toMatchObject({ restart: "no", mustRun: false });
+                // A fixed container name cannot exist twice: the old one goes first.
+                expect(container.deleteBeforeReplace).toBe(true);
+            }
+        });
+
+        it("never deletes data: volumes are protected and retained on delete", () => {
+            const volumes = run.ofType(TYPES.volume);
+            expect(volumes.map((v) => v.inputs.name).sort()).toEqual(hasApp ? [names.appVolume, names.dbVolume].sort() : [names.dbVolume]);
+            for (const volume of volumes) {
+                expect(volume.protect).toBe(true);
+                expect(volume.retainOnDelete).toBe(true);
+            }
+        });
+
+        it("creates every docker resource through the podman provider", () => {
+            const dockerResources = run.resources.filter((r) => r.custom && r.type.startsWith("docker:"));
+            expect(dockerResources.length).toBeGreaterThan(0);
+            for (const resource of dockerResources) expect(resource.provider).toMatch(/pulumi:providers:docker::podman::/);
+        });
+
+        it("keeps the password out of plaintext: inputs, outputs, units and scripts", async () => {
+            const plaintextInputs = JSON.stringify(run.resources.map((r) => withoutSecrets(r.wireInputs)));
+            expect(plaintextInputs).not.toContain(password);
+            // ...while it really is there, as a secret, for the containers.
+            expect(JSON.stringify(run.resources.map((r) => r.wireInputs))).toContain(password);
+            for (const [name, value] of Object.entries(run.outputs)) {
+                const resolved = await run.resolve(value);
+                if (!resolved.secret) expect(JSON.stringify(resolved.value ?? null), `output ${name}`).not.toContain(password);
+            }
+        });
+
+        it("exports the deployed tag, the image id and the units", async () => {
+            const outputs = run.outputs;
+            expect(Object.keys(outputs.systemdUnits as object).sort()).toEqual(
+                (hasApp ? [`container-${names.appContainer}.service`, `container-${names.dbContainer}.service`] : [`container-${names.dbContainer}.service`]).sort(),
+            );
+            if (!hasApp) {
+                expect(outputs.appImageTag).toBeUndefined();
+                return;
+            }
+            const tag = config.appImage.split(":").pop();
+            expect(outputs.appImageTag).toBe(tag);
+            expect((await run.resolve(outputs.appImageId)).value).toBe(fakeImageId(config.appImage));
+        });
+
+        it("installs exactly its own units, after its containers exist", () => {
+            const installer = run.find(TYPES.localCommand, `${env}-boot-install`);
+            const units = Object.keys(run.outputs.systemdUnits as object);
+            for (const unit of units) {
+                expect(installer.inputs.create).toContain(`write_unit ${unit} `);
+                expect(installer.inputs.delete).toContain(`disable --now`);
+                expect(installer.inputs.delete).toContain(unit);
+            }
+            const installed = [...(installer.inputs.create as string).matchAll(/write_unit (container-[\w.-]+)/g)].map((m) => m[1]);
+            expect(installed.sort()).toEqual(units.sort());
+            expect(installer.inputs.triggers).toHaveLength(units.length);
+            expect(installer.deleteBeforeReplace).toBe(true);
+            expect(installer.dependencies.some((urn) => urn.endsWith(`::${env}-db-container`))).toBe(true);
+            if (hasApp) expect(installer.dependencies.some((urn) => urn.endsWith(`::${env}-app-container`))).toBe(true);
+        });
+
+        if (!hasApp) {
+            it("runs no app", () => {
+                expect(run.ofType(TYPES.image).map((r) => r.inputs.name)).toEqual(["docker.io/library/postgres:16-alpine"]);
+            });
+            return;
+        }
+
+        it("derives the app's database settings from its own database", () => {
+            expect(env_(appContainer)).toMatchObject({
+                POSTGRES_HOST: names.dbContainer,
+                POSTGRES_DB: names.dbName,
+                POSTGRES_USER: "postgres",
+                POSTGRES_PORT: "5432",
+                POSTGRES_PASSWORD: password,
+                DB_TYPE: "postgresql",
+                APP_VERSION: config.appImage.split(":").pop(),
+            });
+            if (env === "dev") expect(env_(appContainer).DEV_MODE).toBe("true");
+            else expect(env_(appContainer)).not.toHaveProperty("DEV_MODE");
+            expect(appContainer().dependencies.some((urn) => urn.endsWith(`::${env}-db-container`))).toBe(true);
+        });
+
+        it("runs the app from its versioned image, with uploads at /data, on both networks and a /api/version healthcheck", () => {
+            const app = appContainer().inputs;
+            expect(run.find(TYPES.image, `${env}-app-image`).inputs).toMatchObject({ name: config.appImage, keepLocally: true });
+            expect(app.image).toBe(fakeImageId(config.appImage));
+            expect(app.volumes).toEqual([{ volumeName: names.appVolume, containerPath: "/data" }]);
+            expect(app.networksAdvanced).toEqual([{ name: names.internalNetwork }, { name: "seaser-network" }]);
+            expect(app.healthcheck.tests[0]).toBe("CMD-SHELL");
+            expect(app.healthcheck.tests[1]).toContain("http://127.0.0.1:80/api/version");
+        });
+
+        it("does not own the shared reverse-proxy network", () => {
+            expect(run.ofType(TYPES.network).map((n) => n.inputs.name)).toEqual([names.internalNetwork]);
+        });
+    });
+}
