@@ -35,7 +35,7 @@ export function unitDirectory(scope: SystemdScope): string {
 function renderContainerUnit(spec: BootSpec, container: string, role: string, extra: { unit: string[]; preStart: string[]; startSeconds: number }): string {
     const where = spec.scope === "user" ? "--user " : "";
     return [
-        `# Installed by the Pulumi stack ${PROJECT}/${spec.environment}; \`pulumi up\` overwrites it.`,
+        `# Installed by the Pulumi stack ${PROJECT}/${spec.environment}; pulumi up overwrites it.`,
         `# Check: systemctl ${where}status ${unitName(container)}`,
         "[Unit]",
         `Description=Rezept-Tagebuch ${spec.environment} ${role} (podman container ${container})`,

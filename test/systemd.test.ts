@@ -1,0 +1,254 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ENVIRONMENTS, environmentNames } from "../lib/environments";
+import { BootSpec, renderInstallScript, renderRemoveScript, renderUnits, SystemdScope, waitForHealthyCommand } from "../lib/systemd";
+import { runProgram, TYPES, validConfig } from "./harness";
+
+function spec(env: (typeof ENVIRONMENTS)[number], scope: SystemdScope, withApp = env !== "test"): BootSpec {
+    const names = environmentNames(env);
+    return { environment: env, scope, dbContainer: names.dbContainer, appContainer: withApp ? names.appContainer : undefined, dbHealthTimeoutSeconds: 120 };
+}
+
+/** Lines of a unit as key=value pairs, in order. */
+function directives(unit: string): [string, string][] {
+    return unit.split("\n").filter((line) => /^[A-Za-z]+=/.test(line)).map((line) => {
+        const at = line.indexOf("=");
+        return [line.slice(0, at), line.slice(at + 1)];
+    });
+}
+const values = (unit: string, key: string) => directives(unit).filter(([k]) => k === key).map(([, v]) => v);
+
+describe("renderUnits", () => {
+    it("renders one unit per container, named as podman generate systemd would", () => {
+        expect(Object.keys(renderUnits(spec("dev", "user")))).toEqual([
+            "container-seaser-postgres-dev.service", "container-seaser-rezept-tagebuch-dev.service",
+        ]);
+        expect(Object.keys(renderUnits(spec("test", "user")))).toEqual(["container-seaser-postgres-test.service"]);
+    });
+
+    it("starts the existing named container and holds the unit while it runs; never creates one", () => {
+        const db = renderUnits(spec("prod", "user"))["container-seaser-postgres.service"];
+        expect(values(db, "ExecStartPre")).toEqual(["/usr/bin/podman start seaser-postgres"]);
+        expect(values(db, "ExecStart")).toEqual(["/usr/bin/podman wait seaser-postgres"]);
+        expect(values(db, "ExecStop")).toEqual(["/usr/bin/podman stop --time 30 seaser-postgres"]);
+        expect(db).not.toMatch(/podman (run|create)|--new|--cidfile|PIDFile/);
+    });
+
+    it("restarts after a crash and after a clean exit, and never stops trying", () => {
+        for (const unit of Object.values(renderUnits(spec("dev", "user")))) {
+            expect(values(unit, "Restart")).toEqual(["always"]);
+            expect(values(unit, "RestartSec")).toEqual(["5"]);
+            expect(values(unit, "StartLimitIntervalSec")).toEqual(["0"]);
+        }
+    });
+
+    it("starts the app only after its database unit, and only once the database is healthy", () => {
+        const app = renderUnits(spec("dev", "user"))["container-seaser-rezept-tagebuch-dev.service"];
+        expect(values(app, "Requires")).toEqual(["container-seaser-postgres-dev.service"]);
+        expect(values(app, "After")).toEqual(["container-seaser-postgres-dev.service"]);
+        const [wait, start] = values(app, "ExecStartPre");
+        expect(wait).toBe(waitForHealthyCommand(spec("dev", "user")));
+        expect(wait).toContain("timeout 120 ");
+        expect(wait).toContain("podman healthcheck run seaser-postgres-dev");
+        expect(wait).toContain("not healthy after 120s");
+        expect(start).toBe("/usr/bin/podman start seaser-rezept-tagebuch-dev");
+        // The start timeout leaves room for the bounded wait.
+        expect(Number(values(app, "TimeoutStartSec")[0])).toBeGreaterThan(120);
+    });
+
+    it("installs user units for the user manager and system units for boot", () => {
+        const user = renderUnits(spec("prod", "user"))["container-seaser-postgres.service"];
+        const system = renderUnits(spec("prod", "system"))["container-seaser-postgres.service"];
+        expect(values(user, "WantedBy")).toEqual(["default.target"]);
+        expect(values(system, "WantedBy")).toEqual(["multi-user.target"]);
+        expect(values(system, "After")).toEqual(["network-online.target"]);
+        expect(user).not.toContain("network-online");
+    });
+
+    it("holds no '$' or '%' that systemd would expand", () => {
+        for (const env of ENVIRONMENTS) {
+            for (const unit of Object.values(renderUnits(spec(env, "user", true)))) {
+                const body = unit.split("\n").filter((line) => !line.startsWith("#")).join("\n");
+                expect(body).not.toMatch(/[$%]/);
+            }
+        }
+    });
+});
+
+describe("every rendered unit passes systemd-analyze verify with no output", () => {
+    const cases = ENVIRONMENTS.flatMap((env) => (["user", "system"] as const).map((scope) => [env, scope] as const));
+    it.each(cases)("%s, %s scope", (env, scope) => {
+        const dir = mkdtempSync(join(tmpdir(), `units-${env}-${scope}-`));
+        const units = renderUnits(spec(env, scope, true));
+        for (const [file, content] of Object.entries(units)) writeFileSync(join(dir, file), content);
+        const runtime = mkdtempSync(join(tmpdir(), "xdg-runtime-"));
+        const result = spawnSync("systemd-analyze", [...(scope === "user" ? ["--user"] : []), "verify", ...Object.keys(units).map((f) => join(dir, f))], {
+            cwd: dir, encoding: "utf8", env: { ...process.env, XDG_RUNTIME_DIR: runtime },
+        });
+        expect(result.error, "systemd-analyze is missing: apt-get install systemd").toBeUndefined();
+        expect(`${result.stdout}${result.stderr}`).toBe("");
+        expect(result.status).toBe(0);
+    });
+
+    it("and the check catches a broken unit", () => {
+        const dir = mkdtempSync(join(tmpdir(), "units-broken-"));
+        writeFileSync(join(dir, "broken.service"), "[Unit]\nRequires=missing.service\n[Service]\nExecStart=/usr/bin/podman wait x\nRestartSecs=5\n");
+        const result = spawnSync("systemd-analyze", ["verify", join(dir, "broken.service")], { encoding: "utf8" });
+        const output = `${result.stdout}${result.stderr}`;
+        expect(output).toContain("RestartSecs");
+        expect(output).toContain("missing.service");
+    });
+});
+
+describe("install and remove scripts", () => {
+    const scripts = ENVIRONMENTS.flatMap((env) => (["user", "system"] as const).map((scope) => {
+        const s = spec(env, scope, true);
+        const units = renderUnits(s);
+        return [`${env} ${scope}`, renderInstallScript(s, units), renderRemoveScript(s, units)] as const;
+    }));
+
+    it.each(scripts)("%s pass shellcheck as POSIX sh", (_name, install, remove) => {
+        for (const script of [install, remove]) {
+            const result = spawnSync("shellcheck", ["--shell=sh", "--severity=style", "-"], { input: script, encoding: "utf8" });
+            expect(result.error, "shellcheck is missing: apt-get install shellcheck").toBeUndefined();
+            expect(result.stdout).toBe("");
+            expect(result.status).toBe(0);
+        }
+    });
+
+    /**
+     * A host stand-in: systemctl and loginctl are stubs that log their arguments
+     * (and fail for a chosen unit), HOME is a temp dir. The scripts run for real.
+     */
+    function fakeHost(opts: { failOn?: string; lingering?: boolean } = {}) {
+        const root = mkdtempSync(join(tmpdir(), "fake-host-"));
+        const bin = join(root, "bin");
+        const home = join(root, "home");
+        mkdirSync(bin);
+        mkdirSync(home);
+        const log = join(root, "calls.log");
+        for (const tool of ["systemctl", "loginctl"]) {
+            writeFileSync(join(bin, tool), `#!/bin/sh\necho "${tool} $*" >> "${log}"\n` +
+                (opts.failOn ? `case "$*" in *"${opts.failOn}"*) echo "Failed to start ${opts.failOn}" >&2; exit 1;; esac\n` : "") + "exit 0\n");
+            chmodSync(join(bin, tool), 0o755);
+        }
+        const run = (script: string) => spawnSync("sh", ["-c", script], {
+            encoding: "utf8",
+            env: { PATH: `${bin}:/usr/bin:/bin`, HOME: home, XDG_RUNTIME_DIR: join(root, "run") },
+        });
+        const unitDir = join(home, ".config/systemd/user");
+        const calls = () => (existsSync(log) ? readFileSync(log, "utf8").trim().split("\n") : []);
+        return { run, unitDir, calls };
+    }
+
+    const dev = spec("dev", "user");
+    const devUnits = renderUnits(dev);
+
+    it("writes exactly the rendered units, reloads, enables and starts them, database first", () => {
+        const host = fakeHost();
+        const result = host.run(renderInstallScript(dev, devUnits));
+        expect(result.stderr).toBe("");
+        expect(result.status).toBe(0);
+        expect(readdirSync(host.unitDir).sort()).toEqual(Object.keys(devUnits).sort());
+        for (const [file, content] of Object.entries(devUnits)) expect(readFileSync(join(host.unitDir, file), "utf8")).toBe(content);
+        const systemctl = host.calls().filter((call) => call.startsWith("systemctl"));
+        expect(systemctl).toEqual([
+            "systemctl --user daemon-reload",
+            "systemctl --user enable container-seaser-postgres-dev.service",
+            "systemctl --user enable container-seaser-rezept-tagebuch-dev.service",
+            "systemctl --user start container-seaser-postgres-dev.service",
+            "systemctl --user start container-seaser-rezept-tagebuch-dev.service",
+        ]);
+    });
+
+    it("enables lingering so user units start at boot", () => {
+        const host = fakeHost();
+        host.run(renderInstallScript(dev, devUnits));
+        const user = execFileSync("id", ["-un"], { encoding: "utf8" }).trim();
+        if (existsSync(`/var/lib/systemd/linger/${user}`)) expect(host.calls()).not.toContain(`loginctl enable-linger ${user}`);
+        else expect(host.calls()).toContain(`loginctl enable-linger ${user}`);
+    });
+
+    it("is idempotent: a second run leaves the same files and no temp files", () => {
+        const host = fakeHost();
+        host.run(renderInstallScript(dev, devUnits));
+        const again = host.run(renderInstallScript(dev, devUnits));
+        expect(again.status).toBe(0);
+        expect(readdirSync(host.unitDir).sort()).toEqual(Object.keys(devUnits).sort());
+    });
+
+    it("fails loudly, naming the unit, when systemctl fails", () => {
+        const host = fakeHost({ failOn: "start container-seaser-rezept-tagebuch-dev.service" });
+        const result = host.run(renderInstallScript(dev, devUnits));
+        expect(result.status).not.toBe(0);
+        expect(result.stderr).toContain("systemctl --user start container-seaser-rezept-tagebuch-dev.service failed");
+        expect(result.stderr).toContain("journalctl --user -u container-seaser-rezept-tagebuch-dev.service");
+    });
+
+    it("removes only its own units, app first, and leaves another stack's units alone", () => {
+        const host = fakeHost();
+        const prod = spec("prod", "user");
+        const prodUnits = renderUnits(prod);
+        host.run(renderInstallScript(prod, prodUnits));
+        host.run(renderInstallScript(dev, devUnits));
+        const before = host.calls().length;
+        const result = host.run(renderRemoveScript(dev, devUnits));
+        expect(result.status).toBe(0);
+        expect(readdirSync(host.unitDir).sort()).toEqual(Object.keys(prodUnits).sort());
+        const calls = host.calls().slice(before);
+        expect(calls).toEqual([
+            "systemctl --user disable --now container-seaser-rezept-tagebuch-dev.service",
+            "systemctl --user disable --now container-seaser-postgres-dev.service",
+            "systemctl --user daemon-reload",
+        ]);
+        // Removing again finds nothing to do and still succeeds.
+        expect(host.run(renderRemoveScript(dev, devUnits)).status).toBe(0);
+    });
+});
+
+describe("the command resource re-installs when, and only when, unit content changes", () => {
+    async function triggers(config: Record<string, string>) {
+        const run = await runProgram("prod", config);
+        return run.find(TYPES.localCommand, "prod-boot-install").inputs.triggers as string[];
+    }
+
+    it("a new image or password changes nothing in the units", async () => {
+        const base = await triggers(validConfig("prod"));
+        expect(await triggers({ ...validConfig("prod"), appImage: "localhost/seaser-rezept-tagebuch:rezept_version_11_11_2025_001" })).toEqual(base);
+        expect(await triggers({ ...validConfig("prod"), dbPassword: "another-long-password" })).toEqual(base);
+    });
+
+    it("a changed wait, scope or app presence does", async () => {
+        const base = await triggers(validConfig("prod"));
+        const longerWait = await triggers({ ...validConfig("prod"), dbHealthTimeoutSeconds: "300" });
+        expect(longerWait).not.toEqual(base);
+        expect(longerWait.join()).toContain("timeout 300 ");
+        expect(await triggers({ ...validConfig("prod"), systemdScope: "system" })).not.toEqual(base);
+        expect(await triggers({ ...validConfig("prod"), appEnabled: "false" })).toHaveLength(1);
+    });
+
+    it("carries the unit contents themselves", async () => {
+        const run = await runProgram("prod", validConfig("prod"));
+        const units = run.outputs.systemdUnits as Record<string, string>;
+        expect(run.find(TYPES.localCommand, "prod-boot-install").inputs.triggers).toEqual(
+            Object.entries(units).map(([file, content]) => `${file}\n${content}`),
+        );
+    });
+
+    it("runs over SSH with the key as a secret when hostConnection is ssh", async () => {
+        const run = await runProgram("prod", {
+            ...validConfig("prod"), hostConnection: "ssh", sshHost: "rezept.example", sshUser: "seaser",
+            sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nkey-material\n-----END OPENSSH PRIVATE KEY-----", dockerHost: "unix:///tmp/podman.sock",
+        });
+        expect(run.ofType(TYPES.localCommand)).toEqual([]);
+        const remote = run.find(TYPES.remoteCommand, "prod-boot-install");
+        expect(remote.inputs.connection).toMatchObject({ host: "rezept.example", user: "seaser", port: 22 });
+        expect(JSON.stringify(remote.wireInputs)).toContain("key-material");
+        expect(JSON.stringify(remote.wireInputs.connection.privateKey ?? remote.wireInputs.connection)).toContain("1b47061264138c4ac30d75fd1eb44270");
+        expect(remote.inputs.create).toContain("write_unit container-seaser-postgres.service");
+        expect(run.find(TYPES.provider, "podman").inputs.host).toBe("unix:///tmp/podman.sock");
+    });
+});
