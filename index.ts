@@ -57,9 +57,10 @@ const boot = new BootUnits(`${env}-boot`, {
 export const environment = env;
 export const dbContainer = database.containerName;
 export const dbVolume = database.volume.name;
-export const appContainer = app?.containerName;
-export const appVolume = app?.volume.name;
+// null, not undefined, where the environment runs no app: Pulumi drops undefined outputs with a warning.
+export const appContainer = app?.containerName ?? null;
+export const appVolume = app?.volume.name ?? null;
 /** The deployed tag: a rollback sets appImage back to the previous one. */
-export const appImageTag = config.app?.version;
-export const appImageId = app?.imageId;
+export const appImageTag = config.app?.version ?? null;
+export const appImageId = app?.imageId ?? null;
 export const systemdUnits = boot.units;

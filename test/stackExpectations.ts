@@ -96,7 +96,7 @@ export function describeStack(env: EnvironmentName, config: Record<string, strin
                 (hasApp ? [`container-${names.appContainer}.service`, `container-${names.dbContainer}.service`] : [`container-${names.dbContainer}.service`]).sort(),
             );
             if (!hasApp) {
-                expect(outputs.appImageTag).toBeUndefined();
+                expect(outputs.appImageTag).toBeNull();
                 return;
             }
             const tag = config.appImage.split(":").pop();
