@@ -1,0 +1,94 @@
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { CONFIG_KEYS, parseStackConfig } from "../lib/config";
+import { ENVIRONMENTS } from "../lib/environments";
+
+const root = join(__dirname, "..");
+const readYaml = (file: string) => parse(readFileSync(join(root, file), "utf8"));
+
+describe("Pulumi.yaml", () => {
+    const project = readYaml("Pulumi.yaml");
+
+    it("is the rezept-tagebuch project on Node.js with TypeScript", () => {
+        expect(project.name).toBe("rezept-tagebuch");
+        expect(project.runtime).toEqual({ name: "nodejs", options: { typescript: true } });
+    });
+
+    it("declares every key the program reads, and only those, each with a description", () => {
+        expect(Object.keys(project.config).sort()).toEqual([...CONFIG_KEYS].sort());
+        for (const [key, declaration] of Object.entries<any>(project.config)) {
+            expect(declaration.description, key).toMatch(/\w{3,}/);
+            if (declaration.type !== undefined) expect(["string", "integer", "boolean", "array"], key).toContain(declaration.type);
+        }
+    });
+
+    it("makes the CLI refuse plaintext for every secret", () => {
+        const secrets = Object.entries<any>(project.config).filter(([, d]) => d.secret === true).map(([key]) => key).sort();
+        expect(secrets).toEqual(["appSecretEnv", "dbPassword", "sshPrivateKey"]);
+    });
+
+    it("has defaults that the program accepts and that match its own", () => {
+        const defaults = Object.fromEntries(Object.entries<any>(project.config)
+            .filter(([, d]) => d.default !== undefined).map(([key, d]) => [key, String(d.default)]));
+        for (const stack of ENVIRONMENTS) {
+            const required = { dbPassword: "long-enough-pw", appImage: "localhost/x:v1.0.0", appEnabled: "true" };
+            const withDefaults = parseStackConfig(stack, { ...defaults, ...required });
+            const without = parseStackConfig(stack, required);
+            expect(JSON.stringify({ ...withDefaults, db: { ...withDefaults.db, password: 0 }, app: { ...withDefaults.app, secretEnv: 0 } }))
+                .toBe(JSON.stringify({ ...without, db: { ...without.db, password: 0 }, app: { ...without.app, secretEnv: 0 } }));
+        }
+    });
+});
+
+describe.each(ENVIRONMENTS)("Pulumi.%s.yaml", (stack) => {
+    const config: Record<string, unknown> = readYaml(`Pulumi.${stack}.yaml`).config ?? {};
+
+    it("sets only keys of this project, no plaintext secret, and passes validation once the secret is set", () => {
+        const raw: Record<string, string> = {};
+        for (const [key, value] of Object.entries(config)) {
+            expect(key.startsWith("rezept-tagebuch:"), key).toBe(true);
+            expect(typeof value, `${key} must not be a plaintext secret`).not.toBe("object");
+            raw[key.slice("rezept-tagebuch:".length)] = String(value);
+        }
+        expect(raw).not.toHaveProperty("dbPassword");
+        expect(() => parseStackConfig(stack, { ...raw, dbPassword: "long-enough-pw" })).not.toThrow();
+    });
+});
+
+describe("the GitHub Actions workflow", () => {
+    const file = ".github/workflows/infrastructure.yml";
+    const workflow = readYaml(file);
+
+    it("is a valid workflow", () => {
+        const result = spawnSync(join(root, "node_modules/.bin/action-validator"), [join(root, file)], { encoding: "utf8" });
+        expect(result.stdout + result.stderr).toBe("");
+        expect(result.status).toBe(0);
+    });
+
+    it("runs the tests on pull requests", () => {
+        expect(workflow.on).toHaveProperty("pull_request");
+        expect(workflow.jobs.test.steps.map((s: any) => s.run)).toContain("npm test");
+    });
+
+    it("previews every stack on pull requests, on the host, commenting on the PR, never for forks", () => {
+        const preview = workflow.jobs.preview;
+        expect(preview.if).toContain("github.event_name == 'pull_request'");
+        expect(preview.if).toContain("head.repo.full_name == github.repository");
+        expect(preview["runs-on"]).toEqual(["self-hosted", "rezept-host"]);
+        expect(preview.strategy.matrix.stack).toEqual([...ENVIRONMENTS]);
+        const action = preview.steps.find((s: any) => String(s.uses).startsWith("pulumi/actions@"));
+        expect(action.with).toMatchObject({ command: "preview", "stack-name": "${{ matrix.stack }}", "comment-on-pr": true });
+        expect(action.env.PULUMI_CONFIG_PASSPHRASE).toBe("${{ secrets.PULUMI_CONFIG_PASSPHRASE }}");
+    });
+
+    it("runs pulumi up of one chosen stack on demand", () => {
+        expect(workflow.on.workflow_dispatch.inputs.stack.options).toEqual([...ENVIRONMENTS]);
+        const up = workflow.jobs.up;
+        expect(up.if).toBe("github.event_name == 'workflow_dispatch'");
+        const action = up.steps.find((s: any) => String(s.uses).startsWith("pulumi/actions@"));
+        expect(action.with).toMatchObject({ command: "up", "stack-name": "${{ inputs.stack }}" });
+    });
+});
