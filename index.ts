@@ -26,6 +26,7 @@ const database = new Database(`${env}-db`, {
     port: config.db.port,
     volumeName: config.db.volume,
     password: config.db.password,
+    adoptVolume: config.adoptExistingVolumes,
 }, opts);
 
 const app = config.app && new App(`${env}-app`, {
@@ -40,6 +41,7 @@ const app = config.app && new App(`${env}-app`, {
     volumeName: config.app.volume,
     env: config.app.env,
     secretEnv: config.app.secretEnv,
+    adoptVolume: config.adoptExistingVolumes,
 }, opts);
 
 const boot = new BootUnits(`${env}-boot`, {

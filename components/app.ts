@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { EnvironmentName } from "../lib/environments";
 import { ownerLabels, SYSTEMD_OWNS_RUNNING } from "../lib/ownership";
-import { Database } from "./database";
+import { Database, dataVolume } from "./database";
 import { assertSameEnvironment, EnvironmentNetwork } from "./network";
 
 /** AppArgs describe the parameters to an App component. */
@@ -28,6 +28,8 @@ export interface AppArgs<E extends EnvironmentName> {
     readonly env: Readonly<Record<string, string>>;
     /** Extra secret settings; a Pulumi secret. */
     readonly secretEnv: pulumi.Input<Record<string, string>>;
+    /** Take over an uploads volume of this name that already exists on the host. */
+    readonly adoptVolume?: boolean;
 }
 
 /** The app's environment, derived from its database so it cannot point elsewhere. Sorted for stable diffs. */
@@ -76,9 +78,7 @@ export class App<E extends EnvironmentName> extends pulumi.ComponentResource {
         this.containerName = args.containerName;
 
         const labels = ownerLabels(args.environment);
-        this.volume = new docker.Volume(`${name}-data`, { name: args.volumeName, labels }, {
-            parent: this, protect: true, retainOnDelete: true,
-        });
+        this.volume = dataVolume(`${name}-data`, args.volumeName, args.adoptVolume, this);
         this.image = new docker.RemoteImage(`${name}-image`, { name: args.image, keepLocally: true }, { parent: this });
         this.imageId = this.image.imageId;
 

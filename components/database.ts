@@ -21,6 +21,8 @@ export interface DatabaseArgs<E extends EnvironmentName> {
     readonly volumeName: string;
     /** The superuser password; a Pulumi secret. */
     readonly password: pulumi.Input<string>;
+    /** Take over a volume of this name that already exists on the host, instead of creating it. */
+    readonly adoptVolume?: boolean;
 }
 
 const DATA_DIR = "/var/lib/postgresql/data";
@@ -51,10 +53,7 @@ export class Database<E extends EnvironmentName> extends pulumi.ComponentResourc
         this.password = pulumi.secret(args.password);
 
         const labels = ownerLabels(args.environment);
-        // Data is never deleted by Pulumi: not by destroy, not by replacing the container.
-        this.volume = new docker.Volume(`${name}-data`, { name: args.volumeName, labels }, {
-            parent: this, protect: true, retainOnDelete: true,
-        });
+        this.volume = dataVolume(`${name}-data`, args.volumeName, args.adoptVolume, this);
         this.image = new docker.RemoteImage(`${name}-image`, { name: args.image, keepLocally: true }, { parent: this });
 
         const readiness = ["pg_isready", "-h", "127.0.0.1", "-p", `${args.port}`, "-U", args.user, "-d", args.databaseName];
@@ -79,4 +78,14 @@ export class Database<E extends EnvironmentName> extends pulumi.ComponentResourc
         this.host = this.container.name;
         this.registerOutputs({ host: this.host, volumeName: this.volume.name });
     }
+}
+
+/**
+ * A volume Pulumi never deletes: not on destroy, not when a container is replaced.
+ * No labels: the volumes already on the host have none, and an import must match.
+ */
+export function dataVolume(name: string, volumeName: string, adopt: boolean | undefined, parent: pulumi.Resource): docker.Volume {
+    return new docker.Volume(name, { name: volumeName }, {
+        parent, protect: true, retainOnDelete: true, import: adopt ? volumeName : undefined,
+    });
 }

@@ -15,6 +15,8 @@ export interface StackConfig {
     readonly names: EnvironmentNames;
     /** The reverse-proxy network the apps join; no stack owns it. */
     readonly proxyNetwork: string;
+    /** Import the data volumes that already exist on the host (adoption), instead of creating them. */
+    readonly adoptExistingVolumes: boolean;
     /** Set to reach the Podman API elsewhere than DOCKER_HOST. */
     readonly dockerHost?: string;
     readonly db: {
@@ -98,6 +100,7 @@ const KEYS = {
         schema: z.coerce.number("must be a number").int("must be a whole number").min(10, "must be 10 to 1800").max(1800, "must be 10 to 1800"),
         hint: "pulumi config set dbHealthTimeoutSeconds 120",
     },
+    adoptExistingVolumes: { schema: bool, hint: "pulumi config set adoptExistingVolumes true" },
     proxyNetwork: { schema: resourceName, hint: "pulumi config set proxyNetwork seaser-network" },
     systemdScope: { schema: z.enum(["user", "system"], "must be user or system"), hint: "pulumi config set systemdScope user" },
     hostConnection: { schema: z.enum(["local", "ssh"], "must be local or ssh"), hint: "pulumi config set hostConnection local" },
@@ -207,6 +210,7 @@ export function parseStackConfig(stack: string, raw: Readonly<Record<string, str
         environment,
         names,
         proxyNetwork: read("proxyNetwork", "seaser-network"),
+        adoptExistingVolumes: read("adoptExistingVolumes", false),
         dockerHost: read("dockerHost"),
         db: {
             image: dbImage,

@@ -18,6 +18,8 @@ export interface Registered {
     readonly retainOnDelete: boolean;
     readonly deleteBeforeReplace: boolean;
     readonly dependencies: string[];
+    /** The id of an existing resource to adopt (the `import` option), or "". */
+    readonly importId: string;
     readonly urn: string;
 }
 
@@ -74,6 +76,7 @@ export async function startRecording(stack: string, imageId: (reference: string)
             retainOnDelete: req.getRetainondelete(),
             deleteBeforeReplace: req.getDeletebeforereplace(),
             dependencies: req.getDependenciesList(),
+            importId: req.getImportid(),
             urn: `urn:pulumi:${stack}::${PROJECT}::${req.getType()}::${req.getName()}`,
         });
         return register(req, callback);

@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
@@ -90,5 +91,56 @@ describe("the GitHub Actions workflow", () => {
         expect(up.if).toBe("github.event_name == 'workflow_dispatch'");
         const action = up.steps.find((s: any) => String(s.uses).startsWith("pulumi/actions@"));
         expect(action.with).toMatchObject({ command: "up", "stack-name": "${{ inputs.stack }}" });
+    });
+});
+
+describe("scripts/stack.sh, the README's main command, up to the Pulumi CLI", () => {
+    const script = join(root, "scripts/stack.sh");
+
+    it("passes shellcheck", () => {
+        const result = spawnSync("shellcheck", ["--shell=sh", script], { encoding: "utf8" });
+        expect(result.stdout).toBe("");
+        expect(result.status).toBe(0);
+    });
+
+    /** Runs the script with a stub `pulumi` that logs its calls and knows of a password when told to. */
+    function runWithStub(args: string[], env: Record<string, string>, passwordSet = true) {
+        const bin = mkdtempSync(join(tmpdir(), "pulumi-stub-"));
+        const log = join(bin, "calls.log");
+        writeFileSync(join(bin, "pulumi"), `#!/bin/sh\necho "$* | $PULUMI_BACKEND_URL" >> "${log}"\n` +
+            `[ "$1 $2" = "config get" ] && exit ${passwordSet ? 0 : 1}\nexit 0\n`);
+        chmodSync(join(bin, "pulumi"), 0o755);
+        const result = spawnSync("sh", [script, ...args], {
+            encoding: "utf8", env: { PATH: `${bin}:/usr/bin:/bin`, HOME: bin, ...env },
+        });
+        const calls = existsSync(log) ? readFileSync(log, "utf8").trim().split("\n") : [];
+        return { ...result, calls };
+    }
+
+    it("previews a stack on the local file backend by default", () => {
+        const { status, calls } = runWithStub(["preview", "dev"], { PULUMI_CONFIG_PASSPHRASE: "pass" });
+        expect(status).toBe(0);
+        const home = calls[0].split(" | ")[1];
+        expect(home).toMatch(/^file:\/\/.*pulumi-stub-.*\/\.pulumi-state$/);
+        expect(calls.map((c) => c.split(" | ")[0])).toEqual(["stack select --create dev", "config get dbPassword", "preview --stack dev --diff"]);
+    });
+
+    it("runs up on the chosen stack", () => {
+        const { status, calls } = runWithStub(["up", "prod"], { PULUMI_CONFIG_PASSPHRASE: "pass" });
+        expect(status).toBe(0);
+        expect(calls.at(-1)).toMatch(/^up --stack prod \|/);
+    });
+
+    it.each([
+        [["preview", "staging"], {}, true, "unknown stack 'staging'"],
+        [["destroy", "dev"], {}, true, "unknown action 'destroy'"],
+        [["preview"], {}, true, "usage:"],
+        [["preview", "dev"], {}, true, "set PULUMI_CONFIG_PASSPHRASE"],
+        [["up", "dev"], { PULUMI_CONFIG_PASSPHRASE: "pass" }, false, "pulumi config set --secret --stack dev dbPassword"],
+    ] as const)("refuses %j with a message saying what to do", (args, env, passwordSet, message) => {
+        const { status, stderr, calls } = runWithStub([...args], env, passwordSet);
+        expect(status).not.toBe(0);
+        expect(stderr).toContain(message);
+        expect(calls.filter((c) => /^(preview|up) /.test(c))).toEqual([]);
     });
 });

@@ -1,0 +1,37 @@
+#!/bin/sh
+# Runs `pulumi preview` or `pulumi up` for one stack with the defaults of this
+# project: the local file backend (no account) and passphrase-encrypted secrets.
+# Usage: npm run stack -- preview|up prod|dev|test
+set -eu
+
+usage() { echo "usage: npm run stack -- preview|up prod|dev|test" >&2; exit 2; }
+[ $# -eq 2 ] || usage
+action=$1 stack=$2
+case "$action" in preview|up) ;; *) echo "stack.sh: unknown action '$action'; use preview or up" >&2; usage ;; esac
+case "$stack" in prod|dev|test) ;; *) echo "stack.sh: unknown stack '$stack'; use prod, dev or test" >&2; usage ;; esac
+
+cd "$(dirname "$0")/.."
+command -v pulumi >/dev/null 2>&1 || {
+    echo "stack.sh: the Pulumi CLI is not on PATH; install it (https://www.pulumi.com/docs/install/) and run again" >&2
+    exit 1
+}
+[ -d node_modules/@pulumi/pulumi ] || npm ci
+
+# State on this machine unless the operator chose another backend.
+export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$HOME/.pulumi-state}"
+mkdir -p "${PULUMI_BACKEND_URL#file://}" 2>/dev/null || true
+if [ -z "${PULUMI_CONFIG_PASSPHRASE:-}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
+    echo "stack.sh: set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE): it encrypts the stack's secrets" >&2
+    exit 1
+fi
+
+pulumi stack select --create "$stack"
+if ! pulumi config get dbPassword >/dev/null 2>&1; then
+    echo "stack.sh: the $stack stack has no database password yet; set it once with:" >&2
+    echo "    pulumi config set --secret --stack $stack dbPassword" >&2
+    exit 1
+fi
+if [ "$action" = up ]; then
+    exec pulumi up --stack "$stack"
+fi
+exec pulumi preview --stack "$stack" --diff
