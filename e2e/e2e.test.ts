@@ -1,0 +1,250 @@
+/**
+ * End to end on a real systemd and a real podman: all three stacks, as the program
+ * defines them, deployed into a systemd host (a privileged podman container), then
+ * rebooted, crashed, probed for isolation, replaced and uninstalled. Needs root.
+ * Writes reports/e2e.json with each scenario's result and measured timings.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ENVIRONMENTS, EnvironmentName, environmentNames, unitName } from "../lib/environments";
+import { deploy, Deployment, removeUnits, runScript } from "./deploy";
+import { SystemdHost } from "./host";
+
+const IMAGES = {
+    postgres: "localhost/e2e-postgres:15-e2e",
+    postgresChanged: "localhost/e2e-postgres:15-e2e-b",
+    app: "localhost/e2e-app:v1.0.0",
+    appNext: "localhost/e2e-app:v1.0.1",
+};
+
+/**
+ * Rootful (systemdScope=system): rootless podman inside this nested host cannot
+ * set up user-created networks ("failed to mount runtime directory for rootless
+ * netns"), and every stack needs its internal network. See README.
+ */
+function stackConfig(env: EnvironmentName, overrides: Record<string, string> = {}): Record<string, string> {
+    return {
+        dbPassword: `e2e-${env}-password`,
+        dbImage: IMAGES.postgres,
+        systemdScope: "system",
+        ...(env === "test" ? {} : { appImage: IMAGES.app }),
+        ...overrides,
+    };
+}
+
+type Timings = Record<string, number>;
+const report: { scenarios: Record<string, { pass: boolean; timings: Timings; error?: string }> } = { scenarios: {} };
+
+/** A test whose outcome and timings go into the report, pass or fail. */
+function scenario(name: string, body: (timings: Timings) => Promise<void>, timeoutMs = 300_000): void {
+    it(name, async () => {
+        const timings: Timings = {};
+        try {
+            await body(timings);
+            report.scenarios[name] = { pass: true, timings };
+        } catch (error) {
+            report.scenarios[name] = { pass: false, timings, error: String(error).slice(0, 2000) };
+            throw error;
+        }
+    }, timeoutMs);
+}
+
+const now = () => Date.now() / 1000;
+const round = (seconds: number) => Math.round(seconds * 100) / 100;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls until `condition` holds; returns the seconds it took, or throws naming what never happened. */
+async function waitFor(what: string, condition: () => boolean, timeoutS: number, intervalMs = 250): Promise<number> {
+    const start = now();
+    while (now() - start < timeoutS) {
+        if (condition()) return now() - start;
+        await sleep(intervalMs);
+    }
+    throw new Error(`timed out after ${timeoutS}s waiting for ${what}`);
+}
+
+describe("rezept-tagebuch on a real systemd host", () => {
+    const host = SystemdHost.create("rt-e2e-host");
+    const deployed = new Map<EnvironmentName, Deployment>();
+    const names = (env: EnvironmentName) => environmentNames(env);
+    const appEnvs = ["prod", "dev"] as const;
+    const allContainers = () => ENVIRONMENTS.flatMap((env) => env === "test" ? [names(env).dbContainer] : [names(env).dbContainer, names(env).appContainer]);
+
+    const healthy = (container: string) => host.exec(["podman", "healthcheck", "run", container]).status === 0;
+    const inspect = (container: string, format: string) => host.must(["podman", "inspect", "--format", format, container]).trim();
+    const curl = (app: string, path: string, extra: string[] = []) =>
+        host.exec(["podman", "exec", app, "curl", "-s", "-w", "\n%{http_code}", ...extra, `http://127.0.0.1:80${path}`]);
+    const get = (app: string, path: string) => {
+        const lines = curl(app, path).stdout.trim().split("\n");
+        return { status: Number(lines.pop()), body: lines.join("\n") };
+    };
+    const recipes = (app: string): string[] => {
+        const response = get(app, "/api/recipes");
+        expect(response.status).toBe(200);
+        return JSON.parse(response.body);
+    };
+    const addRecipe = (app: string, title: string) => {
+        const lines = curl(app, "/api/recipes", ["-X", "POST", "-H", "Content-Type: application/json", "-d", JSON.stringify({ title })]).stdout.trim().split("\n");
+        expect(lines.pop()).toBe("201");
+    };
+    const appEvents = (app: string): { event: string; t: number; ok?: boolean }[] =>
+        host.must(["podman", "logs", app]).split("\n").filter((line) => line.startsWith("{")).map((line) => JSON.parse(line));
+    /** Status counts of `count` requests from inside the app container. */
+    const probeRequests = (app: string, path: string, count: number): Record<string, number> =>
+        JSON.parse(host.must(["podman", "exec", app, "python3", "/usr/local/lib/probe.py", "requests", `http://127.0.0.1:80${path}`, String(count), "0.1"], { timeoutMs: 120_000 }));
+    const reach = (from: string, target: string, port: number): { resolves: boolean; connects: boolean } =>
+        JSON.parse(host.must(["podman", "exec", from, "python3", "/usr/local/lib/probe.py", "reach", target, String(port)]));
+    const allHealthy = () => allContainers().every(healthy);
+
+    beforeAll(async () => {
+        host.boot();
+        host.importImages({ postgres: [IMAGES.postgres, IMAGES.postgresChanged], app: [IMAGES.app, IMAGES.appNext] });
+        // One-time host preparation from the README: the reverse proxy's network, owned by no stack.
+        host.must(["podman", "network", "create", "seaser-network"]);
+        for (const env of ENVIRONMENTS) deployed.set(env, await deploy(host, env, stackConfig(env)));
+        await waitFor("every container healthy after the first deploy", allHealthy, 180);
+        addRecipe(names("prod").appContainer, "PROD-ONLY Kaiserschmarrn");
+        addRecipe(names("dev").appContainer, "DEV-ONLY Testkuchen");
+    }, 1_200_000);
+
+    afterAll(() => {
+        const dir = join(__dirname, "..", "reports");
+        mkdirSync(dir, { recursive: true });
+        writeFileSync(join(dir, "e2e.json"), `${JSON.stringify(report, null, 2)}\n`);
+        if (!process.env.E2E_KEEP_HOST) host.destroy();
+    });
+
+    scenario("reboot", async (timings) => {
+        const { bootedAt } = host.reboot();
+        const firstHealthy = new Map<string, number>();
+        // The database's own record of passing healthchecks: podman keeps the last few, so collect them as they come.
+        const dbPassedAt = new Map<string, number>();
+        const deadline = now() + 240;
+        while (firstHealthy.size < allContainers().length && now() < deadline) {
+            for (const container of allContainers()) {
+                if (!firstHealthy.has(container) && healthy(container)) firstHealthy.set(container, now());
+            }
+            for (const env of ENVIRONMENTS) {
+                const db = names(env).dbContainer;
+                const log = JSON.parse(host.exec(["podman", "inspect", "--format", "{{json .State.Health.Log}}", db]).stdout || "null") ?? [];
+                for (const entry of log) {
+                    const start = Date.parse(entry.Start) / 1000;
+                    if (entry.ExitCode === 0 && start >= bootedAt) dbPassedAt.set(db, Math.min(dbPassedAt.get(db) ?? Infinity, start));
+                }
+            }
+            await sleep(250);
+        }
+        expect([...firstHealthy.keys()].sort(), "containers healthy after the reboot").toEqual(allContainers().sort());
+
+        const since = (container: string) => round(firstHealthy.get(container)! - bootedAt);
+        timings.boot_to_db_healthy_s = Math.max(...ENVIRONMENTS.map((env) => since(names(env).dbContainer)));
+        timings.boot_to_app_healthy_s = Math.max(...appEnvs.map((env) => since(names(env).appContainer)));
+        for (const env of ENVIRONMENTS) timings[`boot_to_${env}_db_healthy_s`] = since(names(env).dbContainer);
+        for (const env of appEnvs) timings[`boot_to_${env}_app_healthy_s`] = since(names(env).appContainer);
+
+        for (const env of appEnvs) {
+            const { appContainer, dbContainer } = names(env);
+            const events = appEvents(appContainer).filter((e) => e.t >= bootedAt);
+            const started = events.find((e) => e.event === "start");
+            const queries = events.filter((e) => e.event === "db-query");
+            expect(started, `${appContainer} started after the reboot`).toBeDefined();
+            // The app never ran against a database that was not there yet...
+            expect(queries[0]?.ok, `${appContainer}'s first database query after boot`).toBe(true);
+            // ...because it started only after its database passed a healthcheck.
+            expect(dbPassedAt.has(dbContainer), `${dbContainer} passed a healthcheck after boot`).toBe(true);
+            expect(started!.t).toBeGreaterThanOrEqual(dbPassedAt.get(dbContainer)!);
+        }
+        // Once healthy, an app answers without server errors.
+        for (const env of appEnvs) {
+            const statuses = probeRequests(names(env).appContainer, "/api/recipes", 50);
+            expect(statuses, `${env} app after reboot`).toEqual({ 200: 50 });
+        }
+        expect(recipes(names("prod").appContainer)).toContain("PROD-ONLY Kaiserschmarrn");
+    });
+
+    scenario("crash", async (timings) => {
+        const { dbContainer, appContainer } = names("dev");
+        const prodStartedAt = inspect(names("prod").dbContainer, "{{.State.StartedAt}}");
+        const pid = inspect(dbContainer, "{{.State.Pid}}");
+        const killedAt = now();
+        host.must(["sh", "-c", `kill -9 ${pid}`]);
+        await waitFor(`${dbContainer} to stop`, () => !healthy(dbContainer), 30, 100);
+        await waitFor(`${dbContainer} healthy again`, () => healthy(dbContainer), 180);
+        timings.kill_to_db_healthy_s = round(now() - killedAt);
+        await waitFor(`${appContainer} answering /api/recipes again`, () => get(appContainer, "/api/recipes").status === 200, 180);
+        timings.kill_to_app_recovered_s = round(now() - killedAt);
+        expect(recipes(appContainer)).toContain("DEV-ONLY Testkuchen");
+        // Another environment is not touched.
+        expect(inspect(names("prod").dbContainer, "{{.State.StartedAt}}")).toBe(prodStartedAt);
+    });
+
+    scenario("isolation", async (timings) => {
+        const startedAt = now();
+        const dev = names("dev");
+        const prod = names("prod");
+        expect(reach(dev.appContainer, prod.dbContainer, 5432)).toEqual({ resolves: false, connects: false });
+        const prodDbAddress = inspect(prod.dbContainer, "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}");
+        expect(prodDbAddress).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+        expect(reach(dev.appContainer, prodDbAddress, 5432)).toEqual({ resolves: true, connects: false });
+        expect(reach(dev.appContainer, names("test").dbContainer, 5432)).toEqual({ resolves: false, connects: false });
+        // The probe can connect where the network allows it: its own database.
+        expect(reach(dev.appContainer, dev.dbContainer, 5432)).toEqual({ resolves: true, connects: true });
+        const devRecipes = recipes(dev.appContainer);
+        expect(devRecipes).toContain("DEV-ONLY Testkuchen");
+        expect(devRecipes).not.toContain("PROD-ONLY Kaiserschmarrn");
+        expect(recipes(prod.appContainer)).not.toContain("DEV-ONLY Testkuchen");
+        expect(JSON.parse(get(dev.appContainer, "/api/version").body)).toMatchObject({ dev_mode: true });
+        expect(JSON.parse(get(prod.appContainer, "/api/version").body)).toMatchObject({ dev_mode: false });
+        timings.checks_s = round(now() - startedAt);
+    });
+
+    scenario("data-survival", async (timings) => {
+        const { appContainer, dbContainer, appVolume, dbVolume } = names("dev");
+        const survivor = `survivor ${new Date().toISOString()}`;
+        addRecipe(appContainer, survivor);
+        const before = { app: inspect(appContainer, "{{.Id}}"), db: inspect(dbContainer, "{{.Id}}") };
+
+        // A new app tag and a changed database setting: both containers are replaced.
+        const replacedAt = now();
+        deployed.set("dev", await deploy(host, "dev", stackConfig("dev", { appImage: IMAGES.appNext, dbImage: IMAGES.postgresChanged }), deployed.get("dev")));
+        await waitFor("the replaced dev containers healthy", () => healthy(dbContainer) && healthy(appContainer), 180);
+        timings.replace_to_app_healthy_s = round(now() - replacedAt);
+        expect(inspect(appContainer, "{{.Id}}")).not.toBe(before.app);
+        expect(inspect(dbContainer, "{{.Id}}")).not.toBe(before.db);
+        expect(JSON.parse(get(appContainer, "/api/version").body).version).toBe("v1.0.1");
+        await waitFor("dev recipes readable", () => get(appContainer, "/api/recipes").status === 200, 60);
+        expect(recipes(appContainer)).toEqual(expect.arrayContaining(["DEV-ONLY Testkuchen", survivor]));
+
+        // Removing the stack's units leaves its volumes and data.
+        removeUnits(host, deployed.get("dev")!);
+        for (const unit of [unitName(appContainer), unitName(dbContainer)]) {
+            expect(host.exec(["test", "-e", `/etc/systemd/system/${unit}`]).status).not.toBe(0);
+        }
+        for (const volume of [appVolume, dbVolume]) host.must(["podman", "volume", "exists", volume]);
+
+        // Installing them again brings the same data back.
+        const dev = deployed.get("dev")!;
+        runScript(host, dev.installer.inputs.interpreter, dev.installer.inputs.create);
+        await waitFor("dev healthy after re-installing its units", () => healthy(appContainer), 180);
+        await waitFor("dev recipes readable", () => get(appContainer, "/api/recipes").status === 200, 60);
+        expect(recipes(appContainer)).toEqual(expect.arrayContaining(["DEV-ONLY Testkuchen", survivor]));
+    });
+
+    scenario("uninstall", async (timings) => {
+        const test = names("test");
+        const startedAt = now();
+        removeUnits(host, deployed.get("test")!);
+        timings.remove_script_s = round(now() - startedAt);
+        expect(host.exec(["test", "-e", `/etc/systemd/system/${unitName(test.dbContainer)}`]).status).not.toBe(0);
+        host.must(["podman", "volume", "exists", test.dbVolume]);
+        for (const env of appEnvs) {
+            for (const container of [names(env).dbContainer, names(env).appContainer]) {
+                expect(host.exec(["systemctl", "is-enabled", unitName(container)]).stdout.trim(), container).toBe("enabled");
+                expect(host.exec(["systemctl", "is-active", unitName(container)]).stdout.trim(), container).toBe("active");
+                expect(inspect(container, "{{.State.Status}}"), container).toBe("running");
+            }
+        }
+        expect(get(names("prod").appContainer, "/api/recipes").status).toBe(200);
+    });
+});

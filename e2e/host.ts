@@ -1,0 +1,129 @@
+import { spawnSync, SpawnSyncReturns } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+/** Where the e2e suite keeps its root file systems (git-ignored); reused between runs. */
+export const WORK = process.env.E2E_WORK ?? join(__dirname, ".work");
+const OUTER_CONF = join(__dirname, "outer-containers.conf");
+const MIRROR = "http://deb.debian.org/debian";
+
+/** Packages of the systemd host: podman with netavark/aardvark (DNS on networks) and both runtimes. */
+const HOST_PACKAGES = "systemd,systemd-sysv,dbus,podman,runc,crun,netavark,aardvark-dns,iptables,uidmap,slirp4netns,fuse-overlayfs,dbus-user-session";
+/** Packages of the stand-in images: a real PostgreSQL, and python3 with psycopg2 for the stand-in app. */
+const IMAGE_PACKAGES = "postgresql,python3,python3-psycopg2,curl";
+
+export interface Result {
+    status: number | null;
+    stdout: string;
+    stderr: string;
+}
+
+function run(command: string, args: string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Result {
+    const result: SpawnSyncReturns<string> = spawnSync(command, args, {
+        encoding: "utf8", input: opts.input, timeout: opts.timeoutMs ?? 300_000, maxBuffer: 64 * 1024 * 1024,
+        env: opts.env ?? { ...process.env, CONTAINERS_CONF: OUTER_CONF },
+    });
+    if (result.error) throw new Error(`${command} ${args.join(" ")}: ${result.error.message}`);
+    return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Runs a command and throws with its output unless it succeeds. */
+export function must(command: string, args: string[], opts: { input?: string; timeoutMs?: number } = {}): string {
+    const result = run(command, args, opts);
+    if (result.status !== 0) {
+        throw new Error(`${command} ${args.join(" ").slice(0, 300)} failed (${result.status}):\n${result.stdout}\n${result.stderr}`);
+    }
+    return result.stdout;
+}
+
+/** A Debian root file system, made once by debootstrap and kept in WORK. */
+function rootfs(name: string, packages: string): string {
+    const dir = join(WORK, name);
+    if (existsSync(join(dir, ".complete"))) return dir;
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(WORK, { recursive: true });
+    must("debootstrap", ["--variant=minbase", `--include=${packages}`, "bookworm", dir, MIRROR], { timeoutMs: 900_000 });
+    writeFileSync(join(dir, ".complete"), "");
+    return dir;
+}
+
+/**
+ * A machine with systemd as PID 1 and podman inside: a privileged podman container
+ * booted from a debootstrapped root file system. `reboot()` stops and starts it,
+ * which is a reboot as far as everything inside can tell.
+ */
+export class SystemdHost {
+    private constructor(readonly name: string, readonly root: string) {}
+
+    /** Makes a fresh host from the cached root file system, with the stand-in image tarball in /root. */
+    static create(name: string): SystemdHost {
+        const pristine = rootfs("host-rootfs", HOST_PACKAGES);
+        const images = rootfs("image-rootfs", IMAGE_PACKAGES);
+        for (const file of ["postgres-entrypoint.sh", "app.py", "probe.py"]) {
+            cpSync(join(__dirname, "images", file), join(images, "usr/local/lib", file));
+        }
+        run("podman", ["rm", "-f", "-t", "5", name]);
+        const root = join(WORK, `${name}-rootfs`);
+        rmSync(root, { recursive: true, force: true });
+        must("cp", ["-a", pristine, root]);
+        // Nested podman: runc fails on the nested cgroups, crun works without cgroups of its own.
+        writeFileSync(join(root, "etc/containers/containers.conf"), '[containers]\ncgroups = "disabled"\n\n[engine]\nruntime = "crun"\n');
+        writeFileSync(join(root, "etc/hostname"), `${name}\n`);
+        must("tar", ["-C", images, "--exclude=./usr/share/doc", "--exclude=./usr/share/man", "--exclude=./usr/share/locale",
+            "--exclude=./var/cache/apt", "--exclude=./.complete", "-cf", join(root, "root/images.tar"), "."]);
+        return new SystemdHost(name, root);
+    }
+
+    boot(): void {
+        must("podman", ["run", "-d", "--name", this.name, "--hostname", this.name, "--privileged", "--device", "/dev/net/tun",
+            "--systemd=always", "--rootfs", this.root, "/sbin/init"]);
+        this.waitForSystemd();
+    }
+
+    /** Stops the host as a shutdown would (systemd stops every unit) and boots it again. */
+    reboot(): { bootedAt: number } {
+        must("podman", ["stop", "-t", "120", this.name], { timeoutMs: 180_000 });
+        const bootedAt = Date.now() / 1000;
+        must("podman", ["start", this.name]);
+        this.waitForSystemd();
+        return { bootedAt };
+    }
+
+    private waitForSystemd(): void {
+        const deadline = Date.now() + 60_000;
+        while (Date.now() < deadline) {
+            const state = run("podman", ["exec", this.name, "systemctl", "is-system-running"]).stdout.trim();
+            // degraded: a unit failed, e.g. a transient healthcheck of a container not started yet.
+            if (state === "running" || state === "degraded") return;
+            spawnSync("sleep", ["0.2"]);
+        }
+        throw new Error(`host ${this.name}: systemd did not finish booting in 60 s`);
+    }
+
+    /** Runs a command inside the host. */
+    exec(args: string[], opts: { input?: string; timeoutMs?: number } = {}): Result {
+        return run("podman", ["exec", "-i", this.name, ...args], opts);
+    }
+
+    /** Runs a command inside the host and returns its output; throws if it fails. */
+    must(args: string[], opts: { input?: string; timeoutMs?: number } = {}): string {
+        return must("podman", ["exec", "-i", this.name, ...args], opts);
+    }
+
+    /** Imports the stand-in images: PostgreSQL (stops on SIGINT, as the official image) and the app. */
+    importImages(images: { postgres: string[]; app: string[] }): void {
+        const imports: [string[], string[]][] = [
+            [images.postgres, ["CMD [\"/bin/sh\", \"/usr/local/lib/postgres-entrypoint.sh\"]", "STOPSIGNAL SIGINT"]],
+            [images.app, ["CMD [\"python3\", \"/usr/local/lib/app.py\", \"80\"]"]],
+        ];
+        for (const [[first, ...aliases], changes] of imports) {
+            this.must(["podman", "import", ...changes.flatMap((change) => ["--change", change]), "/root/images.tar", first], { timeoutMs: 300_000 });
+            for (const alias of aliases) this.must(["podman", "tag", first, alias]);
+        }
+    }
+
+    destroy(): void {
+        run("podman", ["rm", "-f", "-t", "5", this.name]);
+        rmSync(this.root, { recursive: true, force: true });
+    }
+}

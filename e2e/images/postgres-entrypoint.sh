@@ -1,0 +1,26 @@
+#!/bin/sh
+# Stand-in for the official postgres image's entrypoint (no registry here): the
+# same environment (POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DB, PGPORT), the
+# same data directory, initialised on first start only. Debian's PostgreSQL.
+set -eu
+PGDATA=/var/lib/postgresql/data
+BIN=$(ls -d /usr/lib/postgresql/*/bin | tail -n 1)
+as_postgres() { setpriv --reuid=postgres --regid=postgres --init-groups "$@"; }
+
+mkdir -p "$PGDATA" /run/postgresql
+chown postgres:postgres "$PGDATA" /run/postgresql
+chmod 700 "$PGDATA"
+if [ ! -s "$PGDATA/PG_VERSION" ]; then
+    pwfile=$(mktemp)
+    printf '%s' "$POSTGRES_PASSWORD" > "$pwfile"
+    chown postgres "$pwfile"
+    as_postgres "$BIN/initdb" -D "$PGDATA" -U "$POSTGRES_USER" --pwfile="$pwfile" --auth-local=trust --auth-host=scram-sha-256 >/dev/null
+    rm -f "$pwfile"
+    echo "host all all all scram-sha-256" >> "$PGDATA/pg_hba.conf"
+    # As the official image does: a temporary server on the socket only, so
+    # pg_isready on 127.0.0.1 does not report ready during initialisation.
+    as_postgres "$BIN/pg_ctl" -D "$PGDATA" -o "-c listen_addresses=''" -w start >/dev/null
+    as_postgres psql -q -v ON_ERROR_STOP=1 -h /run/postgresql -U "$POSTGRES_USER" -d postgres -c "CREATE DATABASE \"$POSTGRES_DB\""
+    as_postgres "$BIN/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null
+fi
+exec setpriv --reuid=postgres --regid=postgres --init-groups "$BIN/postgres" -D "$PGDATA" -c listen_addresses='*'

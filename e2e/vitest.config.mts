@@ -1,0 +1,11 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+    test: {
+        include: ["e2e/**/*.test.ts"],
+        // One host, scenarios in order: nothing runs in parallel.
+        fileParallelism: false,
+        testTimeout: 300_000,
+        hookTimeout: 1_200_000,
+    },
+});
