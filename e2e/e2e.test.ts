@@ -9,7 +9,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ENVIRONMENTS, EnvironmentName, environmentNames, unitName } from "../lib/environments";
 import { deploy, Deployment, removeUnits, runScript } from "./deploy";
-import { SystemdHost } from "./host";
+import { SystemdHost, USER } from "./host";
+
+const UNIT_DIR = `${USER.home}/.config/systemd/user`;
 
 const IMAGES = {
     postgres: "localhost/e2e-postgres:15-e2e",
@@ -18,16 +20,11 @@ const IMAGES = {
     appNext: "localhost/e2e-app:v1.0.1",
 };
 
-/**
- * Rootful (systemdScope=system): rootless podman inside this nested host cannot
- * set up user-created networks ("failed to mount runtime directory for rootless
- * netns"), and every stack needs its internal network. See README.
- */
+/** Rootless, as on the real host: the default systemdScope=user, units of the user `seaser`. */
 function stackConfig(env: EnvironmentName, overrides: Record<string, string> = {}): Record<string, string> {
     return {
         dbPassword: `e2e-${env}-password`,
         dbImage: IMAGES.postgres,
-        systemdScope: "system",
         ...(env === "test" ? {} : { appImage: IMAGES.app }),
         ...overrides,
     };
@@ -116,7 +113,10 @@ describe("rezept-tagebuch on a real systemd host", () => {
     });
 
     scenario("reboot", async (timings) => {
-        const { bootedAt } = host.reboot();
+        const { bootedAt, shutdownSeconds } = host.reboot();
+        timings.shutdown_s = round(shutdownSeconds);
+        // A clean shutdown: every unit stopped its container (podman stop gives up after 120 s and kills).
+        expect(shutdownSeconds).toBeLessThan(60);
         const firstHealthy = new Map<string, number>();
         // The database's own record of passing healthchecks: podman keeps the last few, so collect them as they come.
         const dbPassedAt = new Map<string, number>();
@@ -161,6 +161,14 @@ describe("rezept-tagebuch on a real systemd host", () => {
             expect(statuses, `${env} app after reboot`).toEqual({ 200: 50 });
         }
         expect(recipes(names("prod").appContainer)).toContain("PROD-ONLY Kaiserschmarrn");
+        // PostgreSQL was shut down cleanly, not killed: no crash recovery at start.
+        for (const env of ENVIRONMENTS) {
+            // PostgreSQL logs to stderr, which podman logs replays on stderr.
+            const { stdout, stderr } = host.exec(["podman", "logs", "--since", new Date(bootedAt * 1000).toISOString(), names(env).dbContainer]);
+            const log = stdout + stderr;
+            expect(log, names(env).dbContainer).toContain("database system was shut down at");
+            expect(log).not.toContain("was interrupted");
+        }
     });
 
     scenario("crash", async (timings) => {
@@ -168,7 +176,8 @@ describe("rezept-tagebuch on a real systemd host", () => {
         const prodStartedAt = inspect(names("prod").dbContainer, "{{.State.StartedAt}}");
         const pid = inspect(dbContainer, "{{.State.Pid}}");
         const killedAt = now();
-        host.must(["sh", "-c", `kill -9 ${pid}`]);
+        // As root: PostgreSQL runs under a subordinate uid, not the user's own.
+        host.asRoot(["sh", "-c", `kill -9 ${pid}`]);
         await waitFor(`${dbContainer} to stop`, () => !healthy(dbContainer), 30, 100);
         await waitFor(`${dbContainer} healthy again`, () => healthy(dbContainer), 180);
         timings.kill_to_db_healthy_s = round(now() - killedAt);
@@ -219,7 +228,7 @@ describe("rezept-tagebuch on a real systemd host", () => {
         // Removing the stack's units leaves its volumes and data.
         removeUnits(host, deployed.get("dev")!);
         for (const unit of [unitName(appContainer), unitName(dbContainer)]) {
-            expect(host.exec(["test", "-e", `/etc/systemd/system/${unit}`]).status).not.toBe(0);
+            expect(host.exec(["test", "-e", `${UNIT_DIR}/${unit}`]).status).not.toBe(0);
         }
         for (const volume of [appVolume, dbVolume]) host.must(["podman", "volume", "exists", volume]);
 
@@ -236,12 +245,12 @@ describe("rezept-tagebuch on a real systemd host", () => {
         const startedAt = now();
         removeUnits(host, deployed.get("test")!);
         timings.remove_script_s = round(now() - startedAt);
-        expect(host.exec(["test", "-e", `/etc/systemd/system/${unitName(test.dbContainer)}`]).status).not.toBe(0);
+        expect(host.exec(["test", "-e", `${UNIT_DIR}/${unitName(test.dbContainer)}`]).status).not.toBe(0);
         host.must(["podman", "volume", "exists", test.dbVolume]);
         for (const env of appEnvs) {
             for (const container of [names(env).dbContainer, names(env).appContainer]) {
-                expect(host.exec(["systemctl", "is-enabled", unitName(container)]).stdout.trim(), container).toBe("enabled");
-                expect(host.exec(["systemctl", "is-active", unitName(container)]).stdout.trim(), container).toBe("active");
+                expect(host.exec(["systemctl", "--user", "is-enabled", unitName(container)]).stdout.trim(), container).toBe("enabled");
+                expect(host.exec(["systemctl", "--user", "is-active", unitName(container)]).stdout.trim(), container).toBe("active");
                 expect(inspect(container, "{{.State.Status}}"), container).toBe("running");
             }
         }

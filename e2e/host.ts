@@ -47,10 +47,16 @@ function rootfs(name: string, packages: string): string {
     return dir;
 }
 
+/** The unprivileged user that owns the containers, as `seaser` on the real host. */
+export const USER = { name: "seaser", uid: 1000, home: "/home/seaser" };
+const AS_USER = ["--user", USER.name, "--workdir", USER.home, "--env", `HOME=${USER.home}`,
+    "--env", `XDG_RUNTIME_DIR=/run/user/${USER.uid}`, "--env", `DBUS_SESSION_BUS_ADDRESS=unix:path=/run/user/${USER.uid}/bus`];
+
 /**
- * A machine with systemd as PID 1 and podman inside: a privileged podman container
- * booted from a debootstrapped root file system. `reboot()` stops and starts it,
- * which is a reboot as far as everything inside can tell.
+ * A machine with systemd as PID 1 and rootless podman inside, run by a normal user
+ * with lingering: a privileged podman container booted from a debootstrapped root
+ * file system. `reboot()` stops and starts it, which is a reboot as far as
+ * everything inside can tell.
  */
 export class SystemdHost {
     private constructor(readonly name: string, readonly root: string) {}
@@ -66,11 +72,18 @@ export class SystemdHost {
         const root = join(WORK, `${name}-rootfs`);
         rmSync(root, { recursive: true, force: true });
         must("cp", ["-a", pristine, root]);
-        // Nested podman: runc fails on the nested cgroups, crun works without cgroups of its own.
-        writeFileSync(join(root, "etc/containers/containers.conf"), '[containers]\ncgroups = "disabled"\n\n[engine]\nruntime = "crun"\n');
         writeFileSync(join(root, "etc/hostname"), `${name}\n`);
+        // The user and its subordinate ids for rootless podman.
+        must("chroot", [root, "useradd", "--create-home", "--uid", String(USER.uid), "--shell", "/bin/sh", USER.name]);
+        for (const file of ["etc/subuid", "etc/subgid"]) writeFileSync(join(root, file), `${USER.name}:100000:65536\n`);
+        // slirp4netns (rootless networking) opens /dev/net/tun as the user.
+        writeFileSync(join(root, "etc/tmpfiles.d/tun.conf"), "z /dev/net/tun 0666 - - -\n");
+        // Nested podman: runc fails on the nested cgroups; crun works.
+        mkdirSync(join(root, USER.home, ".config/containers"), { recursive: true });
+        writeFileSync(join(root, USER.home, ".config/containers/containers.conf"), '[engine]\nruntime = "crun"\n');
         must("tar", ["-C", images, "--exclude=./usr/share/doc", "--exclude=./usr/share/man", "--exclude=./usr/share/locale",
-            "--exclude=./var/cache/apt", "--exclude=./.complete", "-cf", join(root, "root/images.tar"), "."]);
+            "--exclude=./var/cache/apt", "--exclude=./.complete", "-cf", join(root, USER.home, "images.tar"), "."]);
+        must("chroot", [root, "chown", "-R", `${USER.name}:${USER.name}`, USER.home]);
         return new SystemdHost(name, root);
     }
 
@@ -78,36 +91,48 @@ export class SystemdHost {
         must("podman", ["run", "-d", "--name", this.name, "--hostname", this.name, "--privileged", "--device", "/dev/net/tun",
             "--systemd=always", "--rootfs", this.root, "/sbin/init"]);
         this.waitForSystemd();
+        // The README's one-time host preparation: the user's units start at boot, without a login.
+        this.asRoot(["loginctl", "enable-linger", USER.name]);
+        this.waitForSystemd();
     }
 
     /** Stops the host as a shutdown would (systemd stops every unit) and boots it again. */
-    reboot(): { bootedAt: number } {
+    reboot(): { bootedAt: number; shutdownSeconds: number } {
+        const stoppingAt = Date.now() / 1000;
         must("podman", ["stop", "-t", "120", this.name], { timeoutMs: 180_000 });
         const bootedAt = Date.now() / 1000;
+        const shutdownSeconds = bootedAt - stoppingAt;
         must("podman", ["start", this.name]);
         this.waitForSystemd();
-        return { bootedAt };
+        return { bootedAt, shutdownSeconds };
     }
 
+    /** Waits until the system's and, once lingering, the user's systemd have started everything. */
     private waitForSystemd(): void {
         const deadline = Date.now() + 60_000;
+        const done = (state: string) => state === "running" || state === "degraded"; // degraded: a unit failed, e.g. a stale healthcheck timer
         while (Date.now() < deadline) {
-            const state = run("podman", ["exec", this.name, "systemctl", "is-system-running"]).stdout.trim();
-            // degraded: a unit failed, e.g. a transient healthcheck of a container not started yet.
-            if (state === "running" || state === "degraded") return;
+            const system = run("podman", ["exec", this.name, "systemctl", "is-system-running"]).stdout.trim();
+            const lingering = run("podman", ["exec", this.name, "test", "-e", `/var/lib/systemd/linger/${USER.name}`]).status === 0;
+            if (done(system) && (!lingering || done(this.exec(["systemctl", "--user", "is-system-running"]).stdout.trim()))) return;
             spawnSync("sleep", ["0.2"]);
         }
         throw new Error(`host ${this.name}: systemd did not finish booting in 60 s`);
     }
 
-    /** Runs a command inside the host. */
+    /** Runs a command inside the host as the containers' user. */
     exec(args: string[], opts: { input?: string; timeoutMs?: number } = {}): Result {
-        return run("podman", ["exec", "-i", this.name, ...args], opts);
+        return run("podman", ["exec", "-i", ...AS_USER, this.name, ...args], opts);
     }
 
-    /** Runs a command inside the host and returns its output; throws if it fails. */
+    /** Runs a command inside the host as the containers' user and returns its output; throws if it fails. */
     must(args: string[], opts: { input?: string; timeoutMs?: number } = {}): string {
-        return must("podman", ["exec", "-i", this.name, ...args], opts);
+        return must("podman", ["exec", "-i", ...AS_USER, this.name, ...args], opts);
+    }
+
+    /** Runs a command inside the host as root. */
+    asRoot(args: string[]): string {
+        return must("podman", ["exec", this.name, ...args]);
     }
 
     /** Imports the stand-in images: PostgreSQL (stops on SIGINT, as the official image) and the app. */
@@ -117,7 +142,7 @@ export class SystemdHost {
             [images.app, ["CMD [\"python3\", \"/usr/local/lib/app.py\", \"80\"]"]],
         ];
         for (const [[first, ...aliases], changes] of imports) {
-            this.must(["podman", "import", ...changes.flatMap((change) => ["--change", change]), "/root/images.tar", first], { timeoutMs: 300_000 });
+            this.must(["podman", "import", ...changes.flatMap((change) => ["--change", change]), `${USER.home}/images.tar`, first], { timeoutMs: 300_000 });
             for (const alias of aliases) this.must(["podman", "tag", first, alias]);
         }
     }

@@ -69,18 +69,36 @@ export function waitForHealthyCommand(spec: BootSpec): string {
         `|| { echo "${spec.appContainer}: database ${spec.dbContainer} not healthy after ${seconds}s; see ${journal}" >&2; exit 1; }'`;
 }
 
+/**
+ * Ordering without systemd's default dependencies. Podman before 4.4 (Debian 12
+ * ships 4.3) stops a container's healthcheck timer inside `podman stop` and waits
+ * for it; the default After=basic.target orders the unit after timers.target, so at
+ * shutdown that timer's stop queues behind the unit itself and the shutdown hangs
+ * until TimeoutStopSec (podman#14531, fixed in 4.4). Measured in the e2e suite.
+ */
+function baseOrdering(scope: SystemdScope): string[] {
+    return [
+        "DefaultDependencies=no",
+        ...(scope === "system"
+            ? ["Wants=network-online.target", "After=sysinit.target sockets.target paths.target network-online.target"]
+            : ["After=sockets.target paths.target"]),
+        "Conflicts=shutdown.target",
+        "Before=shutdown.target",
+    ];
+}
+
 /** Renders the units of one stack. */
 export function renderUnits(spec: BootSpec): UnitFiles {
-    const systemWide = spec.scope === "system" ? ["Wants=network-online.target", "After=network-online.target"] : [];
+    const ordering = baseOrdering(spec.scope);
     const units: Record<string, string> = {
         [unitName(spec.dbContainer)]: renderContainerUnit(spec, spec.dbContainer, "PostgreSQL", {
-            unit: systemWide, preStart: [], startSeconds: 120,
+            unit: ordering, preStart: [], startSeconds: 120,
         }),
     };
     if (spec.appContainer !== undefined) {
         const dbUnit = unitName(spec.dbContainer);
         units[unitName(spec.appContainer)] = renderContainerUnit(spec, spec.appContainer, "app", {
-            unit: [...systemWide, `Requires=${dbUnit}`, `After=${dbUnit}`],
+            unit: [...ordering, `Requires=${dbUnit}`, `After=${dbUnit}`],
             preStart: [waitForHealthyCommand(spec)],
             startSeconds: spec.dbHealthTimeoutSeconds + 60,
         });

@@ -48,7 +48,7 @@ describe("renderUnits", () => {
     it("starts the app only after its database unit, and only once the database is healthy", () => {
         const app = renderUnits(spec("dev", "user"))["container-seaser-rezept-tagebuch-dev.service"];
         expect(values(app, "Requires")).toEqual(["container-seaser-postgres-dev.service"]);
-        expect(values(app, "After")).toEqual(["container-seaser-postgres-dev.service"]);
+        expect(values(app, "After")).toContain("container-seaser-postgres-dev.service");
         const [wait, start] = values(app, "ExecStartPre");
         expect(wait).toBe(waitForHealthyCommand(spec("dev", "user")));
         expect(wait).toContain("timeout 120 ");
@@ -64,8 +64,20 @@ describe("renderUnits", () => {
         const system = renderUnits(spec("prod", "system"))["container-seaser-postgres.service"];
         expect(values(user, "WantedBy")).toEqual(["default.target"]);
         expect(values(system, "WantedBy")).toEqual(["multi-user.target"]);
-        expect(values(system, "After")).toEqual(["network-online.target"]);
+        expect(values(system, "After")).toEqual(["sysinit.target sockets.target paths.target network-online.target"]);
+        expect(values(system, "Wants")).toEqual(["network-online.target"]);
         expect(user).not.toContain("network-online");
+    });
+
+    it("is not ordered after timers.target, so podman 4.3 can stop its healthcheck timer at shutdown", () => {
+        for (const scope of ["user", "system"] as const) {
+            for (const unit of Object.values(renderUnits(spec("dev", scope)))) {
+                expect(values(unit, "DefaultDependencies")).toEqual(["no"]);
+                expect(values(unit, "After").join(" ")).not.toMatch(/basic\.target|timers\.target/);
+                expect(values(unit, "Conflicts")).toEqual(["shutdown.target"]);
+                expect(values(unit, "Before")).toEqual(["shutdown.target"]);
+            }
+        }
     });
 
     it("holds no '$' or '%' that systemd would expand", () => {
