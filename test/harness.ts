@@ -143,9 +143,9 @@ export async function runProgram(
  */
 async function settle(count: () => number): Promise<void> {
     let stableRounds = 0;
-    for (let last = -1; stableRounds < 4; ) {
+    for (let last = -1; stableRounds < 6; ) {
         await (pulumi.runtime as any).waitForRPCs();
-        await new Promise((resolve) => setTimeout(resolve, 20));
+        await new Promise((resolve) => setTimeout(resolve, 25));
         stableRounds = count() === last ? stableRounds + 1 : 0;
         last = count();
     }
