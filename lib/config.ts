@@ -87,8 +87,8 @@ const KEYS = {
     appImage: { schema: z.string(), hint: "pulumi config set appImage localhost/seaser-rezept-tagebuch:rezept_version_10_11_2025_001" },
     appEnabled: { schema: bool, hint: "pulumi config set appEnabled true" },
     appPort: { schema: port, hint: "pulumi config set appPort 80 (the port the app listens on inside its container)" },
-    appEnv: { schema: envMap, hint: "pulumi config set --path 'appEnv.NAME' value" },
-    appSecretEnv: { schema: envMap, hint: "pulumi config set --secret --path 'appSecretEnv.NAME' value" },
+    appEnv: { schema: envMap, hint: `pulumi config set appEnv '{"NAME":"value"}'` },
+    appSecretEnv: { schema: envMap, hint: `pulumi config set --secret appSecretEnv '{"NAME":"value"}'` },
     appDataVolume: { schema: resourceName, hint: "pulumi config set appDataVolume <volume name>" },
     dbPassword: { schema: z.string().min(8, "must be at least 8 characters"), hint: "pulumi config set --secret dbPassword <password>" },
     dbImage: { schema: z.string(), hint: "pulumi config set dbImage docker.io/library/postgres:16-alpine" },
@@ -169,7 +169,7 @@ export function parseStackConfig(stack: string, raw: Readonly<Record<string, str
         for (const [mapKey, map] of [["appEnv", env], ["appSecretEnv", secretEnv]] as const) {
             const managed = Object.keys(map).filter((name) => (MANAGED_APP_ENV as readonly string[]).includes(name));
             if (managed.length > 0) {
-                fail(mapKey, `sets ${managed.join(", ")}, which the program derives from the database and image`, `pulumi config rm --path '${mapKey}.${managed[0]}'`);
+                fail(mapKey, `sets ${managed.join(", ")}, which the program derives from the database and image`, `remove ${managed[0]} from the JSON object in ${mapKey}`);
             }
         }
         const both = Object.keys(env).filter((name) => name in secretEnv);
