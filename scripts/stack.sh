@@ -27,9 +27,14 @@ fi
 
 pulumi stack select --create "$stack"
 if ! pulumi config get dbPassword >/dev/null 2>&1; then
-    echo "stack.sh: the $stack stack has no database password yet; set it once with:" >&2
-    echo "    pulumi config set --secret --stack $stack dbPassword" >&2
-    exit 1
+    if [ -t 0 ]; then
+        echo "stack.sh: the $stack stack has no database password yet; enter it (stored encrypted):" >&2
+        pulumi config set --secret --stack "$stack" dbPassword
+    else
+        echo "stack.sh: the $stack stack has no database password yet; set it once with:" >&2
+        echo "    PULUMI_BACKEND_URL=$PULUMI_BACKEND_URL pulumi config set --secret --stack $stack dbPassword" >&2
+        exit 1
+    fi
 fi
 if [ "$action" = up ]; then
     exec pulumi up --stack "$stack"
