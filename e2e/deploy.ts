@@ -1,11 +1,12 @@
 /**
  * Stands in for the docker and command providers, which cannot be installed here:
  * takes what the real program registers for a stack (under mocks) and creates it
- * with podman inside the test host, then runs the exact install script the program
- * rendered. It maps only the fields the program uses and throws on any other, so a
- * new field in the program cannot be silently ignored here.
+ * through the host user's Podman socket with the Docker Engine API, as the docker
+ * provider does, then runs the exact install script the program rendered. It maps
+ * only the fields the program uses and throws on any other, so a new field in the
+ * program cannot be silently ignored here.
  */
-import { quote } from "shell-quote";
+import { request } from "node:http";
 import { EnvironmentName } from "../lib/environments";
 import { ProgramRun, Registered, runProgram, TYPES } from "../test/harness";
 import { SystemdHost } from "./host";
@@ -13,8 +14,8 @@ import { SystemdHost } from "./host";
 export interface Deployment {
     readonly environment: EnvironmentName;
     readonly run: ProgramRun;
-    /** podman create arguments per container name, to tell when a container must be replaced. */
-    readonly containers: ReadonlyMap<string, string[]>;
+    /** The create request per container name, to tell when a container must be replaced. */
+    readonly containers: ReadonlyMap<string, string>;
     readonly installer: Registered;
 }
 
@@ -23,35 +24,67 @@ function only(resource: Registered, fields: string[]): void {
     if (unknown.length > 0) throw new Error(`e2e fixture: ${resource.type} ${resource.name} has inputs it does not map: ${unknown.join(", ")}`);
 }
 
-/** `podman create` arguments for a docker Container's inputs. */
-export function containerArgs(container: Registered): string[] {
-    // mustRun concerns what the provider does on refresh; it has no podman equivalent.
+const DURATION = /^(\d+)s$/;
+function nanoseconds(duration: string): number {
+    const match = DURATION.exec(duration);
+    if (!match) throw new Error(`e2e fixture: duration ${duration} is not mapped (only whole seconds)`);
+    return Number(match[1]) * 1e9;
+}
+
+/** The Docker Engine API create body for a docker Container's inputs, plus the networks to connect after create. */
+export function containerRequest(container: Registered): { body: Record<string, unknown>; extraNetworks: string[] } {
+    // mustRun concerns what the provider does on refresh; there is nothing to create for it.
     only(container, ["name", "image", "envs", "volumes", "networksAdvanced", "healthcheck", "labels", "restart", "mustRun"]);
     const inputs = container.inputs;
-    const args = ["create", "--name", inputs.name, "--restart", inputs.restart];
-    for (const env of inputs.envs ?? []) args.push("--env", env);
     for (const volume of inputs.volumes ?? []) {
         const extra = Object.keys(volume).filter((key) => !["volumeName", "containerPath"].includes(key));
         if (extra.length > 0) throw new Error(`e2e fixture: volume fields ${extra.join(", ")} are not mapped`);
-        args.push("--volume", `${volume.volumeName}:${volume.containerPath}`);
     }
-    for (const network of inputs.networksAdvanced ?? []) {
+    const networks: string[] = (inputs.networksAdvanced ?? []).map((network: Record<string, unknown>) => {
         if (Object.keys(network).join() !== "name") throw new Error(`e2e fixture: network fields ${Object.keys(network).join(", ")} are not mapped`);
-        args.push("--network", network.name);
-    }
-    for (const label of inputs.labels ?? []) args.push("--label", `${label.label}=${label.value}`);
+        return network.name;
+    });
     const health = inputs.healthcheck;
-    if (health) {
-        const [kind, ...test] = health.tests as string[];
-        // podman's --health-cmd takes a shell string; CMD's argument list becomes one, quoted.
-        if (kind === "CMD") args.push("--health-cmd", quote(test));
-        else if (kind === "CMD-SHELL" && test.length === 1) args.push("--health-cmd", test[0]);
-        else throw new Error(`e2e fixture: healthcheck test ${JSON.stringify(health.tests)} is not mapped`);
-        args.push("--health-interval", health.interval, "--health-timeout", health.timeout,
-            "--health-retries", String(health.retries), "--health-start-period", health.startPeriod);
-    }
-    args.push(inputs.image);
-    return args;
+    if (health && !["CMD", "CMD-SHELL"].includes(health.tests[0])) throw new Error(`e2e fixture: healthcheck test ${JSON.stringify(health.tests)} is not mapped`);
+    const body = {
+        Image: inputs.image,
+        Env: inputs.envs ?? [],
+        Labels: Object.fromEntries((inputs.labels ?? []).map((l: { label: string; value: string }) => [l.label, l.value])),
+        Healthcheck: health && {
+            Test: health.tests, Interval: nanoseconds(health.interval), Timeout: nanoseconds(health.timeout),
+            Retries: health.retries, StartPeriod: nanoseconds(health.startPeriod),
+        },
+        HostConfig: {
+            Binds: (inputs.volumes ?? []).map((v: { volumeName: string; containerPath: string }) => `${v.volumeName}:${v.containerPath}`),
+            RestartPolicy: { Name: inputs.restart },
+            NetworkMode: networks[0],
+        },
+        NetworkingConfig: { EndpointsConfig: networks[0] ? { [networks[0]]: {} } : {} },
+    };
+    return { body, extraNetworks: networks.slice(1) };
+}
+
+/** A client of the Docker-compatible API on a unix socket. */
+function dockerApi(socketPath: string) {
+    return (method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> => new Promise((resolve, reject) => {
+        const payload = body === undefined ? undefined : JSON.stringify(body);
+        const req = request({
+            socketPath, method, path: `/v1.41${path}`,
+            headers: payload ? { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(payload) } : {},
+        }, (res) => {
+            let text = "";
+            res.setEncoding("utf8");
+            res.on("data", (chunk) => { text += chunk; });
+            res.on("end", () => {
+                // Most answers are JSON; some are plain text (network connect answers "OK").
+                let json: unknown = text;
+                try { json = text ? JSON.parse(text) : undefined; } catch { /* keep the text */ }
+                resolve({ status: res.statusCode ?? 0, json });
+            });
+        });
+        req.on("error", reject);
+        req.end(payload);
+    });
 }
 
 /** Containers in an order that respects their dependencies (the database before its app). */
@@ -66,6 +99,12 @@ function inDependencyOrder(containers: Registered[]): Registered[] {
  * re-installs the units when the installer's triggers change.
  */
 export async function deploy(host: SystemdHost, environment: EnvironmentName, config: Record<string, string>, previous?: Deployment): Promise<Deployment> {
+    const api = dockerApi(host.apiSocket);
+    const checked = async (what: string, call: Promise<{ status: number; json: any }>, ok: number[]) => {
+        const { status, json } = await call;
+        if (!ok.includes(status)) throw new Error(`e2e fixture: ${what}: HTTP ${status} ${JSON.stringify(json)}`);
+        return json;
+    };
     // The mock resolves an image to its reference, so containers run the image the config names.
     const run = await runProgram(environment, config, { imageId: (reference) => reference, secretKeys: ["dbPassword"] });
     for (const resource of run.resources.filter((r) => r.custom)) {
@@ -77,40 +116,46 @@ export async function deploy(host: SystemdHost, environment: EnvironmentName, co
 
     for (const network of run.ofType(TYPES.network)) {
         only(network, ["name", "driver", "internal", "labels"]);
-        if (host.exec(["podman", "network", "exists", network.inputs.name]).status !== 0) {
-            host.must(["podman", "network", "create", "--driver", network.inputs.driver, ...(network.inputs.internal ? ["--internal"] : []),
-                ...network.inputs.labels.flatMap((l: { label: string; value: string }) => ["--label", `${l.label}=${l.value}`]), network.inputs.name]);
+        const { name, driver, internal, labels } = network.inputs;
+        if ((await api("GET", `/networks/${name}`)).status === 404) {
+            await checked(`create network ${name}`, api("POST", "/networks/create", {
+                Name: name, Driver: driver, Internal: internal, CheckDuplicate: true,
+                Labels: Object.fromEntries(labels.map((l: { label: string; value: string }) => [l.label, l.value])),
+            }), [201]);
         }
     }
     for (const volume of run.ofType(TYPES.volume)) {
         only(volume, ["name"]);
-        if (host.exec(["podman", "volume", "exists", volume.inputs.name]).status !== 0) host.must(["podman", "volume", "create", volume.inputs.name]);
+        await checked(`create volume ${volume.inputs.name}`, api("POST", "/volumes/create", { Name: volume.inputs.name }), [200, 201]);
     }
     for (const image of run.ofType(TYPES.image)) {
         only(image, ["name", "keepLocally"]);
         // Nothing can be pulled here: the image must be on the host, as a localhost/ image is on the real one.
-        host.must(["podman", "image", "exists", image.inputs.name]);
+        await checked(`find image ${image.inputs.name}`, api("GET", `/images/${encodeURIComponent(image.inputs.name)}/json`), [200]);
     }
 
-    const containers = new Map<string, string[]>();
+    const containers = new Map<string, string>();
     for (const container of inDependencyOrder(run.ofType(TYPES.container))) {
-        const args = containerArgs(container);
         const name = container.inputs.name as string;
-        containers.set(name, args);
-        const unchanged = previous?.containers.get(name)?.join("\0") === args.join("\0");
-        if (unchanged && host.exec(["podman", "container", "exists", name]).status === 0) continue;
-        host.exec(["podman", "rm", "-f", "-t", "10", name]);
-        host.must(["podman", ...args]);
-        host.must(["podman", "start", name]);
+        const { body, extraNetworks } = containerRequest(container);
+        const fingerprint = JSON.stringify({ body, extraNetworks });
+        containers.set(name, fingerprint);
+        const exists = (await api("GET", `/containers/${name}/json`)).status === 200;
+        if (exists && previous?.containers.get(name) === fingerprint) continue;
+        if (exists) await checked(`remove ${name}`, api("DELETE", `/containers/${name}?force=true`), [204]);
+        const { Id: id } = await checked(`create ${name}`, api("POST", `/containers/create?name=${name}`, body), [201]);
+        for (const network of extraNetworks) {
+            await checked(`connect ${name} to ${network}`, api("POST", `/networks/${network}/connect`, { Container: id }), [200]);
+        }
+        await checked(`start ${name}`, api("POST", `/containers/${id}/start`), [204, 304]);
     }
 
     const installer = run.find(TYPES.localCommand, `${environment}-boot-install`);
     only(installer, ["create", "delete", "interpreter", "triggers"]);
     const old = previous?.installer.inputs;
-    if (old && JSON.stringify(old.triggers) !== JSON.stringify(installer.inputs.triggers)) runScript(host, old.interpreter, old.delete);
-    if (!old || JSON.stringify(old.triggers) !== JSON.stringify(installer.inputs.triggers) || old.create !== installer.inputs.create) {
-        runScript(host, installer.inputs.interpreter, installer.inputs.create);
-    }
+    const triggersChanged = old !== undefined && JSON.stringify(old.triggers) !== JSON.stringify(installer.inputs.triggers);
+    if (triggersChanged) runScript(host, old.interpreter, old.delete);
+    if (!old || triggersChanged || old.create !== installer.inputs.create) runScript(host, installer.inputs.interpreter, installer.inputs.create);
     return { environment, run, containers, installer };
 }
 

@@ -217,6 +217,7 @@ describe("rezept-tagebuch on a real systemd host", () => {
         // A new app tag and a changed database setting: both containers are replaced.
         const replacedAt = now();
         deployed.set("dev", await deploy(host, "dev", stackConfig("dev", { appImage: IMAGES.appNext, dbImage: IMAGES.postgresChanged }), deployed.get("dev")));
+        timings.replace_deploy_s = round(now() - replacedAt);
         await waitFor("the replaced dev containers healthy", () => healthy(dbContainer) && healthy(appContainer), 180);
         timings.replace_to_app_healthy_s = round(now() - replacedAt);
         expect(inspect(appContainer, "{{.Id}}")).not.toBe(before.app);

@@ -81,6 +81,10 @@ export class SystemdHost {
         // Nested podman: runc fails on the nested cgroups; crun works.
         mkdirSync(join(root, USER.home, ".config/containers"), { recursive: true });
         writeFileSync(join(root, USER.home, ".config/containers/containers.conf"), '[engine]\nruntime = "crun"\n');
+        // The user's Podman API socket (the README's podman.socket), placed in the home directory so the
+        // fixture outside the host reaches it through the shared root file system.
+        mkdirSync(join(root, USER.home, ".config/systemd/user/podman.socket.d"), { recursive: true });
+        writeFileSync(join(root, USER.home, ".config/systemd/user/podman.socket.d/e2e.conf"), "[Socket]\nListenStream=\nListenStream=%h/podman.sock\n");
         must("tar", ["-C", images, "--exclude=./usr/share/doc", "--exclude=./usr/share/man", "--exclude=./usr/share/locale",
             "--exclude=./var/cache/apt", "--exclude=./.complete", "-cf", join(root, USER.home, "images.tar"), "."]);
         must("chroot", [root, "chown", "-R", `${USER.name}:${USER.name}`, USER.home]);
@@ -91,9 +95,16 @@ export class SystemdHost {
         must("podman", ["run", "-d", "--name", this.name, "--hostname", this.name, "--privileged", "--device", "/dev/net/tun",
             "--systemd=always", "--rootfs", this.root, "/sbin/init"]);
         this.waitForSystemd();
-        // The README's one-time host preparation: the user's units start at boot, without a login.
+        // The README's one-time host preparation: the user's units start at boot, without a login,
+        // and the Docker-compatible API the docker provider talks to.
         this.asRoot(["loginctl", "enable-linger", USER.name]);
         this.waitForSystemd();
+        this.must(["systemctl", "--user", "enable", "--now", "podman.socket"]);
+    }
+
+    /** The user's Podman API socket, as seen from outside the host. */
+    get apiSocket(): string {
+        return join(this.root, USER.home, "podman.sock");
     }
 
     /** Stops the host as a shutdown would (systemd stops every unit) and boots it again. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { containerArgs } from "../e2e/deploy";
+import { containerRequest } from "../e2e/deploy";
 import { Registered, TYPES } from "./harness";
 
 /** The e2e suite's stand-in for the docker provider must map every field or refuse. */
@@ -17,14 +17,19 @@ const base = {
     healthcheck: { tests: ["CMD", "pg_isready", "-d", "rezepte dev"], interval: "10s", timeout: "5s", retries: 5, startPeriod: "30s" },
 };
 
-describe("e2e fixture: docker Container inputs to podman create", () => {
+describe("e2e fixture: docker Container inputs to a Docker Engine API create request", () => {
     it("maps every field the program uses", () => {
-        expect(containerArgs(container(base))).toEqual([
-            "create", "--name", "seaser-postgres-dev", "--restart", "no", "--env", "A=1",
-            "--volume", "data:/var/lib/postgresql/data", "--network", "internal", "--label", "io.seaser.environment=dev",
-            "--health-cmd", "pg_isready -d 'rezepte dev'", "--health-interval", "10s", "--health-timeout", "5s",
-            "--health-retries", "5", "--health-start-period", "30s", "localhost/pg:15",
-        ]);
+        expect(containerRequest(container({ ...base, networksAdvanced: [{ name: "internal" }, { name: "proxy" }] }))).toEqual({
+            body: {
+                Image: "localhost/pg:15",
+                Env: ["A=1"],
+                Labels: { "io.seaser.environment": "dev" },
+                Healthcheck: { Test: ["CMD", "pg_isready", "-d", "rezepte dev"], Interval: 10e9, Timeout: 5e9, Retries: 5, StartPeriod: 30e9 },
+                HostConfig: { Binds: ["data:/var/lib/postgresql/data"], RestartPolicy: { Name: "no" }, NetworkMode: "internal" },
+                NetworkingConfig: { EndpointsConfig: { internal: {} } },
+            },
+            extraNetworks: ["proxy"],
+        });
     });
 
     it.each([
@@ -32,7 +37,8 @@ describe("e2e fixture: docker Container inputs to podman create", () => {
         ["an unknown volume field", { ...base, volumes: [{ volumeName: "d", containerPath: "/d", readOnly: true }] }, /readOnly/],
         ["an unknown network field", { ...base, networksAdvanced: [{ name: "n", aliases: ["x"] }] }, /aliases/],
         ["an unknown healthcheck form", { ...base, healthcheck: { ...base.healthcheck, tests: ["NONE"] } }, /NONE/],
+        ["a duration it cannot convert", { ...base, healthcheck: { ...base.healthcheck, interval: "1m30s" } }, /1m30s/],
     ])("throws on %s", (_case, inputs, message) => {
-        expect(() => containerArgs(container(inputs))).toThrow(message);
+        expect(() => containerRequest(container(inputs))).toThrow(message);
     });
 });
