@@ -1,8 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { EnvironmentName } from "../lib/environments";
-import { ownerLabels, SYSTEMD_OWNS_RUNNING } from "../lib/ownership";
-import { Database, dataVolume } from "./database";
+import { renderAppEnv } from "../lib/appEnv";
+import { Database } from "./database";
+import { dataVolume, hostImage, ownedContainer } from "./hostResources";
 import { assertSameEnvironment, EnvironmentNetwork } from "./network";
 
 /** AppArgs describe the parameters to an App component. */
@@ -32,33 +33,6 @@ export interface AppArgs<E extends EnvironmentName> {
     readonly adoptVolume?: boolean;
 }
 
-/** The app's environment, derived from its database so it cannot point elsewhere. Sorted for stable diffs. */
-export function renderAppEnv(settings: {
-    environment: EnvironmentName;
-    version: string;
-    dbHost: string;
-    dbPort: number;
-    dbName: string;
-    dbUser: string;
-    dbPassword: string;
-    env: Readonly<Record<string, string>>;
-    secretEnv: Readonly<Record<string, string>>;
-}): string[] {
-    const vars: Record<string, string> = {
-        ...settings.env,
-        ...settings.secretEnv,
-        DB_TYPE: "postgresql",
-        APP_VERSION: settings.version,
-        POSTGRES_HOST: settings.dbHost,
-        POSTGRES_PORT: `${settings.dbPort}`,
-        POSTGRES_DB: settings.dbName,
-        POSTGRES_USER: settings.dbUser,
-        POSTGRES_PASSWORD: settings.dbPassword,
-        ...(settings.environment === "dev" ? { DEV_MODE: "true" } : {}),
-    };
-    return Object.keys(vars).sort().map((name) => `${name}=${vars[name]}`);
-}
-
 /** The Rezept-Tagebuch app of one environment: versioned image, uploads volume, healthcheck on /api/version. */
 export class App<E extends EnvironmentName> extends pulumi.ComponentResource {
     readonly environment: E;
@@ -77,9 +51,8 @@ export class App<E extends EnvironmentName> extends pulumi.ComponentResource {
         this.environment = args.environment;
         this.containerName = args.containerName;
 
-        const labels = ownerLabels(args.environment);
         this.volume = dataVolume(`${name}-data`, args.volumeName, args.adoptVolume, this);
-        this.image = new docker.RemoteImage(`${name}-image`, { name: args.image, keepLocally: true }, { parent: this });
+        this.image = hostImage(`${name}-image`, args.image, this);
         this.imageId = this.image.imageId;
 
         const db = args.database;
@@ -90,7 +63,7 @@ export class App<E extends EnvironmentName> extends pulumi.ComponentResource {
                 env: args.env, secretEnv,
             }));
         const probe = `http://127.0.0.1:${args.port}/api/version`;
-        this.container = new docker.Container(`${name}-container`, {
+        this.container = ownedContainer(`${name}-container`, args.environment, {
             name: args.containerName,
             image: this.image.imageId,
             envs: pulumi.secret(envs),
@@ -101,9 +74,7 @@ export class App<E extends EnvironmentName> extends pulumi.ComponentResource {
                 tests: ["CMD-SHELL", `curl -fsS -o /dev/null ${probe} || wget -q -O /dev/null ${probe}`],
                 interval: "15s", timeout: "5s", retries: 3, startPeriod: "30s",
             },
-            labels,
-            ...SYSTEMD_OWNS_RUNNING,
-        }, { parent: this, deleteBeforeReplace: true, dependsOn: [db.container] });
+        }, { parent: this, dependsOn: [db.container] });
         this.registerOutputs({ imageId: this.imageId, volumeName: this.volume.name });
     }
 }

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { EnvironmentName } from "../lib/environments";
-import { ownerLabels, SYSTEMD_OWNS_RUNNING } from "../lib/ownership";
+import { dataVolume, hostImage, ownedContainer } from "./hostResources";
 import { assertSameEnvironment, EnvironmentNetwork } from "./network";
 
 /** DatabaseArgs describe the parameters to a Database component. */
@@ -52,12 +52,11 @@ export class Database<E extends EnvironmentName> extends pulumi.ComponentResourc
         this.user = args.user;
         this.password = pulumi.secret(args.password);
 
-        const labels = ownerLabels(args.environment);
         this.volume = dataVolume(`${name}-data`, args.volumeName, args.adoptVolume, this);
-        this.image = new docker.RemoteImage(`${name}-image`, { name: args.image, keepLocally: true }, { parent: this });
+        this.image = hostImage(`${name}-image`, args.image, this);
 
         const readiness = ["pg_isready", "-h", "127.0.0.1", "-p", `${args.port}`, "-U", args.user, "-d", args.databaseName];
-        this.container = new docker.Container(`${name}-container`, {
+        this.container = ownedContainer(`${name}-container`, args.environment, {
             name: args.containerName,
             image: this.image.imageId,
             envs: this.password.apply((password) => [
@@ -72,20 +71,8 @@ export class Database<E extends EnvironmentName> extends pulumi.ComponentResourc
             // 127.0.0.1, not the socket: during first-run initialisation the image's
             // temporary server listens on the socket only and must not count as ready.
             healthcheck: { tests: ["CMD", ...readiness], interval: "10s", timeout: "5s", retries: 5, startPeriod: "30s" },
-            labels,
-            ...SYSTEMD_OWNS_RUNNING,
-        }, { parent: this, deleteBeforeReplace: true });
+        }, { parent: this });
         this.host = this.container.name;
         this.registerOutputs({ host: this.host, volumeName: this.volume.name });
     }
-}
-
-/**
- * A volume Pulumi never deletes: not on destroy, not when a container is replaced.
- * No labels: the volumes already on the host have none, and an import must match.
- */
-export function dataVolume(name: string, volumeName: string, adopt: boolean | undefined, parent: pulumi.Resource): docker.Volume {
-    return new docker.Volume(name, { name: volumeName }, {
-        parent, protect: true, retainOnDelete: true, import: adopt ? volumeName : undefined,
-    });
 }

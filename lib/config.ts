@@ -1,13 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { ACCEPTED_FORMS, checkAppImage, checkPinnedImage, ImageRef, imageVersion } from "./imageRef";
+import { MANAGED_APP_ENV } from "./appEnv";
+import { ACCEPTED_FORMS, checkAppImage, checkPinnedImage, imageVersion } from "./imageRef";
 import { ENVIRONMENTS, EnvironmentName, environmentNames, EnvironmentNames, PROJECT } from "./environments";
-
-/** The variables the program derives itself; the env maps may not override them. */
-export const MANAGED_APP_ENV = [
-    "POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_DB", "POSTGRES_USER", "POSTGRES_PASSWORD",
-    "DB_TYPE", "APP_VERSION", "DEV_MODE",
-] as const;
 
 /** The validated configuration of one stack. Secrets are Pulumi secrets from the moment they are read. */
 export interface StackConfig {
@@ -30,7 +25,6 @@ export interface StackConfig {
     /** Absent when the environment runs no app (test, by default). */
     readonly app?: {
         readonly image: string;
-        readonly imageRef: ImageRef;
         /** The deployed tag (or digest): APP_VERSION and the stack output. */
         readonly version: string;
         readonly port: number;
@@ -167,7 +161,7 @@ export function parseStackConfig(stack: string, raw: Readonly<Record<string, str
         const env = read("appEnv", {});
         const secretEnv = read("appSecretEnv", {});
         for (const [mapKey, map] of [["appEnv", env], ["appSecretEnv", secretEnv]] as const) {
-            const managed = Object.keys(map).filter((name) => (MANAGED_APP_ENV as readonly string[]).includes(name));
+            const managed = Object.keys(map).filter((name) => MANAGED_APP_ENV.includes(name));
             if (managed.length > 0) {
                 fail(mapKey, `sets ${managed.join(", ")}, which the program derives from the database and image`, `remove ${managed[0]} from the JSON object in ${mapKey}`);
             }
@@ -182,7 +176,6 @@ export function parseStackConfig(stack: string, raw: Readonly<Record<string, str
                 if (check.warning) warnings.push(check.warning);
                 app = {
                     image,
-                    imageRef: check.ref,
                     version: imageVersion(check.ref),
                     port: read("appPort", 80),
                     volume: read("appDataVolume", names.appVolume),

@@ -7,11 +7,3 @@ export function ownerLabels(environment: EnvironmentName): { label: string; valu
         { label: "io.seaser.environment", value: environment },
     ];
 }
-
-/**
- * Pulumi owns a container's definition; the stack's systemd unit owns whether it
- * runs. So podman keeps no restart policy of its own (two supervisors would race),
- * and a stopped container is no reason for Pulumi to drop or recreate it on
- * refresh (`mustRun`): its unit starts it again.
- */
-export const SYSTEMD_OWNS_RUNNING = { restart: "no", mustRun: false } as const;

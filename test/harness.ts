@@ -161,25 +161,25 @@ export function validConfig(stack: string): Record<string, string> {
 
 const SIG_KEY = "4dabf18193072939515e22adb298388d";
 
-/** Replaces every secret-wrapped value by its plain value. */
-export function revealSecrets(value: unknown): unknown {
-    if (Array.isArray(value)) return value.map(revealSecrets);
+/** Rebuilds `value`, passing each secret-wrapped value through `secret`. */
+function mapSecrets(value: unknown, secret: (plain: unknown) => unknown): unknown {
+    if (Array.isArray(value)) return value.map((item) => mapSecrets(item, secret));
     if (value && typeof value === "object") {
         const record = value as Record<string, unknown>;
-        if (record[SIG_KEY] === SECRET_SIG) return revealSecrets(record.value);
-        return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, revealSecrets(v)]));
+        if (record[SIG_KEY] === SECRET_SIG) return secret(record.value);
+        return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, mapSecrets(v, secret)]));
     }
     return value;
 }
 
+/** Replaces every secret-wrapped value by its plain value. */
+export function revealSecrets(value: unknown): unknown {
+    return mapSecrets(value, (plain) => revealSecrets(plain));
+}
+
 /** Removes every secret-wrapped value, leaving what would be stored in plaintext. */
 export function withoutSecrets(value: unknown): unknown {
-    if (Array.isArray(value)) return value.map(withoutSecrets);
-    if (value && typeof value === "object") {
-        if ((value as Record<string, unknown>)[SIG_KEY] === SECRET_SIG) return "[secret]";
-        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withoutSecrets(v)]));
-    }
-    return value;
+    return mapSecrets(value, () => "[secret]");
 }
 
 export const TYPES = {
