@@ -62,7 +62,8 @@ async function waitFor(what: string, condition: () => boolean, timeoutS: number,
 }
 
 describe("rezept-tagebuch on a real systemd host", () => {
-    const host = SystemdHost.create("rt-e2e-host");
+    // E2E_HOST: a name of its own, so two checkouts can run the suite side by side.
+    const host = SystemdHost.create(process.env.E2E_HOST ?? "rt-e2e-host");
     const deployed = new Map<EnvironmentName, Deployment>();
     const names = (env: EnvironmentName) => environmentNames(env);
     const appEnvs = ["prod", "dev"] as const;
