@@ -37,6 +37,8 @@ export interface StackConfig {
         /** How long an app unit waits for its database to be healthy. */
         readonly dbHealthTimeoutSeconds: number;
     };
+    /** How long `pulumi up` waits for a new container to be healthy before it fails. */
+    readonly deployTimeoutSeconds: number;
     readonly connection:
         | { readonly kind: "local" }
         | { readonly kind: "ssh"; readonly host: string; readonly user: string; readonly port: number; readonly privateKey: pulumi.Output<string> };
@@ -82,9 +84,9 @@ const KEYS = {
     appEnabled: { schema: bool, hint: "pulumi config set appEnabled true" },
     appPort: { schema: port, hint: "pulumi config set appPort 80 (the port the app listens on inside its container)" },
     appEnv: { schema: envMap, hint: `pulumi config set appEnv '{"NAME":"value"}'` },
-    appSecretEnv: { schema: envMap, hint: `pulumi config set --secret appSecretEnv '{"NAME":"value"}'` },
+    appSecretEnv: { schema: envMap, hint: `pulumi config set --secret appSecretEnv '{"NAME":"value"}'`, secret: true },
     appDataVolume: { schema: resourceName, hint: "pulumi config set appDataVolume <volume name>" },
-    dbPassword: { schema: z.string().min(8, "must be at least 8 characters"), hint: "pulumi config set --secret dbPassword <password>" },
+    dbPassword: { schema: z.string().min(8, "must be at least 8 characters"), hint: "pulumi config set --secret dbPassword <password>", secret: true },
     dbImage: { schema: z.string(), hint: "pulumi config set dbImage docker.io/library/postgres:16-alpine" },
     dbName: { schema: z.string().regex(PG_IDENT, "must be a lowercase PostgreSQL identifier"), hint: "pulumi config set dbName rezepte" },
     dbUser: { schema: z.string().regex(PG_IDENT, "must be a lowercase PostgreSQL identifier"), hint: "pulumi config set dbUser postgres" },
@@ -93,6 +95,10 @@ const KEYS = {
     dbHealthTimeoutSeconds: {
         schema: z.coerce.number("must be a number").int("must be a whole number").min(10, "must be 10 to 1800").max(1800, "must be 10 to 1800"),
         hint: "pulumi config set dbHealthTimeoutSeconds 120",
+    },
+    deployTimeoutSeconds: {
+        schema: z.coerce.number("must be a number").int("must be a whole number").min(10, "must be 10 to 1800").max(1800, "must be 10 to 1800"),
+        hint: "pulumi config set deployTimeoutSeconds 180",
     },
     adoptExistingVolumes: { schema: bool, hint: "pulumi config set adoptExistingVolumes true" },
     proxyNetwork: { schema: resourceName, hint: "pulumi config set proxyNetwork seaser-network" },
@@ -105,19 +111,28 @@ const KEYS = {
     sshHost: { schema: z.string().regex(/^[A-Za-z0-9.:-]+$/, "must be a host name or address"), hint: "pulumi config set sshHost host.example" },
     sshUser: { schema: z.string().regex(/^[a-z_][a-z0-9_-]*$/, "must be a user name"), hint: "pulumi config set sshUser seaser" },
     sshPort: { schema: port, hint: "pulumi config set sshPort 22" },
-    sshPrivateKey: { schema: z.string().includes("PRIVATE KEY", "is not a PEM private key"), hint: "pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519" },
+    sshPrivateKey: { schema: z.string().includes("PRIVATE KEY", "is not a PEM private key"), hint: "pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519", secret: true },
 } as const;
 
 export type ConfigKey = keyof typeof KEYS;
+/** Keys whose values must be Pulumi secrets. */
+export const SECRET_KEYS = (Object.keys(KEYS) as ConfigKey[]).filter((key) => "secret" in KEYS[key]);
 export const CONFIG_KEYS = Object.keys(KEYS) as ConfigKey[];
 type Parsed<K extends ConfigKey> = z.output<(typeof KEYS)[K]["schema"]>;
 
 /**
  * Validates the raw configuration of one stack. Every problem is collected, so
  * the operator fixes them in one round; nothing is registered before this returns.
- * `raw` maps keys without the project prefix to their string values.
+ * `raw` maps keys without the project prefix to their string values. An empty value
+ * is no value: Pulumi.yaml declares "" as the default of keys whose default the
+ * program derives, because the CLI requires every declared key without a default.
+ * `isSecret` tells whether a key's value came from an encrypted (`secure:`) entry.
  */
-export function parseStackConfig(stack: string, raw: Readonly<Record<string, string | undefined>>): StackConfig {
+export function parseStackConfig(
+    stack: string,
+    raw: Readonly<Record<string, string | undefined>>,
+    isSecret: (key: string) => boolean = () => true,
+): StackConfig {
     const problems: string[] = [];
     const fail = (key: string, what: string, fix: string) => problems.push(`${PROJECT}:${key} ${what}; fix: ${fix}`);
 
@@ -132,11 +147,15 @@ export function parseStackConfig(stack: string, raw: Readonly<Record<string, str
             fail(key, "is not a setting of this program (a typo?)", `pulumi config rm ${key}; known keys: ${CONFIG_KEYS.join(", ")}`);
         }
     }
+    // The CLI enforces `secret: true` only on keys without a default, so the optional secrets are checked here.
+    for (const key of SECRET_KEYS) {
+        if (raw[key] && !isSecret(key)) fail(key, "is stored in plaintext", `pulumi config set --secret ${key} (it asks for the value), then commit the encrypted stack file`);
+    }
 
     function read<K extends ConfigKey>(key: K): Parsed<K> | undefined;
     function read<K extends ConfigKey>(key: K, fallback: Parsed<K>): Parsed<K>;
     function read<K extends ConfigKey>(key: K, fallback?: Parsed<K>): Parsed<K> | undefined {
-        const value = raw[key];
+        const value = raw[key] === "" ? undefined : raw[key];
         if (value === undefined) return fallback;
         const result = KEYS[key].schema.safeParse(value);
         if (result.success) return result.data as Parsed<K>;
@@ -144,7 +163,7 @@ export function parseStackConfig(stack: string, raw: Readonly<Record<string, str
         return fallback;
     }
     function need<K extends ConfigKey>(key: K, why: string): Parsed<K> | undefined {
-        if (raw[key] === undefined) fail(key, `is required ${why}`, KEYS[key].hint);
+        if (!raw[key]) fail(key, `is required ${why}`, KEYS[key].hint);
         return read(key);
     }
 
@@ -154,7 +173,7 @@ export function parseStackConfig(stack: string, raw: Readonly<Record<string, str
     const dbImageCheck = checkPinnedImage(dbImage);
     if (!dbImageCheck.ok) fail("dbImage", dbImageCheck.reason, KEYS.dbImage.hint);
 
-    const appEnabled = read("appEnabled", environment !== "test");
+    const appEnabled = read("appEnabled", true);
     let app: StackConfig["app"];
     if (appEnabled) {
         const image = need("appImage", `when the ${environment} app is enabled`);
@@ -218,6 +237,7 @@ export function parseStackConfig(stack: string, raw: Readonly<Record<string, str
             scope: read("systemdScope", "user"),
             dbHealthTimeoutSeconds: read("dbHealthTimeoutSeconds", 120),
         },
+        deployTimeoutSeconds: read("deployTimeoutSeconds", 180),
         connection,
         warnings,
     };
@@ -232,5 +252,7 @@ export function readStackConfig(): StackConfig {
     for (const [key, value] of Object.entries(pulumi.runtime.allConfig())) {
         if (key.startsWith(prefix)) raw[key.slice(prefix.length)] = value;
     }
-    return parseStackConfig(pulumi.getStack(), raw);
+    // Internal to the SDK (not in its typings): whether the CLI passed a key as a secret.
+    const runtime = pulumi.runtime as unknown as { isConfigSecret(key: string): boolean };
+    return parseStackConfig(pulumi.getStack(), raw, (key) => runtime.isConfigSecret(prefix + key));
 }

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
+import { SECRET_KEYS } from "../lib/config";
 import { PROJECT } from "../lib/environments";
 
 /** One resource the program registered, as the engine would have seen it. */
@@ -109,7 +110,9 @@ export async function runProgram(
     const warnings: string[] = [];
     const prefixed: Record<string, string> = {};
     for (const [key, value] of Object.entries(config)) prefixed[`${PROJECT}:${key}`] = value;
-    pulumi.runtime.setAllConfig(prefixed, (opts.secretKeys ?? []).map((key) => `${PROJECT}:${key}`));
+    // As `pulumi config set --secret` leaves them: every secret key the program declares is encrypted unless a test says otherwise.
+    const secretKeys = opts.secretKeys ?? SECRET_KEYS.filter((key) => key in config);
+    pulumi.runtime.setAllConfig(prefixed, secretKeys.map((key) => `${PROJECT}:${key}`));
 
     const warn = pulumi.log.warn;
     (pulumi.log as any).warn = (message: string) => { warnings.push(message); return Promise.resolve(); };
@@ -156,7 +159,7 @@ export function validConfig(stack: string): Record<string, string> {
     const base = { dbPassword: "s3cret-pg-password" };
     if (stack === "prod") return { ...base, appImage: "localhost/seaser-rezept-tagebuch:rezept_version_10_11_2025_001" };
     if (stack === "dev") return { ...base, appImage: "localhost/seaser-rezept-tagebuch:rezept_version_12_11_2025_002" };
-    return base;
+    return { ...base, appEnabled: "false" };
 }
 
 const SIG_KEY = "4dabf18193072939515e22adb298388d";
