@@ -14,6 +14,7 @@ const names = config.names;
 // Without dockerHost the provider uses DOCKER_HOST, e.g. the user's Podman socket.
 const podman = new docker.Provider("podman", config.dockerHost ? { host: config.dockerHost } : {});
 const opts = { providers: [podman] };
+const gate = { connection: config.connection, scope: config.boot.scope, timeoutSeconds: config.deployTimeoutSeconds };
 
 const network = new EnvironmentNetwork(env, { environment: env, networkName: names.internalNetwork }, opts);
 const database = new Database(`${env}-db`, {
@@ -27,6 +28,7 @@ const database = new Database(`${env}-db`, {
     volumeName: config.db.volume,
     password: config.db.password,
     adoptVolume: config.adoptExistingVolumes,
+    gate,
 }, opts);
 
 const app = config.app && new App(`${env}-app`, {
@@ -42,6 +44,7 @@ const app = config.app && new App(`${env}-app`, {
     env: config.app.env,
     secretEnv: config.app.secretEnv,
     adoptVolume: config.adoptExistingVolumes,
+    gate,
 }, opts);
 
 const boot = new BootUnits(`${env}-boot`, {
@@ -53,7 +56,7 @@ const boot = new BootUnits(`${env}-boot`, {
         dbHealthTimeoutSeconds: config.boot.dbHealthTimeoutSeconds,
     },
     connection: config.connection,
-    containers: app ? [database.container, app.container] : [database.container],
+    containers: app ? [database.ready, app.ready] : [database.ready],
 });
 
 export const environment = env;

@@ -2,7 +2,9 @@ import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { EnvironmentName } from "../lib/environments";
 import { renderAppEnv } from "../lib/appEnv";
+import { renderAppReadyScript } from "../lib/readiness";
 import { Database } from "./database";
+import { DeployGate, hostCommand } from "./hostCommand";
 import { dataVolume, hostImage, ownedContainer } from "./hostResources";
 import { assertSameEnvironment, EnvironmentNetwork } from "./network";
 
@@ -31,6 +33,8 @@ export interface AppArgs<E extends EnvironmentName> {
     readonly secretEnv: pulumi.Input<Record<string, string>>;
     /** Take over an uploads volume of this name that already exists on the host. */
     readonly adoptVolume?: boolean;
+    /** Where the health gate runs, and how long `pulumi up` waits for a new container to be healthy. */
+    readonly gate: DeployGate;
 }
 
 /** The Rezept-Tagebuch app of one environment: versioned image, uploads volume, healthcheck on /api/version. */
@@ -42,6 +46,8 @@ export class App<E extends EnvironmentName> extends pulumi.ComponentResource {
     readonly volume: docker.Volume;
     readonly image: docker.RemoteImage;
     readonly container: docker.Container;
+    /** Runs after each new container: `pulumi up` succeeds only once the app is healthy. */
+    readonly ready: pulumi.Resource;
 
     constructor(name: string, args: AppArgs<E>, opts?: pulumi.ComponentResourceOptions) {
         // Checked before anything is registered: the types stop literal mix-ups, this stops the rest.
@@ -74,7 +80,15 @@ export class App<E extends EnvironmentName> extends pulumi.ComponentResource {
                 tests: ["CMD-SHELL", `curl -fsS -o /dev/null ${probe} || wget -q -O /dev/null ${probe}`],
                 interval: "15s", timeout: "5s", retries: 3, startPeriod: "30s",
             },
-        }, { parent: this, dependsOn: [db.container] });
+        }, { parent: this, dependsOn: [db.ready] }); // created only once the database passed its gate: healthy, with the configured password
+        this.ready = hostCommand(`${name}-ready`, args.gate.connection, {
+            create: renderAppReadyScript({
+                environment: args.environment, scope: args.gate.scope, container: args.containerName, timeoutSeconds: args.gate.timeoutSeconds,
+                rollback: `pulumi config set --stack ${args.environment} appImage <the tag before: pulumi stack output --stack ${args.environment} appImageTag>, then npm run stack -- up ${args.environment}`,
+            }),
+            // A new container id is a new container: gate it.
+            triggers: [this.container.id],
+        }, { parent: this, dependsOn: [this.container] });
         this.registerOutputs({ imageId: this.imageId, volumeName: this.volume.name });
     }
 }

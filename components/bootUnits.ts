@@ -1,15 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { BootSpec, renderInstallScript, renderRemoveScript, renderUnits, UnitFiles } from "../lib/systemd";
-import { StackConfig } from "../lib/config";
+import { HostConnection, hostCommand } from "./hostCommand";
 
 /** BootUnitsArgs describe the parameters to a BootUnits component. */
 export interface BootUnitsArgs {
     /** Which containers the units start, in which scope. */
     readonly spec: BootSpec;
     /** Where the scripts run: on this machine, or on the host over SSH. */
-    readonly connection: StackConfig["connection"];
-    /** The containers must exist before their units start them. */
+    readonly connection: HostConnection;
+    /** The containers must exist, and have passed their health gates, before their units start them. */
     readonly containers: pulumi.Resource[];
 }
 
@@ -33,14 +33,7 @@ export class BootUnits extends pulumi.ComponentResource {
             triggers: Object.entries(this.units).map(([file, content]) => `${file}\n${content}`),
         };
         // Delete before replace: the old resource's remove script must not run after the new install.
-        const options = { parent: this, dependsOn: args.containers, deleteBeforeReplace: true };
-        const connection = args.connection;
-        this.installer = connection.kind === "ssh"
-            ? new command.remote.Command(`${name}-install`, {
-                ...scripts,
-                connection: { host: connection.host, user: connection.user, port: connection.port, privateKey: connection.privateKey },
-            }, options)
-            : new command.local.Command(`${name}-install`, { ...scripts, interpreter: ["/bin/sh", "-c"] }, options);
+        this.installer = hostCommand(`${name}-install`, args.connection, scripts, { parent: this, dependsOn: args.containers, deleteBeforeReplace: true });
         this.registerOutputs({ units: this.units });
     }
 }

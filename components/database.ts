@@ -1,6 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { EnvironmentName } from "../lib/environments";
+import { renderDatabaseReadyScript } from "../lib/readiness";
+import { DeployGate, hostCommand } from "./hostCommand";
 import { dataVolume, hostImage, ownedContainer } from "./hostResources";
 import { assertSameEnvironment, EnvironmentNetwork } from "./network";
 
@@ -23,6 +25,8 @@ export interface DatabaseArgs<E extends EnvironmentName> {
     readonly password: pulumi.Input<string>;
     /** Take over a volume of this name that already exists on the host, instead of creating it. */
     readonly adoptVolume?: boolean;
+    /** Where the health gate runs, and how long `pulumi up` waits for a new container to be healthy. */
+    readonly gate: DeployGate;
 }
 
 const DATA_DIR = "/var/lib/postgresql/data";
@@ -41,6 +45,8 @@ export class Database<E extends EnvironmentName> extends pulumi.ComponentResourc
     readonly volume: docker.Volume;
     readonly image: docker.RemoteImage;
     readonly container: docker.Container;
+    /** Runs after each new container: succeeds once it is healthy and has the configured password. Apps are created after it. */
+    readonly ready: pulumi.Resource;
 
     constructor(name: string, args: DatabaseArgs<E>, opts?: pulumi.ComponentResourceOptions) {
         assertSameEnvironment("database", args.environment, args.network, "network");
@@ -73,6 +79,14 @@ export class Database<E extends EnvironmentName> extends pulumi.ComponentResourc
             healthcheck: { tests: ["CMD", ...readiness], interval: "10s", timeout: "5s", retries: 5, startPeriod: "30s" },
         }, { parent: this });
         this.host = this.container.name;
+        this.ready = hostCommand(`${name}-ready`, args.gate.connection, {
+            create: renderDatabaseReadyScript({
+                environment: args.environment, scope: args.gate.scope, container: args.containerName, timeoutSeconds: args.gate.timeoutSeconds,
+                rollback: `pulumi config set --stack ${args.environment} dbImage <the image before> (or dbPassword), then npm run stack -- up ${args.environment}`,
+            }),
+            // A new container id is a new container: gate it, and give it the password again.
+            triggers: [this.container.id],
+        }, { parent: this, dependsOn: [this.container] });
         this.registerOutputs({ host: this.host, volumeName: this.volume.name });
     }
 }

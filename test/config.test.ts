@@ -58,6 +58,7 @@ const BAD_INPUT: [string, string, Record<string, string | undefined>, string, st
     ["appDataVolume with a space", "dev", { ...validConfig("dev"), appDataVolume: "my uploads" }, "appDataVolume", "letters, digits"],
     ["appImage empty where the app runs (the declared default)", "dev", { ...validConfig("dev"), appImage: "" }, "appImage", "is required"],
     ["proxyNetwork with a space", "dev", { ...validConfig("dev"), proxyNetwork: "seaser network" }, "proxyNetwork", "letters, digits"],
+    ["deploy timeout too long", "dev", { ...validConfig("dev"), deployTimeoutSeconds: "3600" }, "deployTimeoutSeconds", "10 to 1800"],
     ["health timeout too short", "prod", { ...validConfig("prod"), dbHealthTimeoutSeconds: "5" }, "dbHealthTimeoutSeconds", "10 to 1800"],
     ["systemdScope unknown", "prod", { ...validConfig("prod"), systemdScope: "global" }, "systemdScope", "user or system"],
     ["hostConnection unknown", "prod", { ...validConfig("prod"), hostConnection: "winrm" }, "hostConnection", "local or ssh"],

@@ -5,19 +5,21 @@ import { EnvironmentNetwork } from "../components/network";
 import { EnvironmentName } from "../lib/environments";
 import { Recorder, startRecording } from "./harness";
 
+const gate = { connection: { kind: "local" }, scope: "user", timeoutSeconds: 60 } as const;
+
 /** Builds one environment's network and database the way index.ts does. */
 function environment<E extends EnvironmentName>(env: E) {
     const network = new EnvironmentNetwork(`${env}`, { environment: env, networkName: `${env}-internal` });
     const database = new Database(`${env}-db`, {
         environment: env, network, containerName: `db-${env}`, image: "postgres:16-alpine",
-        databaseName: `rezepte_${env}`, user: "postgres", port: 5432, volumeName: `db-${env}-data`, password: "pw-for-tests",
+        databaseName: `rezepte_${env}`, user: "postgres", port: 5432, volumeName: `db-${env}-data`, password: "pw-for-tests", gate,
     });
     return { network, database };
 }
 
 const appSettings = {
     proxyNetwork: "seaser-network", containerName: "seaser-rezept-tagebuch-dev", image: "localhost/app:v1.0.0",
-    version: "v1.0.0", port: 80, volumeName: "uploads", env: {}, secretEnv: {},
+    version: "v1.0.0", port: 80, volumeName: "uploads", env: {}, secretEnv: {}, gate,
 };
 
 describe("DEV can only reference its own database", () => {
@@ -44,7 +46,7 @@ describe("DEV can only reference its own database", () => {
             environment: "dev",
             // @ts-expect-error a network of another environment
             network: prod.network,
-            containerName: "x", image: "postgres:16-alpine", databaseName: "x", user: "postgres", port: 5432, volumeName: "x", password: "pw-for-tests",
+            containerName: "x", image: "postgres:16-alpine", databaseName: "x", user: "postgres", port: 5432, volumeName: "x", password: "pw-for-tests", gate,
         })).toThrow(/dev database was given the prod network/);
     });
 

@@ -104,7 +104,7 @@ export function describeStack(env: EnvironmentName, config: Record<string, strin
             expect((await run.resolve(outputs.appImageId)).value).toBe(fakeImageId(config.appImage));
         });
 
-        it("installs exactly its own units, after its containers exist", () => {
+        it("installs exactly its own units, after its containers passed their health gates", () => {
             const installer = run.find(TYPES.localCommand, `${env}-boot-install`);
             const units = Object.keys(run.outputs.systemdUnits as object);
             for (const unit of units) {
@@ -116,8 +116,26 @@ export function describeStack(env: EnvironmentName, config: Record<string, strin
             expect(installed.sort()).toEqual(units.sort());
             expect(installer.inputs.triggers).toHaveLength(units.length);
             expect(installer.deleteBeforeReplace).toBe(true);
-            expect(installer.dependencies.some((urn) => urn.endsWith(`::${env}-db-container`))).toBe(true);
-            if (hasApp) expect(installer.dependencies.some((urn) => urn.endsWith(`::${env}-app-container`))).toBe(true);
+            expect(installer.dependencies.some((urn) => urn.endsWith(`::${env}-db-ready`))).toBe(true);
+            if (hasApp) expect(installer.dependencies.some((urn) => urn.endsWith(`::${env}-app-ready`))).toBe(true);
+        });
+
+        it("gates the deploy on health: the database healthy (with the configured password) before the app is created", () => {
+            const dbReady = run.find(TYPES.localCommand, `${env}-db-ready`);
+            const only = (deps: string[], name: string) => expect(deps.map((urn) => urn.split("::").pop())).toEqual([name]);
+            only(dbReady.dependencies, `${env}-db-container`);
+            // Runs again for every new container, and only then.
+            expect(dbReady.inputs.triggers).toEqual([`${env}-db-container-id`]);
+            expect(dbReady.inputs.create).toContain(`container=${names.dbContainer}`);
+            expect(dbReady.inputs.create).toContain("ALTER ROLE");
+            expect(dbReady.inputs.delete).toBeUndefined();
+            if (!hasApp) return;
+            expect(appContainer().dependencies.map((urn) => urn.split("::").pop())).toContain(`${env}-db-ready`);
+            const appReady = run.find(TYPES.localCommand, `${env}-app-ready`);
+            only(appReady.dependencies, `${env}-app-container`);
+            expect(appReady.inputs.triggers).toEqual([`${env}-app-container-id`]);
+            expect(appReady.inputs.create).toContain(`container=${names.appContainer}`);
+            expect(appReady.inputs.create).not.toContain("ALTER ROLE");
         });
 
         if (!hasApp) {
