@@ -4,12 +4,15 @@
  * rebooted, crashed, probed for isolation, replaced and uninstalled. Needs root.
  * Writes reports/e2e.json with each scenario's result and measured timings.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { SECRET_KEYS } from "../lib/config";
 import { ENVIRONMENTS, EnvironmentName, environmentNames, unitName } from "../lib/environments";
 import { deploy, Deployment, removeUnits, runScript } from "./deploy";
 import { SystemdHost, USER } from "./host";
+import { applyProjectConfig } from "../test/pulumiCliConfig";
 
 const UNIT_DIR = `${USER.home}/.config/systemd/user`;
 
@@ -18,16 +21,29 @@ const IMAGES = {
     postgresChanged: "localhost/e2e-postgres:15-e2e-b",
     app: "localhost/e2e-app:v1.0.0",
     appNext: "localhost/e2e-app:v1.0.1",
+    /** Starts and never answers: a bad release. */
+    appBroken: "localhost/e2e-app:v1.0.2",
 };
 
-/** Rootless, as on the real host: the default systemdScope=user, units of the user `seaser`. */
+const project = parse(readFileSync(join(__dirname, "..", "Pulumi.yaml"), "utf8"));
+
+/**
+ * What the CLI hands the program for a stack: its committed stack file, the e2e
+ * images and password, and Pulumi.yaml's defaults, by the CLI's rules
+ * (test/pulumiCliConfig.ts). Rootless, as on the real host: systemdScope=user.
+ */
 function stackConfig(env: EnvironmentName, overrides: Record<string, string> = {}): Record<string, string> {
-    return {
-        dbPassword: `e2e-${env}-password`,
-        dbImage: IMAGES.postgres,
-        ...(env === "test" ? {} : { appImage: IMAGES.app }),
-        ...overrides,
-    };
+    const file = parse(readFileSync(join(__dirname, "..", `Pulumi.${env}.yaml`), "utf8")).config ?? {};
+    // Secrets as `pulumi config set --secret` leaves them: encrypted (here "decrypted" by the identity).
+    const prefixed = (values: Record<string, string>) => Object.fromEntries(Object.entries(values)
+        .map(([k, v]) => [`rezept-tagebuch:${k}`, (SECRET_KEYS as string[]).includes(k) ? { secure: v } : v]));
+    const merged = applyProjectConfig(project, env, {
+        ...file,
+        ...prefixed({ dbImage: IMAGES.postgres, ...(env === "test" ? {} : { appImage: IMAGES.app }) }),
+        ...prefixed({ dbPassword: `e2e-${env}-password`, ...overrides }),
+    });
+    if (merged.errors.length > 0) throw new Error(merged.errors.join("\n"));
+    return merged.values;
 }
 
 type Timings = Record<string, number>;
@@ -257,5 +273,68 @@ describe("rezept-tagebuch on a real systemd host", () => {
             }
         }
         expect(get(names("prod").appContainer, "/api/recipes").status).toBe(200);
+    });
+    scenario("password-follows-config", async (timings) => {
+        const { appContainer, dbContainer } = names("dev");
+        // A volume as the hand-run host left it: initialised by the postgres image with the old .env's password.
+        const legacyVolume = "seaser-postgres-dev-legacy";
+        host.must(["podman", "run", "-d", "--name", "legacy-postgres-dev", "-e", "POSTGRES_PASSWORD=legacy-env-password", "-e", "POSTGRES_USER=postgres",
+            "-e", "POSTGRES_DB=rezepte_dev", "-v", `${legacyVolume}:/var/lib/postgresql/data`, IMAGES.postgres], { timeoutMs: 180_000 });
+        await waitFor("the legacy database initialised", () => host.exec(["podman", "exec", "legacy-postgres-dev", "pg_isready", "-h", "127.0.0.1"]).status === 0, 120);
+        host.must(["podman", "exec", "legacy-postgres-dev", "psql", "-q", "-U", "postgres", "-d", "rezepte_dev", "-c",
+            "CREATE TABLE recipes (id serial PRIMARY KEY, title text NOT NULL); INSERT INTO recipes (title) VALUES ('LEGACY Apfelstrudel')"]);
+        host.must(["podman", "stop", "-t", "30", "legacy-postgres-dev"]);
+        host.must(["podman", "rm", "legacy-postgres-dev"]);
+        /** Whether `password` logs in to dev's database over the network, as the app does. */
+        const logsIn = (password: string) => host.exec(["podman", "exec", "-e", `PGPASSWORD=${password}`, appContainer,
+            "psql", "-h", dbContainer, "-U", "postgres", "-d", "rezepte_dev", "-Atc", "SELECT 1"]).status === 0;
+
+        // Adopt it with another password in config: the deploy gives the database the configured one.
+        const adopted = { dbDataVolume: legacyVolume, adoptExistingVolumes: "true", dbPassword: "configured-dev-password-1" };
+        let startedAt = now();
+        deployed.set("dev", await deploy(host, "dev", stackConfig("dev", adopted), deployed.get("dev")));
+        timings.adopt_deploy_s = round(now() - startedAt);
+        expect(recipes(appContainer)).toEqual(["LEGACY Apfelstrudel"]);
+        expect(logsIn("legacy-env-password")).toBe(false);
+
+        // A changed dbPassword takes effect with the next up.
+        startedAt = now();
+        deployed.set("dev", await deploy(host, "dev", stackConfig("dev", { ...adopted, dbPassword: "configured-dev-password-2" }), deployed.get("dev")));
+        timings.password_change_deploy_s = round(now() - startedAt);
+        expect(recipes(appContainer)).toEqual(["LEGACY Apfelstrudel"]);
+        expect(logsIn("configured-dev-password-2")).toBe(true);
+        expect(logsIn("configured-dev-password-1")).toBe(false);
+        // The password is in no unit, script or log on the host.
+        const hostText = host.exec(["sh", "-c", `cat ${UNIT_DIR}/*.service; journalctl --user --no-pager; podman logs ${dbContainer} 2>&1`]).stdout;
+        expect(hostText).not.toContain("configured-dev-password-2");
+
+        // Back to dev's own volume and password.
+        deployed.set("dev", await deploy(host, "dev", stackConfig("dev"), deployed.get("dev")));
+        await waitFor("dev recipes readable", () => get(appContainer, "/api/recipes").status === 200, 60);
+        expect(recipes(appContainer)).toContain("DEV-ONLY Testkuchen");
+    });
+
+    scenario("deploy-unhealthy", async (timings) => {
+        const { appContainer } = names("dev");
+        host.must(["sh", "-c", `mkdir -p /tmp/broken && printf '%s\\n' 'FROM ${IMAGES.app}' 'CMD ["python3", "-c", "import time; time.sleep(10**9)"]' > /tmp/broken/Containerfile && podman build -q -t ${IMAGES.appBroken} /tmp/broken`], { timeoutMs: 300_000 });
+        const bound = 20;
+        const startedAt = now();
+        const failure = await deploy(host, "dev", stackConfig("dev", { appImage: IMAGES.appBroken, deployTimeoutSeconds: String(bound) }), deployed.get("dev"))
+            .then(() => undefined, (error: unknown) => String(error));
+        timings.deploy_failed_after_s = round(now() - startedAt);
+        timings.bound_s = bound;
+        expect(failure, "the deploy of an app that never answers").toBeDefined();
+        expect(failure).toContain(`${appContainer} did not pass its healthcheck within ${bound} s`);
+        expect(failure).toContain(`podman logs --tail 50 ${appContainer}`);
+        // The bound, plus replacing the container.
+        expect(timings.deploy_failed_after_s).toBeLessThan(bound + 60);
+
+        // The rollback the message names: the previous tag, deployed again.
+        const rollbackAt = now();
+        deployed.set("dev", await deploy(host, "dev", stackConfig("dev"), deployed.get("dev")));
+        timings.rollback_deploy_s = round(now() - rollbackAt);
+        await waitFor("dev recipes readable after the rollback", () => get(appContainer, "/api/recipes").status === 200, 60);
+        timings.rollback_to_serving_s = round(now() - rollbackAt);
+        expect(recipes(appContainer)).toContain("DEV-ONLY Testkuchen");
     });
 });
