@@ -1,0 +1,220 @@
+import { spawnSync } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { BACKUP_FILE, BackupSpec, renderBackupScript, renderBackupUnits, renderRestoreScript } from "../lib/backup";
+import { EnvironmentName, environmentNames } from "../lib/environments";
+
+function spec(env: EnvironmentName, over: Partial<BackupSpec> = {}): BackupSpec {
+    const names = environmentNames(env);
+    return {
+        environment: env, scope: "user", dbContainer: names.dbContainer,
+        app: env === "test" ? undefined : { container: names.appContainer, volume: names.appVolume },
+        directory: `$HOME/rezept-tagebuch-backups/${env}`, keep: 3, maxAgeDays: 30, ...over,
+    };
+}
+
+/** A host with a stub podman and systemctl that log their calls; `existing` containers exist and run. */
+function fakeHost(opts: { existing: string[]; pgDumpFails?: boolean; running?: boolean; image?: string }) {
+    const root = mkdtempSync(join(tmpdir(), "backup-"));
+    const bin = join(root, "bin");
+    const home = join(root, "home");
+    mkdirSync(bin);
+    mkdirSync(home);
+    const log = join(root, "calls.log");
+    writeFileSync(join(bin, "podman"), [
+        "#!/bin/sh",
+        `echo "podman $*" >> "${log}"`,
+        'case "$1 $2" in',
+        `  "container exists") for c in ${opts.existing.join(" ")}; do [ "$c" = "$3" ] && exit 0; done; exit 1;;`,
+        `  "inspect --format") case "$3" in *Running*) echo ${opts.running === false ? "false" : "true"};; *ImageName*) echo "${opts.image ?? "localhost/seaser-rezept-tagebuch:rezept_version_10_11_2025_001"}";; esac;;`,
+        `  "volume export") printf 'uploads-of-%s' "$3";;`,
+        `  "volume import") echo "imported $4 into $3" >> "${log}";;`,
+        "esac",
+        'if [ "$1" = exec ]; then',
+        '  case "$*" in',
+        `    *pg_dump*) ${opts.pgDumpFails ? "echo 'pg_dump: error: connection failed' >&2; exit 1" : "printf 'PGDMP-custom-format'"};;`,
+        `    *pg_restore*) cat > "${root}/restored"; echo "pg_restore" >> "${log}";;`,
+        "    *psql*) cat > /dev/null; echo 'public.recipes 3';;",
+        "  esac",
+        "fi",
+        "exit 0",
+    ].join("\n"));
+    writeFileSync(join(bin, "systemctl"), `#!/bin/sh\necho "systemctl $*" >> "${log}"\n`);
+    for (const tool of ["podman", "systemctl"]) chmodSync(join(bin, tool), 0o755);
+    const dir = (env: string) => join(home, "rezept-tagebuch-backups", env);
+    const run = (script: string, args: string[] = []) => spawnSync("sh", ["-c", script, "script", ...args], {
+        encoding: "utf8", env: { PATH: `${bin}:/usr/bin:/bin`, HOME: home },
+    });
+    const calls = () => (existsSync(log) ? readFileSync(log, "utf8").trim().split("\n") : []);
+    return { root, run, dir, calls };
+}
+
+describe("the backup script", () => {
+    it.each(["prod", "dev", "test"] as const)("passes shellcheck for %s, and so does restore", (env) => {
+        for (const script of [renderBackupScript(spec(env)), renderRestoreScript(spec(env))]) {
+            const result = spawnSync("shellcheck", ["--shell=sh", "-"], { input: script, encoding: "utf8" });
+            expect(result.stdout).toBe("");
+            expect(result.status).toBe(0);
+        }
+    });
+
+    it("dumps the database and the uploads, named by stack, UTC time and the outgoing tag, readable by the owner only", () => {
+        const host = fakeHost({ existing: ["seaser-postgres-dev", "seaser-rezept-tagebuch-dev"] });
+        const result = host.run(renderBackupScript(spec("dev")));
+        expect(result.stderr).toBe("");
+        expect(result.status).toBe(0);
+        const files = readdirSync(host.dir("dev")).sort();
+        expect(files).toHaveLength(2);
+        const [dump, uploads] = [files.find((f) => f.endsWith(".dump"))!, files.find((f) => f.endsWith(".uploads.tar"))!];
+        const match = BACKUP_FILE.exec(dump)!;
+        expect(match.slice(1)).toEqual(["dev", expect.stringMatching(/^\d{8}T\d{6}Z$/), "rezept_version_10_11_2025_001"]);
+        expect(Math.abs(Date.parse(match[2].replace(/^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/, "$1-$2-$3T$4:$5:$6Z")) - Date.now())).toBeLessThan(60_000);
+        expect(uploads).toBe(dump.replace(/\.dump$/, ".uploads.tar"));
+        expect(readFileSync(join(host.dir("dev"), dump), "utf8")).toBe("PGDMP-custom-format");
+        expect(readFileSync(join(host.dir("dev"), uploads), "utf8")).toBe("uploads-of-seaser-rezept-tagebuch-dev-volume");
+        expect(statSync(host.dir("dev")).mode & 0o777).toBe(0o700);
+        for (const file of files) expect(statSync(join(host.dir("dev"), file)).mode & 0o777).toBe(0o600);
+        expect(result.stdout).toContain(dump);
+    });
+
+    it("names a digest-pinned app by its digest, as a file name can hold it", () => {
+        const host = fakeHost({ existing: ["seaser-postgres", "seaser-rezept-tagebuch"], image: `localhost/x@sha256:${"a".repeat(64)}` });
+        expect(host.run(renderBackupScript(spec("prod"))).status).toBe(0);
+        expect(readdirSync(host.dir("prod")).find((f) => f.endsWith(".dump"))).toMatch(new RegExp(`-${"a".repeat(64)}\\.dump$`));
+    });
+
+    it("says there is nothing to back up on a first deploy, and goes on", () => {
+        const host = fakeHost({ existing: [] });
+        const result = host.run(renderBackupScript(spec("dev")));
+        expect(result.status).toBe(0);
+        expect(result.stdout).toContain("nothing to back up: seaser-postgres-dev does not exist yet");
+        expect(existsSync(host.dir("dev"))).toBe(false);
+    });
+
+    it("fails loudly, leaving no partial file and no backup, when pg_dump fails", () => {
+        const host = fakeHost({ existing: ["seaser-postgres-dev", "seaser-rezept-tagebuch-dev"], pgDumpFails: true });
+        const result = host.run(renderBackupScript(spec("dev")));
+        expect(result.status).toBe(1);
+        expect(result.stderr).toContain("pg_dump in seaser-postgres-dev failed");
+        expect(readdirSync(host.dir("dev"))).toEqual([]);
+    });
+
+    it("fails, naming the unit to start, when the database is not running", () => {
+        const host = fakeHost({ existing: ["seaser-postgres-test"], running: false });
+        const result = host.run(renderBackupScript(spec("test")));
+        expect(result.status).toBe(1);
+        expect(result.stderr).toContain("systemctl --user start container-seaser-postgres-test.service");
+    });
+
+    describe("retention", () => {
+        /** Puts backups made `ageDays` ago into the directory. */
+        function seed(host: ReturnType<typeof fakeHost>, env: string, ageDays: number[]) {
+            mkdirSync(host.dir(env), { recursive: true });
+            return ageDays.map((days, i) => {
+                const when = new Date(Date.now() - days * 86_400_000);
+                const name = `${env}-${when.toISOString().replace(/[-:]/g, "").replace(/\.\d+/, "")}-old${i}.dump`;
+                writeFileSync(join(host.dir(env), name), "old");
+                writeFileSync(join(host.dir(env), name.replace(/\.dump$/, ".uploads.tar")), "old");
+                utimesSync(join(host.dir(env), name), when, when);
+                return name;
+            });
+        }
+        const dumps = (host: ReturnType<typeof fakeHost>, env: string) => readdirSync(host.dir(env)).filter((f) => f.endsWith(".dump")).sort();
+
+        it("keeps the newest `keep` backups and deletes the rest with their uploads", () => {
+            const host = fakeHost({ existing: ["seaser-postgres-dev", "seaser-rezept-tagebuch-dev"] });
+            const old = seed(host, "dev", [5, 4, 3, 2]);
+            expect(host.run(renderBackupScript(spec("dev", { keep: 3 }))).status).toBe(0);
+            const left = dumps(host, "dev");
+            expect(left).toHaveLength(3);
+            expect(left.slice(0, 2)).toEqual([old[2], old[3]]);
+            expect(readdirSync(host.dir("dev")).filter((f) => f.endsWith(".uploads.tar"))).toHaveLength(3);
+        });
+
+        it("deletes backups older than the maximum age, but never the newest good one", () => {
+            const host = fakeHost({ existing: ["seaser-postgres-test"] });
+            seed(host, "test", [40, 35, 2]);
+            expect(host.run(renderBackupScript(spec("test", { keep: 10, maxAgeDays: 30 }))).status).toBe(0);
+            expect(dumps(host, "test")).toHaveLength(2);
+            // With only old backups and a failing dump, the newest old one stays.
+            const failing = fakeHost({ existing: ["seaser-postgres-test"], pgDumpFails: true });
+            const old = seed(failing, "test", [60, 50]);
+            failing.run(renderBackupScript(spec("test", { keep: 1, maxAgeDays: 30 })));
+            expect(dumps(failing, "test")).toEqual(old);
+        });
+
+        it("leaves other environments' backups alone", () => {
+            const host = fakeHost({ existing: ["seaser-postgres-dev", "seaser-rezept-tagebuch-dev"] });
+            mkdirSync(host.dir("dev"), { recursive: true });
+            writeFileSync(join(host.dir("dev"), "prod-20250101T000000Z-v1.dump"), "prod");
+            expect(host.run(renderBackupScript(spec("dev", { keep: 1, maxAgeDays: 1 }))).status).toBe(0);
+            expect(dumps(host, "dev")).toContain("prod-20250101T000000Z-v1.dump");
+        });
+    });
+});
+
+describe("the restore script", () => {
+    function withBackup(env: EnvironmentName, name: string) {
+        const names = environmentNames(env);
+        const host = fakeHost({ existing: [names.dbContainer, names.appContainer] });
+        mkdirSync(host.dir(env), { recursive: true });
+        writeFileSync(join(host.dir(env), name), "PGDMP-backup");
+        writeFileSync(join(host.dir(env), name.replace(/\.dump$/, ".uploads.tar")), "tar");
+        return host;
+    }
+
+    it("stops the app, restores, starts it again and prints the rows per table", () => {
+        const host = withBackup("dev", "dev-20261128T030000Z-v1.0.0.dump");
+        const result = host.run(renderRestoreScript(spec("dev")), ["dev-20261128T030000Z-v1.0.0.dump", "--uploads"]);
+        expect(result.stderr).toBe("");
+        expect(result.status).toBe(0);
+        expect(readFileSync(join(host.root, "restored"), "utf8")).toBe("PGDMP-backup");
+        const calls = host.calls().filter((c) => /^(systemctl|pg_restore$|imported)/.test(c));
+        expect(calls).toEqual([
+            "systemctl --user stop container-seaser-rezept-tagebuch-dev.service",
+            "pg_restore",
+            expect.stringMatching(/^imported .*dev-20261128T030000Z-v1\.0\.0\.uploads\.tar into seaser-rezept-tagebuch-dev-volume$/),
+            "systemctl --user start container-seaser-rezept-tagebuch-dev.service",
+        ]);
+        expect(result.stdout).toContain("public.recipes 3");
+    });
+
+    it.each([
+        ["prod without confirmation", "prod", "prod-20261128T030000Z-v1.dump", [], "add --yes-overwrite-prod"],
+        ["another environment's backup", "dev", "prod-20261128T030000Z-v1.dump", [], "add --copy-from-prod-into-dev"],
+        ["a copy flag that names other environments", "dev", "prod-20261128T030000Z-v1.dump", ["--copy-from-test-into-dev"], "is a backup of prod, not of dev"],
+        ["a copy into prod without confirmation", "prod", "dev-20261128T030000Z-v1.dump", ["--copy-from-dev-into-prod"], "add --yes-overwrite-prod"],
+        ["an unknown flag", "dev", "dev-20261128T030000Z-v1.dump", ["--force"], "unknown argument --force"],
+        ["a file that is not a backup", "dev", "dev-latest.dump", [], "is not a backup file"],
+        ["a missing file", "dev", "dev-20991231T000000Z-v9.dump", [], "no backup"],
+    ] as const)("refuses %s before it stops or changes anything", (_case, env, file, args, message) => {
+        const host = withBackup(env, file === "dev-20991231T000000Z-v9.dump" ? "dev-20261128T030000Z-v1.dump" : file);
+        const result = host.run(renderRestoreScript(spec(env)), [file, ...args]);
+        expect(result.status).toBe(2);
+        expect(result.stderr).toContain(message);
+        expect(host.calls().filter((c) => /systemctl|exec|import/.test(c))).toEqual([]);
+    });
+
+    it("copies prod data into dev only with the flag that names both", () => {
+        const host = withBackup("dev", "prod-20261128T030000Z-v1.dump");
+        const result = host.run(renderRestoreScript(spec("dev")), ["prod-20261128T030000Z-v1.dump", "--copy-from-prod-into-dev"]);
+        expect(result.status).toBe(0);
+        expect(readFileSync(join(host.root, "restored"), "utf8")).toBe("PGDMP-backup");
+    });
+
+    it("restores prod with the confirmation", () => {
+        const host = withBackup("prod", "prod-20261128T030000Z-v1.dump");
+        expect(host.run(renderRestoreScript(spec("prod")), ["prod-20261128T030000Z-v1.dump", "--yes-overwrite-prod"]).status).toBe(0);
+    });
+});
+
+describe("the nightly backup units", () => {
+    it("run the backup script from a persistent timer, on the configured schedule", () => {
+        const units = renderBackupUnits({ ...spec("dev"), scriptPath: "/home/seaser/.local/lib/rezept-tagebuch/backup-dev.sh", schedule: "*-*-* 03:00:00" });
+        expect(Object.keys(units).sort()).toEqual(["rezept-tagebuch-backup-dev.service", "rezept-tagebuch-backup-dev.timer"]);
+        expect(units["rezept-tagebuch-backup-dev.timer"]).toContain("OnCalendar=*-*-* 03:00:00\nPersistent=true");
+        expect(units["rezept-tagebuch-backup-dev.service"]).toContain("Type=oneshot\nExecStart=/bin/sh /home/seaser/.local/lib/rezept-tagebuch/backup-dev.sh");
+    });
+});
