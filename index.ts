@@ -4,6 +4,7 @@ import { readStackConfig } from "./lib/config";
 import { EnvironmentNetwork } from "./components/network";
 import { Database } from "./components/database";
 import { App } from "./components/app";
+import { BackupBeforeDeploy } from "./components/backups";
 import { BootUnits } from "./components/bootUnits";
 
 const config = readStackConfig();
@@ -16,6 +17,19 @@ const podman = new docker.Provider("podman", config.dockerHost ? { host: config.
 const opts = { providers: [podman] };
 const gate = { connection: config.connection, scope: config.boot.scope, timeoutSeconds: config.deployTimeoutSeconds };
 
+const backupSpec = {
+    environment: env, scope: config.boot.scope, dbContainer: names.dbContainer,
+    app: config.app && { container: names.appContainer, volume: config.app.volume },
+    directory: config.backup.directory, keep: config.backup.keep, maxAgeDays: config.backup.maxAgeDays,
+};
+const backup = new BackupBeforeDeploy(`${env}-backup`, {
+    spec: backupSpec,
+    connection: config.connection,
+    risks: {
+        appImage: config.app?.image, dbImage: config.db.image, dbName: config.db.name,
+        dbUser: config.db.user, dbPort: config.db.port, dbDataVolume: config.db.volume,
+    },
+});
 const network = new EnvironmentNetwork(env, { environment: env, networkName: names.internalNetwork }, opts);
 const database = new Database(`${env}-db`, {
     environment: env,
@@ -29,6 +43,7 @@ const database = new Database(`${env}-db`, {
     password: config.db.password,
     adoptVolume: config.adoptExistingVolumes,
     gate,
+    after: [backup.backup],
 }, opts);
 
 const app = config.app && new App(`${env}-app`, {
@@ -45,6 +60,7 @@ const app = config.app && new App(`${env}-app`, {
     secretEnv: config.app.secretEnv,
     adoptVolume: config.adoptExistingVolumes,
     gate,
+    after: [backup.backup],
 }, opts);
 
 const boot = new BootUnits(`${env}-boot`, {

@@ -35,6 +35,8 @@ export interface AppArgs<E extends EnvironmentName> {
     readonly adoptVolume?: boolean;
     /** Where the health gate runs, and how long `pulumi up` waits for a new container to be healthy. */
     readonly gate: DeployGate;
+    /** What must be done before the container is created or replaced (the backup). */
+    readonly after?: pulumi.Resource[];
 }
 
 /** The Rezept-Tagebuch app of one environment: versioned image, uploads volume, healthcheck on /api/version. */
@@ -80,7 +82,7 @@ export class App<E extends EnvironmentName> extends pulumi.ComponentResource {
                 tests: ["CMD-SHELL", `curl -fsS -o /dev/null ${probe} || wget -q -O /dev/null ${probe}`],
                 interval: "15s", timeout: "5s", retries: 3, startPeriod: "30s",
             },
-        }, { parent: this, dependsOn: [db.ready] }); // created only once the database passed its gate: healthy, with the configured password
+        }, { parent: this, dependsOn: [db.ready, ...(args.after ?? [])] }); // created only once the database passed its gate: healthy, with the configured password
         this.ready = hostCommand(`${name}-ready`, args.gate.connection, {
             create: renderAppReadyScript({
                 environment: args.environment, scope: args.gate.scope, container: args.containerName, timeoutSeconds: args.gate.timeoutSeconds,

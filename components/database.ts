@@ -27,6 +27,8 @@ export interface DatabaseArgs<E extends EnvironmentName> {
     readonly adoptVolume?: boolean;
     /** Where the health gate runs, and how long `pulumi up` waits for a new container to be healthy. */
     readonly gate: DeployGate;
+    /** What must be done before the container is created or replaced (the backup). */
+    readonly after?: pulumi.Resource[];
 }
 
 const DATA_DIR = "/var/lib/postgresql/data";
@@ -77,7 +79,7 @@ export class Database<E extends EnvironmentName> extends pulumi.ComponentResourc
             // 127.0.0.1, not the socket: during first-run initialisation the image's
             // temporary server listens on the socket only and must not count as ready.
             healthcheck: { tests: ["CMD", ...readiness], interval: "10s", timeout: "5s", retries: 5, startPeriod: "30s" },
-        }, { parent: this });
+        }, { parent: this, dependsOn: args.after ?? [] });
         this.host = this.container.name;
         this.ready = hostCommand(`${name}-ready`, args.gate.connection, {
             create: renderDatabaseReadyScript({

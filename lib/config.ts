@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { MANAGED_APP_ENV } from "./appEnv";
+import { defaultBackupDirectory } from "./backup";
 import { ACCEPTED_FORMS, checkAppImage, checkPinnedImage, imageVersion } from "./imageRef";
 import { ENVIRONMENTS, EnvironmentName, environmentNames, EnvironmentNames, PROJECT } from "./environments";
 
@@ -39,6 +40,14 @@ export interface StackConfig {
     };
     /** How long `pulumi up` waits for a new container to be healthy before it fails. */
     readonly deployTimeoutSeconds: number;
+    readonly backup: {
+        /** This environment's backup directory on the host (`$HOME` expanded there). */
+        readonly directory: string;
+        readonly keep: number;
+        readonly maxAgeDays: number;
+        /** systemd OnCalendar expression of the nightly backup. */
+        readonly schedule: string;
+    };
     readonly connection:
         | { readonly kind: "local" }
         | { readonly kind: "ssh"; readonly host: string; readonly user: string; readonly port: number; readonly privateKey: pulumi.Output<string> };
@@ -95,6 +104,22 @@ const KEYS = {
     dbHealthTimeoutSeconds: {
         schema: z.coerce.number("must be a number").int("must be a whole number").min(10, "must be 10 to 1800").max(1800, "must be 10 to 1800"),
         hint: "pulumi config set dbHealthTimeoutSeconds 120",
+    },
+    backupDir: {
+        schema: z.string().regex(/^(\/|\$HOME\/)[A-Za-z0-9_.\/-]*$/, "must be an absolute path or start with $HOME/, without spaces or quotes"),
+        hint: "pulumi config set backupDir '$HOME/rezept-tagebuch-backups' (each stack uses a folder of its own name below it)",
+    },
+    backupKeep: {
+        schema: z.coerce.number("must be a number").int("must be a whole number").min(1, "must be 1 to 1000").max(1000, "must be 1 to 1000"),
+        hint: "pulumi config set backupKeep 14",
+    },
+    backupMaxAgeDays: {
+        schema: z.coerce.number("must be a number").int("must be a whole number").min(1, "must be 1 to 3650").max(3650, "must be 1 to 3650"),
+        hint: "pulumi config set backupMaxAgeDays 30",
+    },
+    backupSchedule: {
+        schema: z.string().regex(/^[A-Za-z0-9*:,./~ -]+$/, "is not a systemd calendar expression (see: systemd-analyze calendar '<expression>')"),
+        hint: "pulumi config set backupSchedule '*-*-* 03:00:00'",
     },
     deployTimeoutSeconds: {
         schema: z.coerce.number("must be a number").int("must be a whole number").min(10, "must be 10 to 1800").max(1800, "must be 10 to 1800"),
@@ -238,11 +263,22 @@ export function parseStackConfig(
             dbHealthTimeoutSeconds: read("dbHealthTimeoutSeconds", 120),
         },
         deployTimeoutSeconds: read("deployTimeoutSeconds", 180),
+        backup: {
+            directory: backupDirectory(environment, read("backupDir")),
+            keep: read("backupKeep", 14),
+            maxAgeDays: read("backupMaxAgeDays", 30),
+            schedule: read("backupSchedule", "*-*-* 03:00:00"),
+        },
         connection,
         warnings,
     };
     if (problems.length > 0) throw new ConfigError(problems);
     return config;
+}
+
+/** Each stack keeps its backups in a folder of its own name, below backupDir or the default. */
+function backupDirectory(environment: EnvironmentName, configured: string | undefined): string {
+    return configured === undefined ? defaultBackupDirectory(environment) : `${configured.replace(/\/+$/, "")}/${environment}`;
 }
 
 /** Reads this stack's configuration from Pulumi; the only place the program touches config. */

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { BACKUP_FILE, BackupSpec, renderBackupScript, renderBackupUnits, renderRestoreScript } from "../lib/backup";
 import { EnvironmentName, environmentNames } from "../lib/environments";
+import { ProgramRun, runProgram, TYPES, validConfig } from "./harness";
 
 function spec(env: EnvironmentName, over: Partial<BackupSpec> = {}): BackupSpec {
     const names = environmentNames(env);
@@ -216,5 +217,37 @@ describe("the nightly backup units", () => {
         expect(Object.keys(units).sort()).toEqual(["rezept-tagebuch-backup-dev.service", "rezept-tagebuch-backup-dev.timer"]);
         expect(units["rezept-tagebuch-backup-dev.timer"]).toContain("OnCalendar=*-*-* 03:00:00\nPersistent=true");
         expect(units["rezept-tagebuch-backup-dev.service"]).toContain("Type=oneshot\nExecStart=/bin/sh /home/seaser/.local/lib/rezept-tagebuch/backup-dev.sh");
+    });
+});
+
+describe("the backup before a risky deploy, in the program", () => {
+    const backupOf = (run: ProgramRun, env: string) => run.find(TYPES.localCommand, `${env}-backup-run`);
+    const dependsOn = (resource: { dependencies: string[] }, name: string) => resource.dependencies.some((urn) => urn.endsWith(`::${name}`));
+
+    it.each(["prod", "dev", "test"] as const)("comes before %s's containers, which depend on it", async (env) => {
+        const run = await runProgram(env, validConfig(env));
+        const backup = backupOf(run, env);
+        expect(backup.inputs.create).toBe(renderBackupScript({
+            ...spec(env, { keep: 14, maxAgeDays: 30, directory: `$HOME/rezept-tagebuch-backups/${env}` }),
+        }));
+        expect(backup.inputs.delete).toBeUndefined();
+        for (const container of run.ofType(TYPES.container)) expect(dependsOn(container, `${env}-backup-run`), container.name).toBe(true);
+    });
+
+    it("runs again for a new app image or database image, and not for a new password alone", async () => {
+        const triggers = async (config: Record<string, string>) => backupOf(await runProgram("dev", config), "dev").inputs.triggers;
+        const base = await triggers(validConfig("dev"));
+        expect(await triggers({ ...validConfig("dev"), appImage: "localhost/seaser-rezept-tagebuch:rezept_version_13_11_2025_001" })).not.toEqual(base);
+        expect(await triggers({ ...validConfig("dev"), dbImage: "docker.io/library/postgres:16.4-alpine" })).not.toEqual(base);
+        expect(await triggers({ ...validConfig("dev"), dbDataVolume: "another-volume" })).not.toEqual(base);
+        expect(await triggers({ ...validConfig("dev"), dbPassword: "a-new-long-password" })).toEqual(base);
+        expect(JSON.stringify(base)).not.toContain("s3cret-pg-password");
+    });
+
+    it("writes into backupDir, a folder per stack, keeping what backupKeep and backupMaxAgeDays say", async () => {
+        const run = await runProgram("prod", { ...validConfig("prod"), backupDir: "/srv/backups/", backupKeep: "5", backupMaxAgeDays: "7" });
+        const script = backupOf(run, "prod").inputs.create as string;
+        expect(script).toContain('dir="/srv/backups/prod"');
+        expect(script).toContain('if [ "$rank" -gt 5 ] || [ -n "$(find "$file" -mmin +10080)" ]; then');
     });
 });
