@@ -337,4 +337,66 @@ describe("rezept-tagebuch on a real systemd host", () => {
         timings.rollback_to_serving_s = round(now() - rollbackAt);
         expect(recipes(appContainer)).toContain("DEV-ONLY Testkuchen");
     });
+    const BACKUP_DIR = (env: EnvironmentName) => `${USER.home}/rezept-tagebuch-backups/${env}`;
+    const backupFiles = (env: EnvironmentName): string[] =>
+        host.exec(["sh", "-c", `ls -1 ${BACKUP_DIR(env)} 2>/dev/null`]).stdout.split("\n").filter((name) => name.endsWith(".dump")).sort();
+    const sql = (env: EnvironmentName, statement: string) => host.must(["podman", "exec", names(env).dbContainer,
+        "psql", "-X", "-At", "-U", "postgres", "-d", names(env).dbName, "-c", statement], { timeoutMs: 300_000 }).trim();
+
+    scenario("backup-before-deploy", async (timings) => {
+        const { appContainer } = names("dev");
+        const runningTag = inspect(appContainer, "{{.ImageName}}").split(":").pop()!;
+        const nextImage = runningTag === "v1.0.0" ? IMAGES.appNext : IMAGES.app;
+        const before = backupFiles("dev");
+
+        // A new app tag: a backup named with the outgoing tag, made before the container was replaced.
+        const startedAt = now();
+        deployed.set("dev", await deploy(host, "dev", stackConfig("dev", { appImage: nextImage }), deployed.get("dev")));
+        timings.deploy_with_backup_s = round(now() - startedAt);
+        const made = backupFiles("dev").filter((name) => !before.includes(name));
+        expect(made).toHaveLength(1);
+        expect(made[0]).toMatch(new RegExp(`^dev-\\d{8}T\\d{6}Z-${runningTag.replace(/\./g, "\\.")}\\.dump$`));
+        const backupWritten = Number(host.must(["stat", "-c", "%Y", `${BACKUP_DIR("dev")}/${made[0]}`]).trim());
+        const containerCreated = Date.parse(inspect(appContainer, "{{.Created}}")) / 1000;
+        expect(backupWritten).toBeLessThanOrEqual(containerCreated);
+        expect(host.must(["stat", "-c", "%a", BACKUP_DIR("dev"), `${BACKUP_DIR("dev")}/${made[0]}`]).trim().split("\n")).toEqual(["700", "600"]);
+
+        // A backup that cannot be written stops the deploy before the container is replaced: the old one keeps serving.
+        const servingId = inspect(appContainer, "{{.Id}}");
+        const failure = await deploy(host, "dev", stackConfig("dev", { appImage: IMAGES.app === nextImage ? IMAGES.appNext : IMAGES.app, backupDir: "/rezept-tagebuch-no-permission" }), deployed.get("dev"))
+            .then(() => undefined, (error: unknown) => String(error));
+        expect(failure).toContain("cannot create /rezept-tagebuch-no-permission/dev");
+        expect(inspect(appContainer, "{{.Id}}")).toBe(servingId);
+        expect(get(appContainer, "/api/recipes").status).toBe(200);
+        expect(JSON.parse(get(appContainer, "/api/version").body).version).toBe(nextImage.split(":").pop());
+    });
+
+    scenario("backup-restore", async (timings) => {
+        const env = "dev";
+        // At least 50 MB of rows, and a checksum over all of them.
+        sql(env, "CREATE TABLE bulk AS SELECT g AS id, md5(g::text) || repeat('x', 200) AS payload FROM generate_series(1, 250000) g");
+        const checksum = () => sql(env, "SELECT count(*) || ' ' || md5(string_agg(md5(id::text || payload), '' ORDER BY id)) FROM bulk");
+        const expected = checksum();
+        const bytes = Number(sql(env, "SELECT pg_total_relation_size('bulk')"));
+        expect(bytes).toBeGreaterThan(50e6);
+        timings.table_mb = round(bytes / 1e6);
+
+        let startedAt = now();
+        host.must(["sh", `${USER.home}/.local/lib/rezept-tagebuch/backup-${env}.sh`], { timeoutMs: 300_000 });
+        timings.backup_s = round(now() - startedAt);
+        const backup = backupFiles(env).at(-1)!;
+        timings.backup_file_mb = round(Number(host.must(["stat", "-c", "%s", `${BACKUP_DIR(env)}/${backup}`]).trim()) / 1e6);
+
+        sql(env, "DROP TABLE bulk; DELETE FROM recipes");
+        expect(recipes(names(env).appContainer)).toEqual([]);
+
+        startedAt = now();
+        const output = host.must(["sh", `${USER.home}/.local/lib/rezept-tagebuch/restore-${env}.sh`, backup], { timeoutMs: 300_000 });
+        timings.restore_s = round(now() - startedAt);
+        expect(output).toContain("public.bulk 250000");
+        expect(checksum()).toBe(expected);
+        await waitFor("dev serving after the restore", () => get(names(env).appContainer, "/api/recipes").status === 200, 120);
+        expect(recipes(names(env).appContainer)).toContain("DEV-ONLY Testkuchen");
+        sql(env, "DROP TABLE bulk");
+    });
 });

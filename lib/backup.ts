@@ -88,7 +88,7 @@ export function renderBackupScript(spec: BackupSpec): string {
 }
 
 /** Restore's command line, as the README shows it. */
-export const RESTORE_USAGE = "restore BACKUP.dump [--uploads] [--yes-overwrite-prod] [--copy-from-ENV-into-ENV]";
+export const RESTORE_USAGE = "restore BACKUP.dump [--uploads] [--yes-overwrite-prod] [--copy-from-ENV-into-ENV] | --list";
 
 /**
  * The script that restores one environment from a named backup: stops the app's
@@ -109,6 +109,16 @@ export function renderRestoreScript(spec: BackupSpec): string {
         `usage() { echo "usage: $0 ${RESTORE_USAGE.replace(/^restore /, "")}" >&2; exit 2; }`,
         `refuse() { echo "${PROJECT} restore ${env}: $*" >&2; exit 2; }`,
         '[ $# -ge 1 ] || usage',
+        // --list: every backup of this environment, oldest first, with its time, tag and size.
+        'if [ "$1" = --list ]; then',
+        `    echo "UTC time          tag                              size  file"`,
+        `    for file in "${spec.directory}"/*.dump; do`,
+        '        [ -f "$file" ] || continue',
+        '        name=${file##*/}',
+        `        printf "%s  %-30s %6s  %s\n" "$(echo "$name" | cut -d- -f2)" "$(echo "\${name%.dump}" | cut -d- -f3-)" "$(du -h "$file" | cut -f1)" "$name"`,
+        "    done",
+        "    exit 0",
+        "fi",
         'file=$1; shift',
         `uploads=no${env === "prod" ? " confirmed=no" : ""} copy_from=`,
         "for arg in \"$@\"; do",
@@ -173,7 +183,6 @@ export function renderBackupUnits(spec: BackupSpec & { readonly scriptPath: stri
             "[Timer]",
             `OnCalendar=${spec.schedule}`,
             "Persistent=true",
-            "RandomizedDelaySec=10min",
             "",
             "[Install]",
             "WantedBy=timers.target",

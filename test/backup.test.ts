@@ -198,6 +198,14 @@ describe("the restore script", () => {
         expect(host.calls().filter((c) => /systemctl|exec|import/.test(c))).toEqual([]);
     });
 
+    it("lists the backups with time, tag and size", () => {
+        const host = withBackup("dev", "dev-20261128T030000Z-rezept_version_10_11_2025_001.dump");
+        const result = host.run(renderRestoreScript(spec("dev")), ["--list"]);
+        expect(result.status).toBe(0);
+        expect(result.stdout).toMatch(/20261128T030000Z\s+rezept_version_10_11_2025_001\s+\S+\s+dev-20261128T030000Z-rezept_version_10_11_2025_001\.dump/);
+        expect(host.calls()).toEqual([]);
+    });
+
     it("copies prod data into dev only with the flag that names both", () => {
         const host = withBackup("dev", "prod-20261128T030000Z-v1.dump");
         const result = host.run(renderRestoreScript(spec("dev")), ["prod-20261128T030000Z-v1.dump", "--copy-from-prod-into-dev"]);
