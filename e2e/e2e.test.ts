@@ -236,7 +236,7 @@ describe("rezept-tagebuch on a real systemd host", () => {
 
         // Installing them again brings the same data back.
         const dev = deployed.get("dev")!;
-        runScript(host, dev.installer.inputs.interpreter, dev.installer.inputs.create);
+        runScript(host, dev.installer.inputs, dev.installer.inputs.create);
         await waitFor("dev healthy after re-installing its units", () => healthy(appContainer), 180);
         await waitFor("dev recipes readable", () => get(appContainer, "/api/recipes").status === 200, 60);
         expect(recipes(appContainer)).toEqual(expect.arrayContaining(["DEV-ONLY Testkuchen", survivor]));
