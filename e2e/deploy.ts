@@ -101,8 +101,13 @@ export function plan(resource: Registered, previous: Applied | undefined): { act
         if (!same("triggers")) return { action: "replace", changes: [] };
         return { action: COMMAND_INPUTS.every(same) ? "same" : "update", changes: [] };
     }
+    if (resource.type === TYPES.image) {
+        // RemoteImage: name is ForceNew; with keepLocally its delete leaves the image on the host.
+        const same = JSON.stringify(previous.state) === JSON.stringify(resource.inputs);
+        return { action: same ? "same" : "replace", changes: [] };
+    }
     const model = DOCKER[resource.type];
-    if (!model) return { action: "same", changes: [] };
+    if (!model) throw new Error(`e2e fixture: planning ${resource.type} is not mapped`);
     const changes = model.diff(model.config(resource.inputs), previous.state, optionsOf(resource));
     if (changes.some((c) => c.kind === "replace")) return { action: "replace", changes };
     return { action: changes.length > 0 ? "update" : "same", changes };
@@ -281,9 +286,9 @@ async function remove(host: SystemdHost, api: Api, old: Applied, steps: string[]
  * as the provider's Read does, and diffs the program's configuration against it.
  * Returns every change, with the resource's name; an empty list means nothing to do.
  */
-export async function pendingChanges(host: SystemdHost, deployment: Deployment): Promise<{ resource: string; changes: Change[] }[]> {
+export async function pendingChanges(host: SystemdHost, deployment: Deployment): Promise<Pending[]> {
     const api = dockerApi(host.apiSocket);
-    const result: { resource: string; changes: Change[] }[] = [];
+    const result: Pending[] = [];
     for (const { registered: r, hostId, state } of deployment.resources.values()) {
         const model = DOCKER[r.type];
         if (!model) continue;
@@ -291,9 +296,28 @@ export async function pendingChanges(host: SystemdHost, deployment: Deployment):
         const read = r.type === TYPES.container ? readContainer(await call(api, { method: "GET", path: `/containers/${hostId}/json` }), config)
             : r.type === TYPES.network ? readNetwork(await call(api, { method: "GET", path: `/networks/${hostId}` }))
                 : readVolume(await call(api, { method: "GET", path: `/volumes/${encodeURIComponent(hostId!)}` }));
-        result.push({ resource: `${r.type.split(":").pop()} ${r.name}`, changes: model.diff(config, { ...state, ...read }, optionsOf(r)) });
+        const current = { ...state, ...read };
+        const changes = model.diff(config, current, optionsOf(r));
+        const unignored = model.diff(config, current, { replaceOnChanges: r.replaceOnChanges });
+        result.push({
+            resource: `${r.type.split(":").pop()} ${r.name}`,
+            compared: Object.keys(read).sort(),
+            changes,
+            ignored: unignored.filter((c) => !changes.some((kept) => kept.attribute === c.attribute)).map((c) => ({ attribute: c.attribute, value: c.state })),
+        });
     }
     return result;
+}
+
+/** One docker resource read back and compared with the program. */
+export interface Pending {
+    readonly resource: string;
+    /** The attributes Read wrote, each compared with the program's configuration. */
+    readonly compared: string[];
+    /** What a second `up` would do; empty when nothing. */
+    readonly changes: Change[];
+    /** Read-back values that differ from the program and that its `ignoreChanges` leaves out. */
+    readonly ignored: { attribute: string; value: unknown }[];
 }
 
 /** The stack's remove script, as `pulumi destroy` of the command resource runs it. */
