@@ -188,8 +188,8 @@ export async function deploy(host: SystemdHost, environment: EnvironmentName, co
     const removed = previous ? inDependencyOrder([...previous.resources.values()].map((a) => a.registered)).filter((r) => !plans.has(r.urn)) : [];
     const deleteFirst = (r: Registered) => plans.get(r.urn)?.action === "replace" && r.deleteBeforeReplace;
 
-    // Deletes before creates, dependents first: removed resources and delete-before-replace replacements.
-    for (const r of [...removed, ...ordered.filter(deleteFirst)].reverse()) await remove(host, api, previous!.resources.get(r.urn)!, steps);
+    // Delete-before-replace replacements go first, dependents before what they depend on.
+    for (const r of ordered.filter(deleteFirst).reverse()) await remove(host, api, previous!.resources.get(r.urn)!, steps);
 
     for (const r of ordered) {
         const { action, changes } = plans.get(r.urn)!;
@@ -204,6 +204,8 @@ export async function deploy(host: SystemdHost, environment: EnvironmentName, co
         // Create-before-delete (a resource that does not ask to delete first): the old one goes after.
         if (action === "replace" && !r.deleteBeforeReplace) await remove(host, api, old!, steps);
     }
+    // What the program no longer registers is deleted last, dependents first, as the engine does.
+    for (const r of removed.reverse()) await remove(host, api, previous!.resources.get(r.urn)!, steps);
     const installer = run.find(TYPES.localCommand, `${environment}-boot-install`);
     return { environment, run, resources: applied, steps, installer };
 }
