@@ -24,18 +24,42 @@ export function hostImage(name: string, reference: string, parent: pulumi.Resour
 }
 
 /**
+ * Seconds a container gets to stop before it is killed, when Pulumi deletes it (a
+ * replacement) as when its unit stops it (`podman stop --time 30` in lib/systemd.ts).
+ * Unset, the docker provider stops with a timeout of 0, a SIGKILL
+ * (resource_docker_container_funcs.go:1086-1093), and PostgreSQL recovers from a crash
+ * at its next start. Podman's own default is 10 s; PostgreSQL's fast shutdown (SIGINT,
+ * the image's STOPSIGNAL) ends sessions and writes a checkpoint, which needs more on a
+ * busy database, so the units' 30 s.
+ */
+export const STOP_GRACE_SECONDS = 30;
+
+/**
  * A container whose definition Pulumi owns and whose running the stack's systemd
  * unit owns. So podman keeps no restart policy of its own (two supervisors would
  * race), and a stopped container is no reason for Pulumi to drop or recreate it on
  * refresh (`mustRun`): its unit starts it again. Its fixed name cannot exist twice,
- * so a replacement deletes the old container first.
+ * so a replacement deletes the old container first, stopping it cleanly.
  */
 export function ownedContainer(
     name: string,
     environment: EnvironmentName,
-    args: Omit<docker.ContainerArgs, "restart" | "mustRun" | "labels">,
+    args: Omit<docker.ContainerArgs, "restart" | "mustRun" | "labels" | "destroyGraceSeconds">,
     opts: pulumi.CustomResourceOptions & { parent: pulumi.Resource },
 ): docker.Container {
-    return new docker.Container(name, { ...args, labels: ownerLabels(environment), restart: "no", mustRun: false },
-        { ...opts, deleteBeforeReplace: true });
+    return new docker.Container(name, {
+        ...args, labels: ownerLabels(environment), restart: "no", mustRun: false, destroyGraceSeconds: STOP_GRACE_SECONDS,
+    }, {
+        ...opts,
+        deleteBeforeReplace: true,
+        // Podman reports the capabilities its containers.conf drops (Debian: AUDIT_WRITE, MKNOD,
+        // NET_RAW) and the provider reads them into `capabilities`, which is ForceNew with no
+        // diff suppression (resource_docker_container.go:262, funcs.go:870-878): every `up` would
+        // replace the container. The program sets no capabilities; the host's policy decides.
+        ignoreChanges: ["capabilities"],
+        // The provider's Update applies only restart and resource limits (funcs.go:1016-1019);
+        // a changed healthcheck (not ForceNew, resource_docker_container.go:1045) would reach the
+        // state and never the container. Replace instead.
+        replaceOnChanges: ["healthcheck"],
+    });
 }

@@ -30,7 +30,14 @@ export class EnvironmentNetwork<E extends EnvironmentName> extends pulumi.Compon
             driver: "bridge",
             internal: true,
             labels: ownerLabels(args.environment),
-        }, { parent: this });
+        }, {
+            parent: this,
+            // Podman reports the IPAM driver it chose as an option ({"driver":"host-local"}), which
+            // the provider reads into ipamOptions (resource_docker_network_funcs.go:183), ForceNew and
+            // not Computed (resource_docker_network.go:92): every `up` would replace the network, and
+            // with it every container on it. The program sets no IPAM options; podman's choice stands.
+            ignoreChanges: ["ipamOptions"],
+        });
         this.networkName = this.network.name;
         this.registerOutputs({ networkName: this.networkName });
     }

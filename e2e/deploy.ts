@@ -1,71 +1,48 @@
 /**
- * Stands in for the docker and command providers, which cannot be installed here:
- * takes what the real program registers for a stack (under mocks) and creates it
- * through the host user's Podman socket with the Docker Engine API, as the docker
- * provider does, then runs the exact install script the program rendered. It maps
- * only the fields the program uses and throws on any other, so a new field in the
- * program cannot be silently ignored here.
+ * Stands in for `pulumi up` with the docker and command providers, which cannot be
+ * installed here: takes what the real program registers for a stack (under mocks)
+ * and applies it to the host user's Podman socket with exactly the Docker Engine API
+ * calls the docker provider makes (e2e/provider.ts, which cites the provider source),
+ * reading every resource back after creating it as the provider's Create does. The
+ * state it keeps is the provider's state, so the next deploy diffs as the provider
+ * would, and `pendingChanges` shows what a second `up` would do. Command resources
+ * run as pulumi-command's local.Command does. Any input, type or option this fixture
+ * does not map throws, so a new field in the program cannot be silently ignored here.
  */
+import { createHash } from "node:crypto";
 import { request } from "node:http";
 import { EnvironmentName } from "../lib/environments";
 import { ProgramRun, Registered, runProgram, TYPES } from "../test/harness";
 import { SystemdHost } from "./host";
+import {
+    ApiCall, Attributes, Change, containerConfig, CREATED, containerCreateCalls, containerDeleteCalls, diffContainer, diffNetwork,
+    diffVolume, networkConfig, networkCreateCall, networkDeleteCall, readContainer, readNetwork, readVolume,
+    stateAfterCreate, volumeConfig, volumeCreateCall,
+} from "./provider";
+
+/** One resource as the engine keeps it after a deploy. */
+export interface Applied {
+    readonly registered: Registered;
+    /** The id the program saw (content-derived, see `mockId`). */
+    readonly id: string;
+    /** The provider's id on the host (container or network id), if it has one. */
+    readonly hostId?: string;
+    /** The provider's state (Terraform names) after create and read-back; for commands, their inputs. */
+    readonly state: Attributes;
+}
 
 export interface Deployment {
     readonly environment: EnvironmentName;
     readonly run: ProgramRun;
-    /** The create request per container name, to tell when a container must be replaced. */
-    readonly containers: ReadonlyMap<string, string>;
+    /** Every custom resource the stack has, by URN. */
+    readonly resources: ReadonlyMap<string, Applied>;
+    /** What the fixture did, in order, for the report and the tests. */
+    readonly steps: string[];
     readonly installer: Registered;
 }
 
-function only(resource: Registered, fields: string[]): void {
-    const unknown = Object.keys(resource.inputs).filter((key) => !fields.includes(key));
-    if (unknown.length > 0) throw new Error(`e2e fixture: ${resource.type} ${resource.name} has inputs it does not map: ${unknown.join(", ")}`);
-}
-
-const DURATION = /^(\d+)s$/;
-function nanoseconds(duration: string): number {
-    const match = DURATION.exec(duration);
-    if (!match) throw new Error(`e2e fixture: duration ${duration} is not mapped (only whole seconds)`);
-    return Number(match[1]) * 1e9;
-}
-
-/** The Docker Engine API create body for a docker Container's inputs, plus the networks to connect after create. */
-export function containerRequest(container: Registered): { body: Record<string, unknown>; extraNetworks: string[] } {
-    // mustRun concerns what the provider does on refresh; there is nothing to create for it.
-    only(container, ["name", "image", "envs", "volumes", "networksAdvanced", "healthcheck", "labels", "restart", "mustRun"]);
-    const inputs = container.inputs;
-    for (const volume of inputs.volumes ?? []) {
-        const extra = Object.keys(volume).filter((key) => !["volumeName", "containerPath"].includes(key));
-        if (extra.length > 0) throw new Error(`e2e fixture: volume fields ${extra.join(", ")} are not mapped`);
-    }
-    const networks: string[] = (inputs.networksAdvanced ?? []).map((network: Record<string, unknown>) => {
-        if (Object.keys(network).join() !== "name") throw new Error(`e2e fixture: network fields ${Object.keys(network).join(", ")} are not mapped`);
-        return network.name;
-    });
-    const health = inputs.healthcheck;
-    if (health && !["CMD", "CMD-SHELL"].includes(health.tests[0])) throw new Error(`e2e fixture: healthcheck test ${JSON.stringify(health.tests)} is not mapped`);
-    const body = {
-        Image: inputs.image,
-        Env: inputs.envs ?? [],
-        Labels: Object.fromEntries((inputs.labels ?? []).map((l: { label: string; value: string }) => [l.label, l.value])),
-        Healthcheck: health && {
-            Test: health.tests, Interval: nanoseconds(health.interval), Timeout: nanoseconds(health.timeout),
-            Retries: health.retries, StartPeriod: nanoseconds(health.startPeriod),
-        },
-        HostConfig: {
-            Binds: (inputs.volumes ?? []).map((v: { volumeName: string; containerPath: string }) => `${v.volumeName}:${v.containerPath}`),
-            RestartPolicy: { Name: inputs.restart },
-            NetworkMode: networks[0],
-        },
-        NetworkingConfig: { EndpointsConfig: networks[0] ? { [networks[0]]: {} } : {} },
-    };
-    return { body, extraNetworks: networks.slice(1) };
-}
-
 /** A client of the Docker-compatible API on a unix socket. */
-function dockerApi(socketPath: string) {
+export function dockerApi(socketPath: string) {
     return (method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> => new Promise((resolve, reject) => {
         const payload = body === undefined ? undefined : JSON.stringify(body);
         const req = request({
@@ -86,85 +63,273 @@ function dockerApi(socketPath: string) {
         req.end(payload);
     });
 }
+type Api = ReturnType<typeof dockerApi>;
 
-/** Containers in an order that respects their dependencies (the database before its app). */
-function inDependencyOrder(containers: Registered[]): Registered[] {
-    const dependsOnAnother = (c: Registered) => containers.some((other) => other !== c && c.dependencies.some((urn) => urn.endsWith(`::${other.name}`)));
-    return [...containers.filter((c) => !dependsOnAnother(c)), ...containers.filter(dependsOnAnother)];
+/** Makes one call of the model; an error the provider tolerates is no error. */
+async function call(api: Api, step: ApiCall, id?: string): Promise<any> {
+    const path = id ? step.path.replaceAll(encodeURIComponent(CREATED), id) : step.path;
+    const body = id && step.body ? JSON.parse(JSON.stringify(step.body).replaceAll(CREATED, id)) : step.body;
+    const { status, json } = await api(step.method, path, body);
+    if (status < 300) return json;
+    const message = typeof json === "string" ? json : json?.message ?? JSON.stringify(json);
+    if (step.tolerate?.some((text) => String(message).toLowerCase().includes(text.toLowerCase()))) return json;
+    throw new Error(`e2e fixture: ${step.method} ${path}: HTTP ${status} ${message}`);
+}
+
+/** A resource's options as the diff needs them. */
+const optionsOf = (r: Registered) => ({ ignoreChanges: r.ignoreChanges, replaceOnChanges: r.replaceOnChanges });
+
+/** The docker-provider resources this fixture maps, and how. */
+const DOCKER = {
+    [TYPES.container]: { config: containerConfig, diff: diffContainer },
+    [TYPES.network]: { config: networkConfig, diff: diffNetwork },
+    [TYPES.volume]: { config: volumeConfig, diff: diffVolume },
+} as Record<string, { config: (inputs: Record<string, unknown>) => Attributes; diff: typeof diffContainer }>;
+
+/** pulumi-command local.Command's inputs this fixture runs; others throw. */
+const COMMAND_INPUTS = ["create", "update", "delete", "interpreter", "triggers", "environment", "stdin"];
+
+/**
+ * What the engine plans for one resource against its previous state: for commands,
+ * `triggers` is replaceOnChanges (pulumi-command provider/pkg/provider/common/inputs.go:10)
+ * and any other change runs Update (local/commandController.go:67-90).
+ */
+export function plan(resource: Registered, previous: Applied | undefined): { action: "create" | "replace" | "update" | "same"; changes: Change[] } {
+    if (!previous) return { action: "create", changes: [] };
+    if (resource.type === TYPES.localCommand) {
+        const same = (key: string) => JSON.stringify(previous.state[key] ?? null) === JSON.stringify(resource.inputs[key] ?? null);
+        if (!same("triggers")) return { action: "replace", changes: [] };
+        return { action: COMMAND_INPUTS.every(same) ? "same" : "update", changes: [] };
+    }
+    if (resource.type === TYPES.image) {
+        // RemoteImage: name is ForceNew; with keepLocally its delete leaves the image on the host.
+        const same = JSON.stringify(previous.state) === JSON.stringify(resource.inputs);
+        return { action: same ? "same" : "replace", changes: [] };
+    }
+    const model = DOCKER[resource.type];
+    if (!model) throw new Error(`e2e fixture: planning ${resource.type} is not mapped`);
+    const changes = model.diff(model.config(resource.inputs), previous.state, optionsOf(resource));
+    if (changes.some((c) => c.kind === "replace")) return { action: "replace", changes };
+    return { action: changes.length > 0 ? "update" : "same", changes };
+}
+
+const hash = (value: unknown) => createHash("sha256").update(JSON.stringify(value)).digest("hex").slice(0, 12);
+
+/** Resources in the engine's order: each after everything in its `dependencies` (and its parent chain's). */
+export function inDependencyOrder(resources: Registered[]): Registered[] {
+    const byUrn = new Map(resources.map((r) => [r.urn, r]));
+    const ordered: Registered[] = [];
+    const visiting = new Set<string>();
+    const visit = (r: Registered) => {
+        if (ordered.includes(r)) return;
+        if (visiting.has(r.urn)) throw new Error(`e2e fixture: dependency cycle at ${r.urn}`);
+        visiting.add(r.urn);
+        for (const urn of r.dependencies) {
+            const dependency = byUrn.get(urn) ?? resources.find((other) => urn.endsWith(`::${other.name}`));
+            if (dependency) visit(dependency);
+        }
+        ordered.push(r);
+    };
+    resources.forEach(visit);
+    return ordered;
+}
+
+/** Runs a command resource's script the way command.local does: interpreter + script, with its environment and stdin. */
+export function runScript(host: SystemdHost, inputs: Record<string, any>, script: string): string {
+    return host.must([...(inputs.interpreter ?? ["/bin/sh", "-c"]), script], { timeoutMs: 300_000, env: inputs.environment, input: inputs.stdin });
 }
 
 /**
- * Deploys one stack as `pulumi up` would: creates what is missing, replaces a
- * container whose inputs changed (deleting first, as the program asks), and
- * re-installs the units when the installer's triggers change.
+ * Deploys one stack as `pulumi up` would against `previous` (the last deploy's state):
+ * creates what is new, replaces what the provider would replace (deleting first where
+ * the resource asks for it, as containers do), updates commands, deletes what the
+ * program no longer registers, and leaves everything else alone.
  */
 export async function deploy(host: SystemdHost, environment: EnvironmentName, config: Record<string, string>, previous?: Deployment): Promise<Deployment> {
     const api = dockerApi(host.apiSocket);
-    const checked = async (what: string, call: Promise<{ status: number; json: any }>, ok: number[]) => {
-        const { status, json } = await call;
-        if (!ok.includes(status)) throw new Error(`e2e fixture: ${what}: HTTP ${status} ${JSON.stringify(json)}`);
-        return json;
+    // RemoteImage.imageId is the image's id on the host (resource_docker_image_funcs.go:129); nothing can be pulled here.
+    const images = new Map<string, string>();
+    for (const image of (await api("GET", "/images/json")).json as { Id: string; RepoTags?: string[] }[]) {
+        for (const tag of image.RepoTags ?? []) images.set(tag, image.Id.startsWith("sha256:") ? image.Id : `sha256:${image.Id}`);
+    }
+    const prior = (r: Registered) => previous?.resources.get(r.urn);
+    // Ids change exactly when the engine would replace: a trigger on an id then behaves as under the engine.
+    const mockId = (r: Registered) => {
+        if (!r.custom || r.type === TYPES.provider) return undefined;
+        const old = prior(r);
+        let action: string;
+        // An input the model does not map throws below, with its name, rather than inside the mock.
+        try { ({ action } = plan(r, old)); } catch { return undefined; }
+        return action === "create" || action === "replace" ? `${r.name}-${hash([r.inputs, old?.id ?? null])}` : old!.id;
     };
-    // The mock resolves an image to its reference, so containers run the image the config names.
-    const run = await runProgram(environment, config, { imageId: (reference) => reference, secretKeys: ["dbPassword"] });
+    const run = await runProgram(environment, config, {
+        imageId: (reference) => {
+            const id = images.get(reference);
+            if (!id) throw new Error(`e2e fixture: image ${reference} is not on the host`);
+            return id;
+        },
+        mockId,
+        secretKeys: ["dbPassword", "appSecretEnv"],
+    });
+
+    const custom = run.resources.filter((r) => r.custom && r.type !== TYPES.provider);
     for (const resource of run.resources.filter((r) => r.custom)) {
         if (resource.type === TYPES.provider) only(resource, ["host"]);
-        else if (![TYPES.network, TYPES.volume, TYPES.image, TYPES.container, TYPES.localCommand].includes(resource.type as never)) {
-            throw new Error(`e2e fixture: resource type ${resource.type} is not mapped`);
+        else if (resource.type === TYPES.localCommand) only(resource, COMMAND_INPUTS);
+        else if (resource.type === TYPES.image) only(resource, ["name", "keepLocally"]);
+        else if (!DOCKER[resource.type]) throw new Error(`e2e fixture: resource type ${resource.type} is not mapped`);
+        if (resource.type !== TYPES.container && resource.type !== TYPES.localCommand && resource.replaceOnChanges.length > 0) {
+            throw new Error(`e2e fixture: replaceOnChanges on ${resource.type} is not mapped`);
         }
     }
 
-    for (const network of run.ofType(TYPES.network)) {
-        only(network, ["name", "driver", "internal", "labels"]);
-        const { name, driver, internal, labels } = network.inputs;
-        if ((await api("GET", `/networks/${name}`)).status === 404) {
-            await checked(`create network ${name}`, api("POST", "/networks/create", {
-                Name: name, Driver: driver, Internal: internal, CheckDuplicate: true,
-                Labels: Object.fromEntries(labels.map((l: { label: string; value: string }) => [l.label, l.value])),
-            }), [201]);
-        }
-    }
-    for (const volume of run.ofType(TYPES.volume)) {
-        only(volume, ["name"]);
-        await checked(`create volume ${volume.inputs.name}`, api("POST", "/volumes/create", { Name: volume.inputs.name }), [200, 201]);
-    }
-    for (const image of run.ofType(TYPES.image)) {
-        only(image, ["name", "keepLocally"]);
-        // Nothing can be pulled here: the image must be on the host, as a localhost/ image is on the real one.
-        await checked(`find image ${image.inputs.name}`, api("GET", `/images/${encodeURIComponent(image.inputs.name)}/json`), [200]);
-    }
+    const steps: string[] = [];
+    const applied = new Map<string, Applied>();
+    const plans = new Map(custom.map((r) => [r.urn, plan(r, prior(r))]));
+    const ordered = inDependencyOrder(custom);
+    const removed = previous ? inDependencyOrder([...previous.resources.values()].map((a) => a.registered)).filter((r) => !plans.has(r.urn)) : [];
+    // Containers ask to be deleted first (the program's option, and the bridge's DeleteBeforeReplace for
+    // docker_container, pulumi-docker provider/resources.go:114). docker_network has neither, and its
+    // name is not auto-named, so the bridge does not force it (pkg/tfbridge/schema.go:195
+    // nameRequiresDeleteBeforeReplace): a replaced network is created before the old one is deleted,
+    // which Podman refuses for a fixed name ("network name ... already used"), and so does this fixture.
+    const deleteFirst = (r: Registered) => plans.get(r.urn)?.action === "replace" && r.deleteBeforeReplace;
 
-    const containers = new Map<string, string>();
-    for (const container of inDependencyOrder(run.ofType(TYPES.container))) {
-        const name = container.inputs.name as string;
-        const { body, extraNetworks } = containerRequest(container);
-        const fingerprint = JSON.stringify({ body, extraNetworks });
-        containers.set(name, fingerprint);
-        const exists = (await api("GET", `/containers/${name}/json`)).status === 200;
-        if (exists && previous?.containers.get(name) === fingerprint) continue;
-        if (exists) await checked(`remove ${name}`, api("DELETE", `/containers/${name}?force=true`), [204]);
-        const { Id: id } = await checked(`create ${name}`, api("POST", `/containers/create?name=${name}`, body), [201]);
-        for (const network of extraNetworks) {
-            await checked(`connect ${name} to ${network}`, api("POST", `/networks/${network}/connect`, { Container: id }), [200]);
-        }
-        await checked(`start ${name}`, api("POST", `/containers/${id}/start`), [204, 304]);
-    }
+    // Delete-before-replace replacements go first, dependents before what they depend on.
+    for (const r of ordered.filter(deleteFirst).reverse()) await remove(host, api, previous!.resources.get(r.urn)!, steps);
 
+    for (const r of ordered) {
+        const { action, changes } = plans.get(r.urn)!;
+        const old = prior(r);
+        const id = mockId(r) ?? `${r.name}-id`;
+        if (action === "same") { applied.set(r.urn, { ...old!, registered: r }); continue; }
+        if (action === "update") {
+            applied.set(r.urn, await update(host, r, old!, changes, id, steps));
+            continue;
+        }
+        applied.set(r.urn, await create(host, api, r, id, steps));
+        // Create-before-delete (a resource that does not ask to delete first): the old one goes after.
+        if (action === "replace" && !r.deleteBeforeReplace) await remove(host, api, old!, steps);
+    }
+    // What the program no longer registers is deleted last, dependents first, as the engine does.
+    for (const r of removed.reverse()) await remove(host, api, previous!.resources.get(r.urn)!, steps);
     const installer = run.find(TYPES.localCommand, `${environment}-boot-install`);
-    only(installer, ["create", "delete", "interpreter", "triggers"]);
-    const old = previous?.installer.inputs;
-    const triggersChanged = old !== undefined && JSON.stringify(old.triggers) !== JSON.stringify(installer.inputs.triggers);
-    if (triggersChanged) runScript(host, old.interpreter, old.delete);
-    if (!old || triggersChanged || old.create !== installer.inputs.create) runScript(host, installer.inputs.interpreter, installer.inputs.create);
-    return { environment, run, containers, installer };
+    return { environment, run, resources: applied, steps, installer };
 }
 
-/** Runs a command resource's script the way command.local does: interpreter + script. */
-export function runScript(host: SystemdHost, interpreter: string[], script: string): string {
-    return host.must([...interpreter, script], { timeoutMs: 300_000 });
+function only(resource: Registered, fields: string[]): void {
+    const unknown = Object.keys(resource.inputs).filter((key) => !fields.includes(key));
+    if (unknown.length > 0) throw new Error(`e2e fixture: ${resource.type} ${resource.name} has inputs it does not map: ${unknown.join(", ")}`);
+}
+
+/** Creates one resource with the provider's calls and reads it back, as its Create ends with Read. */
+async function create(host: SystemdHost, api: Api, r: Registered, id: string, steps: string[]): Promise<Applied> {
+    steps.push(`create ${r.type.split(":").pop()} ${r.name}`);
+    if (r.type === TYPES.localCommand) {
+        if (r.inputs.create !== undefined) runScript(host, r.inputs, r.inputs.create);
+        return { registered: r, id, state: r.inputs };
+    }
+    if (r.type === TYPES.image) {
+        await call(api, { method: "GET", path: `/images/${encodeURIComponent(r.inputs.name)}/json` });
+        return { registered: r, id, state: r.inputs };
+    }
+    if (r.type === TYPES.volume) {
+        const config = volumeConfig(r.inputs);
+        // `import` adopts the existing volume: the engine reads it instead of creating it.
+        if (!r.importId) await call(api, volumeCreateCall(config));
+        const read = readVolume(await call(api, { method: "GET", path: `/volumes/${encodeURIComponent(config.name as string)}` }));
+        return { registered: r, id, hostId: read.name as string, state: stateAfterCreate(config, read) };
+    }
+    if (r.type === TYPES.network) {
+        const config = networkConfig(r.inputs);
+        const { Id: hostId } = await call(api, networkCreateCall(config));
+        const read = readNetwork(await call(api, { method: "GET", path: `/networks/${hostId}` }));
+        return { registered: r, id, hostId, state: stateAfterCreate(config, read) };
+    }
+    const config = containerConfig(r.inputs);
+    const [createCall, ...rest] = containerCreateCalls(config);
+    const { Id: hostId } = await call(api, createCall);
+    for (const step of rest) await call(api, step, hostId);
+    const read = readContainer(await call(api, { method: "GET", path: `/containers/${hostId}/json` }), config);
+    return { registered: r, id, hostId, state: stateAfterCreate(config, read) };
+}
+
+/** Applies an update: commands run `update`, else `create` (commandController.go:80-88); provider-only container attributes only change the state. */
+async function update(host: SystemdHost, r: Registered, old: Applied, changes: Change[], id: string, steps: string[]): Promise<Applied> {
+    steps.push(`update ${r.type.split(":").pop()} ${r.name}`);
+    if (r.type === TYPES.localCommand) {
+        const script = r.inputs.update ?? r.inputs.create;
+        if (script !== undefined) runScript(host, r.inputs, script);
+        return { ...old, registered: r, id, state: r.inputs };
+    }
+    const applying = changes.filter((c) => c.kind !== "update" || !["destroy_grace_seconds"].includes(c.attribute));
+    if (applying.length > 0) throw new Error(`e2e fixture: updating ${r.name} (${applying.map((c) => c.attribute).join(", ")}) is not mapped`);
+    const state = { ...old.state };
+    for (const change of changes) state[change.attribute] = change.config;
+    return { ...old, registered: r, state };
+}
+
+/** Deletes one resource as its provider does; protected or retained resources stay on the host. */
+async function remove(host: SystemdHost, api: Api, old: Applied, steps: string[]): Promise<void> {
+    const r = old.registered;
+    if (r.protect) throw new Error(`e2e fixture: ${r.name} is protected; pulumi would refuse to delete it`);
+    steps.push(`delete ${r.type.split(":").pop()} ${r.name}`);
+    if (r.retainOnDelete || r.type === TYPES.image) return; // keepLocally: the image stays
+    if (r.type === TYPES.localCommand) {
+        if (old.state.delete !== undefined) runScript(host, old.state, old.state.delete as string);
+        return;
+    }
+    if (r.type === TYPES.network) {
+        await call(api, networkDeleteCall(old.hostId!));
+        return;
+    }
+    if (r.type === TYPES.container) {
+        for (const step of containerDeleteCalls(old.hostId!, old.state)) await call(api, step);
+        return;
+    }
+    throw new Error(`e2e fixture: deleting ${r.type} is not mapped`);
+}
+
+/**
+ * A second `up` with the same program: reads every docker resource back from the host,
+ * as the provider's Read does, and diffs the program's configuration against it.
+ * Returns every change, with the resource's name; an empty list means nothing to do.
+ */
+export async function pendingChanges(host: SystemdHost, deployment: Deployment): Promise<Pending[]> {
+    const api = dockerApi(host.apiSocket);
+    const result: Pending[] = [];
+    for (const { registered: r, hostId, state } of deployment.resources.values()) {
+        const model = DOCKER[r.type];
+        if (!model) continue;
+        const config = model.config(r.inputs);
+        const read = r.type === TYPES.container ? readContainer(await call(api, { method: "GET", path: `/containers/${hostId}/json` }), config)
+            : r.type === TYPES.network ? readNetwork(await call(api, { method: "GET", path: `/networks/${hostId}` }))
+                : readVolume(await call(api, { method: "GET", path: `/volumes/${encodeURIComponent(hostId!)}` }));
+        const current = { ...state, ...read };
+        const changes = model.diff(config, current, optionsOf(r));
+        const unignored = model.diff(config, current, { replaceOnChanges: r.replaceOnChanges });
+        result.push({
+            resource: `${r.type.split(":").pop()} ${r.name}`,
+            compared: Object.keys(read).sort(),
+            changes,
+            ignored: unignored.filter((c) => !changes.some((kept) => kept.attribute === c.attribute)).map((c) => ({ attribute: c.attribute, value: c.state })),
+        });
+    }
+    return result;
+}
+
+/** One docker resource read back and compared with the program. */
+export interface Pending {
+    readonly resource: string;
+    /** The attributes Read wrote, each compared with the program's configuration. */
+    readonly compared: string[];
+    /** What a second `up` would do; empty when nothing. */
+    readonly changes: Change[];
+    /** Read-back values that differ from the program and that its `ignoreChanges` leaves out. */
+    readonly ignored: { attribute: string; value: unknown }[];
 }
 
 /** The stack's remove script, as `pulumi destroy` of the command resource runs it. */
 export function removeUnits(host: SystemdHost, deployment: Deployment): string {
-    return runScript(host, deployment.installer.inputs.interpreter, deployment.installer.inputs.delete);
+    return runScript(host, deployment.installer.inputs, deployment.installer.inputs.delete);
 }

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { SECRET_KEYS } from "../lib/config";
 import { ENVIRONMENTS, EnvironmentName, environmentNames, unitName } from "../lib/environments";
-import { deploy, Deployment, removeUnits, runScript } from "./deploy";
+import { deploy, Deployment, pendingChanges, removeUnits, runScript } from "./deploy";
 import { SystemdHost, USER } from "./host";
 import { applyProjectConfig } from "../test/pulumiCliConfig";
 
@@ -47,17 +47,20 @@ function stackConfig(env: EnvironmentName, overrides: Record<string, string> = {
 }
 
 type Timings = Record<string, number>;
-const report: { scenarios: Record<string, { pass: boolean; timings: Timings; error?: string }> } = { scenarios: {} };
+type Details = Record<string, unknown>;
+const report: { scenarios: Record<string, { pass: boolean; timings: Timings; details?: Details; error?: string }> } = { scenarios: {} };
 
-/** A test whose outcome and timings go into the report, pass or fail. */
-function scenario(name: string, body: (timings: Timings) => Promise<void>, timeoutMs = 300_000): void {
+/** A test whose outcome, timings and details go into the report, pass or fail. */
+function scenario(name: string, body: (timings: Timings, details: Details) => Promise<void>, timeoutMs = 300_000): void {
     it(name, async () => {
         const timings: Timings = {};
+        const details: Details = {};
+        const recorded = () => (Object.keys(details).length > 0 ? { details } : {});
         try {
-            await body(timings);
-            report.scenarios[name] = { pass: true, timings };
+            await body(timings, details);
+            report.scenarios[name] = { pass: true, timings, ...recorded() };
         } catch (error) {
-            report.scenarios[name] = { pass: false, timings, error: String(error).slice(0, 2000) };
+            report.scenarios[name] = { pass: false, timings, ...recorded(), error: String(error).slice(0, 2000) };
             throw error;
         }
     }, timeoutMs);
@@ -127,6 +130,25 @@ describe("rezept-tagebuch on a real systemd host", () => {
         mkdirSync(dir, { recursive: true });
         writeFileSync(join(dir, "e2e.json"), `${JSON.stringify(report, null, 2)}\n`);
         if (!process.env.E2E_KEEP_HOST) host.destroy();
+    });
+
+    scenario("second-up-no-change", async (timings, details) => {
+        // Reading every stack back as the provider's Read does and diffing it with the program, as
+        // the next `pulumi up` or `pulumi preview` would: nothing to replace, nothing to update.
+        const startedAt = now();
+        for (const env of ENVIRONMENTS) {
+            const pending = await pendingChanges(host, deployed.get(env)!);
+            details[env] = Object.fromEntries(pending.map((p) => [p.resource, { compared: p.compared.length, changes: p.changes, ignored: p.ignored }]));
+            expect(pending.flatMap((p) => p.changes.map((c) => `${p.resource}: ${c.kind} ${c.attribute}`)), env).toEqual([]);
+            expect(pending.filter((p) => p.resource.startsWith("Container")).length).toBe(env === "test" ? 1 : 2);
+        }
+        timings.read_back_s = round(now() - startedAt);
+        // And the second `up` itself: the fixture, as the engine, does nothing.
+        for (const env of ENVIRONMENTS) {
+            const again = await deploy(host, env, stackConfig(env), deployed.get(env));
+            expect(again.steps, env).toEqual([]);
+            deployed.set(env, again);
+        }
     });
 
     scenario("reboot", async (timings) => {
@@ -225,21 +247,36 @@ describe("rezept-tagebuch on a real systemd host", () => {
         timings.checks_s = round(now() - startedAt);
     });
 
-    scenario("data-survival", async (timings) => {
+    scenario("data-survival", async (timings, details) => {
         const { appContainer, dbContainer, appVolume, dbVolume } = names("dev");
         const survivor = `survivor ${new Date().toISOString()}`;
         addRecipe(appContainer, survivor);
         const before = { app: inspect(appContainer, "{{.Id}}"), db: inspect(dbContainer, "{{.Id}}") };
 
-        // A new app tag and a changed database setting: both containers are replaced.
+        // A new app tag (APP_VERSION changes) and a new database port (PGPORT and the healthcheck
+        // change): both containers are replaced. A new tag of the same image would not replace the
+        // database: the container runs the image's id, which the provider compares.
         const replacedAt = now();
-        deployed.set("dev", await deploy(host, "dev", stackConfig("dev", { appImage: IMAGES.appNext, dbImage: IMAGES.postgresChanged }), deployed.get("dev")));
+        const replaced = await deploy(host, "dev", stackConfig("dev", { appImage: IMAGES.appNext, dbImage: IMAGES.postgresChanged, dbPort: "5433" }), deployed.get("dev"));
+        deployed.set("dev", replaced);
         timings.replace_deploy_s = round(now() - replacedAt);
+        details.replace_steps = replaced.steps;
+        // Deleted first (deleteBeforeReplace), the app before the database it depends on, then created in order.
+        expect(replaced.steps.filter((step) => step.includes("Container"))).toEqual([
+            "delete Container dev-app-container", "delete Container dev-db-container", "create Container dev-db-container", "create Container dev-app-container",
+        ]);
         await waitFor("the replaced dev containers healthy", () => healthy(dbContainer) && healthy(appContainer), 180);
         timings.replace_to_app_healthy_s = round(now() - replacedAt);
         expect(inspect(appContainer, "{{.Id}}")).not.toBe(before.app);
         expect(inspect(dbContainer, "{{.Id}}")).not.toBe(before.db);
         expect(JSON.parse(get(appContainer, "/api/version").body).version).toBe("v1.0.1");
+        // The replaced PostgreSQL was stopped with its grace (SIGINT, fast shutdown), not killed: the
+        // new one finds a cleanly shut down data directory, no crash recovery.
+        const { stdout, stderr } = host.exec(["podman", "logs", dbContainer]);
+        const startLog = (stdout + stderr).split("\n").filter((line) => /database system (was|is)/.test(line));
+        details.db_start_log = startLog;
+        expect(startLog.join("\n"), dbContainer).toContain("database system was shut down at");
+        expect(startLog.join("\n")).not.toContain("was interrupted");
         await waitFor("dev recipes readable", () => get(appContainer, "/api/recipes").status === 200, 60);
         expect(recipes(appContainer)).toEqual(expect.arrayContaining(["DEV-ONLY Testkuchen", survivor]));
 
@@ -252,7 +289,7 @@ describe("rezept-tagebuch on a real systemd host", () => {
 
         // Installing them again brings the same data back.
         const dev = deployed.get("dev")!;
-        runScript(host, dev.installer.inputs.interpreter, dev.installer.inputs.create);
+        runScript(host, dev.installer.inputs, dev.installer.inputs.create);
         await waitFor("dev healthy after re-installing its units", () => healthy(appContainer), 180);
         await waitFor("dev recipes readable", () => get(appContainer, "/api/recipes").status === 200, 60);
         expect(recipes(appContainer)).toEqual(expect.arrayContaining(["DEV-ONLY Testkuchen", survivor]));

@@ -131,14 +131,23 @@ export class SystemdHost {
         throw new Error(`host ${this.name}: systemd did not finish booting in 60 s`);
     }
 
-    /** Runs a command inside the host as the containers' user. */
-    exec(args: string[], opts: { input?: string; timeoutMs?: number } = {}): Result {
-        return run("podman", ["exec", "-i", ...AS_USER, this.name, ...args], opts);
+    /**
+     * Runs a command inside the host as the containers' user. `env` reaches the command
+     * through podman's own environment (`--env NAME`), so no value is on a command line.
+     */
+    exec(args: string[], opts: { input?: string; timeoutMs?: number; env?: Record<string, string> } = {}): Result {
+        const names = Object.keys(opts.env ?? {}).flatMap((name) => ["--env", name]);
+        return run("podman", ["exec", "-i", ...AS_USER, ...names, this.name, ...args],
+            { ...opts, env: { ...process.env, CONTAINERS_CONF: OUTER_CONF, ...opts.env } });
     }
 
     /** Runs a command inside the host as the containers' user and returns its output; throws if it fails. */
-    must(args: string[], opts: { input?: string; timeoutMs?: number } = {}): string {
-        return must("podman", ["exec", "-i", ...AS_USER, this.name, ...args], opts);
+    must(args: string[], opts: { input?: string; timeoutMs?: number; env?: Record<string, string> } = {}): string {
+        const result = this.exec(args, opts);
+        if (result.status !== 0) {
+            throw new Error(`podman exec ${args.join(" ").slice(0, 300)} failed (${result.status}):\n${result.stdout}\n${result.stderr}`);
+        }
+        return result.stdout;
     }
 
     /** Runs a command inside the host as root. */

@@ -21,6 +21,10 @@ export interface Registered {
     readonly dependencies: string[];
     /** The id of an existing resource to adopt (the `import` option), or "". */
     readonly importId: string;
+    /** The `ignoreChanges` option: property names the engine and provider leave out of the diff. */
+    readonly ignoreChanges: string[];
+    /** The `replaceOnChanges` option: property names whose change replaces the resource. */
+    readonly replaceOnChanges: string[];
     readonly urn: string;
 }
 
@@ -48,14 +52,23 @@ export interface Recorder {
     ofType(type: string): Registered[];
 }
 
+/**
+ * Chooses a resource's id under mocks, given its registration; `undefined` keeps the
+ * default `${name}-id`. The e2e fixture derives ids from content, as an engine's ids
+ * change exactly when a resource is replaced.
+ */
+export type MockId = (registered: Registered) => string | undefined;
+
 /** Installs mocks for `stack` that record every registration with its options. */
-export async function startRecording(stack: string, imageId: (reference: string) => string = fakeImageId): Promise<Recorder> {
+export async function startRecording(stack: string, imageId: (reference: string) => string = fakeImageId, mockId?: MockId): Promise<Recorder> {
     const resources: Registered[] = [];
     await pulumi.runtime.setMocks({
         newResource(args) {
             const state: Record<string, unknown> = { ...args.inputs };
             if (args.type === "docker:index/remoteImage:RemoteImage") state.imageId = imageId(args.inputs.name);
-            return { id: `${args.name}-id`, state };
+            // The monitor wrapper below records a registration before the mock sees it.
+            const registered = [...resources].reverse().find((r) => r.type === args.type && r.name === args.name);
+            return { id: (registered && mockId?.(registered)) ?? `${args.name}-id`, state };
         },
         call(args) {
             throw new Error(`Mock call not implemented: ${args.token}`);
@@ -78,6 +91,8 @@ export async function startRecording(stack: string, imageId: (reference: string)
             deleteBeforeReplace: req.getDeletebeforereplace(),
             dependencies: req.getDependenciesList(),
             importId: req.getImportid(),
+            ignoreChanges: req.getIgnorechangesList(),
+            replaceOnChanges: req.getReplaceonchangesList(),
             urn: `urn:pulumi:${stack}::${PROJECT}::${req.getType()}::${req.getName()}`,
         });
         return register(req, callback);
@@ -104,9 +119,9 @@ export async function startRecording(stack: string, imageId: (reference: string)
 export async function runProgram(
     stack: string,
     config: Record<string, string>,
-    opts: { secretKeys?: string[]; imageId?: (reference: string) => string; recorder?: Recorder } = {},
+    opts: { secretKeys?: string[]; imageId?: (reference: string) => string; mockId?: MockId; recorder?: Recorder } = {},
 ): Promise<ProgramRun> {
-    const recorder = opts.recorder ?? await startRecording(stack, opts.imageId);
+    const recorder = opts.recorder ?? await startRecording(stack, opts.imageId, opts.mockId);
     const warnings: string[] = [];
     const prefixed: Record<string, string> = {};
     for (const [key, value] of Object.entries(config)) prefixed[`${PROJECT}:${key}`] = value;

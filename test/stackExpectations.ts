@@ -65,6 +65,24 @@ export function describeStack(env: EnvironmentName, config: Record<string, strin
             }
         });
 
+        it("stops a replaced container as its unit does, not with a kill", () => {
+            const units = run.outputs.systemdUnits as Record<string, string>;
+            for (const container of run.ofType(TYPES.container)) {
+                const unitStop = Number(/stop --time (\d+) /.exec(units[`container-${container.inputs.name}.service`])![1]);
+                // Unset, the docker provider stops with a timeout of 0: SIGKILL.
+                expect(container.inputs.destroyGraceSeconds, container.name).toBe(unitStop);
+            }
+        });
+
+        it("leaves what Podman fills in out of the diff, and replaces what the provider cannot update", () => {
+            // Read-back values the program never sets (test/provider.test.ts shows them in Podman's answers).
+            for (const container of run.ofType(TYPES.container)) {
+                expect(container.ignoreChanges, container.name).toEqual(["capabilities"]);
+                expect(container.replaceOnChanges, container.name).toEqual(["healthcheck"]);
+            }
+            expect(run.find(TYPES.network, `${env}-network`).ignoreChanges).toEqual(["ipamOptions"]);
+        });
+
         it("never deletes data: volumes are protected and retained on delete", () => {
             const volumes = run.ofType(TYPES.volume);
             expect(volumes.map((v) => v.inputs.name).sort()).toEqual(hasApp ? [names.appVolume, names.dbVolume].sort() : [names.dbVolume]);
