@@ -195,26 +195,69 @@ export async function deploy(host: SystemdHost, environment: EnvironmentName, co
     // which Podman refuses for a fixed name ("network name ... already used"), and so does this fixture.
     const deleteFirst = (r: Registered) => plans.get(r.urn)?.action === "replace" && r.deleteBeforeReplace;
 
-    // Delete-before-replace replacements go first, dependents before what they depend on.
-    for (const r of ordered.filter(deleteFirst).reverse()) await remove(host, api, previous!.resources.get(r.urn)!, steps);
-
-    for (const r of ordered) {
-        const { action, changes } = plans.get(r.urn)!;
-        const old = prior(r);
-        const id = mockId(r) ?? `${r.name}-id`;
-        if (action === "same") { applied.set(r.urn, { ...old!, registered: r }); continue; }
-        if (action === "update") {
-            applied.set(r.urn, await update(host, r, old!, changes, id, steps));
-            continue;
-        }
-        applied.set(r.urn, await create(host, api, r, id, steps));
-        // Create-before-delete (a resource that does not ask to delete first): the old one goes after.
-        if (action === "replace" && !r.deleteBeforeReplace) await remove(host, api, old!, steps);
-    }
-    // What the program no longer registers is deleted last, dependents first, as the engine does.
-    for (const r of removed.reverse()) await remove(host, api, previous!.resources.get(r.urn)!, steps);
+    // A resource registers only once its dependencies are done, and the engine deletes a delete-before-replace
+    // resource when its registration arrives (with the dependents it must replace too, dependents first): so
+    // a command the container depends on, such as the backup, runs before the old container goes.
+    const dependsOn = transitiveDependencies(ordered);
+    const deleted = new Set<string>();
     const installer = run.find(TYPES.localCommand, `${environment}-boot-install`);
+    try {
+        for (const r of ordered) {
+            if (deleteFirst(r) && !deleted.has(r.urn)) {
+                const group = ordered.filter((d) => deleteFirst(d) && !deleted.has(d.urn) && (d === r || dependsOn(d).has(r.urn)));
+                for (const d of group.reverse()) {
+                    await remove(host, api, previous!.resources.get(d.urn)!, steps);
+                    deleted.add(d.urn);
+                }
+            }
+            const { action, changes } = plans.get(r.urn)!;
+            const old = prior(r);
+            const id = mockId(r) ?? `${r.name}-id`;
+            if (action === "same") { applied.set(r.urn, { ...old!, registered: r }); continue; }
+            if (action === "update") {
+                applied.set(r.urn, await update(host, r, old!, changes, id, steps));
+                continue;
+            }
+            applied.set(r.urn, await create(host, api, r, id, steps));
+            // Create-before-delete (a resource that does not ask to delete first): the old one goes after.
+            if (action === "replace" && !r.deleteBeforeReplace) await remove(host, api, old!, steps);
+        }
+        // What the program no longer registers is deleted last, dependents first, as the engine does.
+        for (const r of removed.reverse()) await remove(host, api, previous!.resources.get(r.urn)!, steps);
+    } catch (error) {
+        // As a failed `pulumi up` leaves the state: what was done, and what was not touched yet.
+        const resources = new Map(applied);
+        for (const [urn, old] of previous?.resources ?? []) if (!resources.has(urn) && !deleted.has(urn)) resources.set(urn, old);
+        throw new DeployError(String(error instanceof Error ? error.message : error), { environment, run, resources, steps, installer });
+    }
     return { environment, run, resources: applied, steps, installer };
+}
+
+/** A deploy that stopped part-way, as `pulumi up` does at a failed step, with the state it left. */
+export class DeployError extends Error {
+    constructor(message: string, readonly partial: Deployment) {
+        super(message);
+    }
+}
+
+/** Each resource's dependencies, transitively, by URN. */
+function transitiveDependencies(resources: Registered[]): (r: Registered) => Set<string> {
+    const memo = new Map<string, Set<string>>();
+    const byName = (urn: string) => resources.find((other) => other.urn === urn || urn.endsWith(`::${other.name}`));
+    const of = (r: Registered): Set<string> => {
+        let found = memo.get(r.urn);
+        if (found) return found;
+        found = new Set<string>();
+        memo.set(r.urn, found);
+        for (const urn of r.dependencies) {
+            const dependency = byName(urn);
+            if (!dependency) continue;
+            found.add(dependency.urn);
+            for (const deeper of of(dependency)) found.add(deeper);
+        }
+        return found;
+    };
+    return of;
 }
 
 function only(resource: Registered, fields: string[]): void {
