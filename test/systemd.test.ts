@@ -47,8 +47,8 @@ describe("renderUnits", () => {
 
     it("starts the app only after its database unit, and only once the database is healthy", () => {
         const app = renderUnits(spec("dev", "user"))["container-seaser-rezept-tagebuch-dev.service"];
-        expect(values(app, "Requires")).toEqual(["container-seaser-postgres-dev.service"]);
         expect(values(app, "After")).toContain("container-seaser-postgres-dev.service");
+        expect(values(app, "Wants")).toEqual(["container-seaser-postgres-dev.service"]);
         const [wait, start] = values(app, "ExecStartPre");
         expect(wait).toBe(waitForHealthyCommand(spec("dev", "user")));
         expect(wait).toContain("timeout 120 ");
@@ -57,6 +57,26 @@ describe("renderUnits", () => {
         expect(start).toBe("/usr/bin/podman start seaser-rezept-tagebuch-dev");
         // The start timeout leaves room for the bounded wait.
         expect(Number(values(app, "TimeoutStartSec")[0])).toBeGreaterThan(120);
+    });
+
+    it("comes up once its database does, whatever happened to the database's first start", () => {
+        for (const scope of ["user", "system"] as const) {
+            const app = renderUnits(spec("dev", scope))["container-seaser-rezept-tagebuch-dev.service"];
+            // A failed start of a unit listed here fails the app's start job (result `dependency`), and
+            // Restart= never retries a job that did not run (systemd 252): the app would stay down.
+            for (const failsTheStart of ["Requires", "Requisite", "BindsTo"]) expect(values(app, failsTheStart), failsTheStart).toEqual([]);
+            expect(values(app, "Wants")).toContain("container-seaser-postgres-dev.service");
+            // After a failed bounded wait the app's own Restart=always tries again, without limit.
+            expect(values(app, "Restart")).toEqual(["always"]);
+            expect(values(app, "StartLimitIntervalSec")).toEqual(["0"]);
+        }
+    });
+
+    it("restarts a running app when its database restarts, and stops it with the database", () => {
+        const app = renderUnits(spec("prod", "user"))["container-seaser-rezept-tagebuch.service"];
+        expect(values(app, "PartOf")).toEqual(["container-seaser-postgres.service"]);
+        const db = renderUnits(spec("prod", "user"))["container-seaser-postgres.service"];
+        expect(values(db, "PartOf")).toEqual([]);
     });
 
     it("installs user units for the user manager and system units for boot", () => {
