@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
+import { hostCommand } from "./hostCommand";
 import { BootSpec, renderInstallScript, renderRemoveScript, renderUnits, UnitFiles } from "../lib/systemd";
 import { StackConfig } from "../lib/config";
 
@@ -34,13 +35,7 @@ export class BootUnits extends pulumi.ComponentResource {
         };
         // Delete before replace: the old resource's remove script must not run after the new install.
         const options = { parent: this, dependsOn: args.containers, deleteBeforeReplace: true };
-        const connection = args.connection;
-        this.installer = connection.kind === "ssh"
-            ? new command.remote.Command(`${name}-install`, {
-                ...scripts,
-                connection: { host: connection.host, user: connection.user, port: connection.port, privateKey: connection.privateKey },
-            }, options)
-            : new command.local.Command(`${name}-install`, { ...scripts, interpreter: ["/bin/sh", "-c"] }, options);
+        this.installer = hostCommand(`${name}-install`, scripts, args.connection, options);
         this.registerOutputs({ units: this.units });
     }
 }

@@ -146,14 +146,6 @@ function scriptPrelude(spec: BootSpec, purpose: string): string[] {
     ];
 }
 
-/** Lingering keeps a user's units running without a login, and starts them at boot. */
-const ENSURE_LINGER = [
-    'me=$(id -un)',
-    'if [ ! -e "/var/lib/systemd/linger/$me" ]; then',
-    '    loginctl enable-linger "$me" || { echo "' + PROJECT + ': cannot enable lingering for $me, so the units would not start at boot; run as root: loginctl enable-linger $me" >&2; exit 1; }',
-    "fi",
-];
-
 /**
  * The install script: writes the units atomically (temp file, then rename), reloads
  * systemd, enables them for boot and starts them, database first. Idempotent, and
@@ -163,7 +155,6 @@ export function renderInstallScript(spec: BootSpec, units: UnitFiles): string {
     const names = Object.keys(units);
     return [
         ...scriptPrelude(spec, "Installs"),
-        ...(spec.scope === "user" ? ENSURE_LINGER : []),
         'mkdir -p "$unit_dir"',
         "write_unit() {",
         '    tmp="$unit_dir/.$1.tmp.$$"',

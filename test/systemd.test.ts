@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -152,17 +152,17 @@ describe("install and remove scripts", () => {
     });
 
     /**
-     * A host stand-in: systemctl and loginctl are stubs that log their arguments
-     * (and fail for a chosen unit), HOME is a temp dir. The scripts run for real.
+     * A host stand-in: systemctl is a stub that logs its arguments
+     * (and fails for a chosen unit), HOME is a temp dir. The scripts run for real.
      */
-    function fakeHost(opts: { failOn?: string; lingering?: boolean } = {}) {
+    function fakeHost(opts: { failOn?: string } = {}) {
         const root = mkdtempSync(join(tmpdir(), "fake-host-"));
         const bin = join(root, "bin");
         const home = join(root, "home");
         mkdirSync(bin);
         mkdirSync(home);
         const log = join(root, "calls.log");
-        for (const tool of ["systemctl", "loginctl"]) {
+        for (const tool of ["systemctl"]) {
             writeFileSync(join(bin, tool), `#!/bin/sh\necho "${tool} $*" >> "${log}"\n` +
                 (opts.failOn ? `case "$*" in *"${opts.failOn}"*) echo "Failed to start ${opts.failOn}" >&2; exit 1;; esac\n` : "") + "exit 0\n");
             chmodSync(join(bin, tool), 0o755);
@@ -194,14 +194,6 @@ describe("install and remove scripts", () => {
             "systemctl --user start container-seaser-postgres-dev.service",
             "systemctl --user start container-seaser-rezept-tagebuch-dev.service",
         ]);
-    });
-
-    it("enables lingering so user units start at boot", () => {
-        const host = fakeHost();
-        host.run(renderInstallScript(dev, devUnits));
-        const user = execFileSync("id", ["-un"], { encoding: "utf8" }).trim();
-        if (existsSync(`/var/lib/systemd/linger/${user}`)) expect(host.calls()).not.toContain(`loginctl enable-linger ${user}`);
-        else expect(host.calls()).toContain(`loginctl enable-linger ${user}`);
     });
 
     it("is idempotent: a second run leaves the same files and no temp files", () => {
