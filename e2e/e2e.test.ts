@@ -313,8 +313,8 @@ describe("rezept-tagebuch on a real systemd host", () => {
             expect(host.asRoot(["journalctl", "-o", "cat"])).toContain("e2e: failing this start once");
             timings.db_unit_restarts = Number(unitProperty(dbUnit, "NRestarts"));
             expect(timings.db_unit_restarts).toBeGreaterThanOrEqual(1);
-            const dbHealthyAt = Date.parse(inspect(dbContainer, "{{.State.StartedAt}}")) / 1000;
-            timings.boot_to_db_started_s = round(dbHealthyAt - bootedAt);
+            const dbStartedAt = Date.parse(inspect(dbContainer, "{{.State.StartedAt}}")) / 1000;
+            timings.boot_to_db_started_s = round(dbStartedAt - bootedAt);
             expect(recipes(appContainer)).toContain("DEV-ONLY Testkuchen");
         } finally {
             host.exec(["rm", "-rf", dropIn, marker]);
