@@ -6,14 +6,20 @@ import { Database } from "./components/database";
 import { App } from "./components/app";
 import { BackupBeforeDeploy } from "./components/backups";
 import { BootUnits } from "./components/bootUnits";
+import { HostCheck } from "./components/hostCheck";
 
 const config = readStackConfig();
 config.warnings.forEach((warning) => pulumi.log.warn(warning));
 const env = config.environment;
 const names = config.names;
 
+// Nothing of the stack goes on a host that fails the check: every docker resource uses this provider.
+const hostCheck = new HostCheck(`${env}-host-check`, {
+    spec: { environment: env, scope: config.boot.scope, proxyNetwork: config.app && config.proxyNetwork },
+    connection: config.connection,
+});
 // Without dockerHost the provider uses DOCKER_HOST, e.g. the user's Podman socket.
-const podman = new docker.Provider("podman", config.dockerHost ? { host: config.dockerHost } : {});
+const podman = new docker.Provider("podman", config.dockerHost ? { host: config.dockerHost } : {}, { dependsOn: [hostCheck.command] });
 const opts = { providers: [podman] };
 const gate = { connection: config.connection, scope: config.boot.scope, timeoutSeconds: config.deployTimeoutSeconds };
 

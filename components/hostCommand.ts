@@ -13,7 +13,11 @@ export interface HostCommandArgs {
     readonly triggers: pulumi.Input<unknown[]>;
 }
 
-/** A script run on the Podman host: command.local where Pulumi runs on the host, command.remote over SSH. */
+/**
+ * A script run on the Podman host: command.local where Pulumi runs on the host,
+ * command.remote over SSH with the key as a secret. Every command the program runs
+ * on the host goes through here, so both connections behave alike.
+ */
 export function hostCommand(
     name: string, connection: HostConnection, args: HostCommandArgs, opts: pulumi.CustomResourceOptions,
 ): command.local.Command | command.remote.Command {

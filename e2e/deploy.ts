@@ -172,7 +172,12 @@ export async function deploy(host: SystemdHost, environment: EnvironmentName, co
         secretKeys: ["dbPassword", "appSecretEnv"],
     });
 
-    const custom = run.resources.filter((r) => r.custom && r.type !== TYPES.provider);
+    // A resource waits for its provider, and so for what the provider depends on (the host check).
+    const providers = run.resources.filter((r) => r.type.startsWith("pulumi:providers:"));
+    const custom = run.resources.filter((r) => r.custom && r.type !== TYPES.provider).map((r) => {
+        const provider = providers.find((p) => r.provider.startsWith(`${p.urn}::`));
+        return provider ? { ...r, dependencies: [...r.dependencies, ...provider.dependencies] } : r;
+    });
     for (const resource of run.resources.filter((r) => r.custom)) {
         if (resource.type === TYPES.provider) only(resource, ["host"]);
         else if (resource.type === TYPES.localCommand) only(resource, COMMAND_INPUTS);

@@ -87,6 +87,24 @@ function baseOrdering(scope: SystemdScope): string[] {
     ];
 }
 
+/**
+ * How the app unit depends on its database unit (systemd 252, Debian 12's).
+ * Not Requires=: when the database's start job fails once (a timeout at boot),
+ * systemd fails the app's start job with result `dependency`, and Restart= never
+ * applies to a job that did not run, so the app stayed down while the database
+ * recovered through its own Restart=always. Not BindsTo=: it fails the start the
+ * same way, and an app bound to a crashed database stays stopped after it recovers.
+ * Wants= pulls the database in without failing the app's start; After= keeps the
+ * order; the app's own bounded wait for a healthy database (and its Restart=always
+ * when that wait runs out) then brings it up once the database does. PartOf= keeps
+ * what Requires= did for a running app: stopping or restarting the database,
+ * including its automatic restart after a crash, restarts the app, which waits for
+ * the database again.
+ */
+function databaseDependency(dbUnit: string): string[] {
+    return [`Wants=${dbUnit}`, `PartOf=${dbUnit}`, `After=${dbUnit}`];
+}
+
 /** Renders the units of one stack. */
 export function renderUnits(spec: BootSpec): UnitFiles {
     const ordering = baseOrdering(spec.scope);
@@ -98,7 +116,7 @@ export function renderUnits(spec: BootSpec): UnitFiles {
     if (spec.appContainer !== undefined) {
         const dbUnit = unitName(spec.dbContainer);
         units[unitName(spec.appContainer)] = renderContainerUnit(spec, spec.appContainer, "app", {
-            unit: [...ordering, `Requires=${dbUnit}`, `After=${dbUnit}`],
+            unit: [...ordering, ...databaseDependency(dbUnit)],
             preStart: [waitForHealthyCommand(spec)],
             startSeconds: spec.dbHealthTimeoutSeconds + 60,
         });
@@ -128,14 +146,6 @@ function scriptPrelude(spec: BootSpec, purpose: string): string[] {
     ];
 }
 
-/** Lingering keeps a user's units running without a login, and starts them at boot. */
-const ENSURE_LINGER = [
-    'me=$(id -un)',
-    'if [ ! -e "/var/lib/systemd/linger/$me" ]; then',
-    '    loginctl enable-linger "$me" || { echo "' + PROJECT + ': cannot enable lingering for $me, so the units would not start at boot; run as root: loginctl enable-linger $me" >&2; exit 1; }',
-    "fi",
-];
-
 /**
  * The install script: writes the units atomically (temp file, then rename), reloads
  * systemd, enables them for boot and starts them, database first. Idempotent, and
@@ -145,7 +155,6 @@ export function renderInstallScript(spec: BootSpec, units: UnitFiles): string {
     const names = Object.keys(units);
     return [
         ...scriptPrelude(spec, "Installs"),
-        ...(spec.scope === "user" ? ENSURE_LINGER : []),
         'mkdir -p "$unit_dir"',
         "write_unit() {",
         '    tmp="$unit_dir/.$1.tmp.$$"',

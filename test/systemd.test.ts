@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -47,8 +47,8 @@ describe("renderUnits", () => {
 
     it("starts the app only after its database unit, and only once the database is healthy", () => {
         const app = renderUnits(spec("dev", "user"))["container-seaser-rezept-tagebuch-dev.service"];
-        expect(values(app, "Requires")).toEqual(["container-seaser-postgres-dev.service"]);
         expect(values(app, "After")).toContain("container-seaser-postgres-dev.service");
+        expect(values(app, "Wants")).toEqual(["container-seaser-postgres-dev.service"]);
         const [wait, start] = values(app, "ExecStartPre");
         expect(wait).toBe(waitForHealthyCommand(spec("dev", "user")));
         expect(wait).toContain("timeout 120 ");
@@ -57,6 +57,26 @@ describe("renderUnits", () => {
         expect(start).toBe("/usr/bin/podman start seaser-rezept-tagebuch-dev");
         // The start timeout leaves room for the bounded wait.
         expect(Number(values(app, "TimeoutStartSec")[0])).toBeGreaterThan(120);
+    });
+
+    it("comes up once its database does, whatever happened to the database's first start", () => {
+        for (const scope of ["user", "system"] as const) {
+            const app = renderUnits(spec("dev", scope))["container-seaser-rezept-tagebuch-dev.service"];
+            // A failed start of a unit listed here fails the app's start job (result `dependency`), and
+            // Restart= never retries a job that did not run (systemd 252): the app would stay down.
+            for (const failsTheStart of ["Requires", "Requisite", "BindsTo"]) expect(values(app, failsTheStart), failsTheStart).toEqual([]);
+            expect(values(app, "Wants")).toContain("container-seaser-postgres-dev.service");
+            // After a failed bounded wait the app's own Restart=always tries again, without limit.
+            expect(values(app, "Restart")).toEqual(["always"]);
+            expect(values(app, "StartLimitIntervalSec")).toEqual(["0"]);
+        }
+    });
+
+    it("restarts a running app when its database restarts, and stops it with the database", () => {
+        const app = renderUnits(spec("prod", "user"))["container-seaser-rezept-tagebuch.service"];
+        expect(values(app, "PartOf")).toEqual(["container-seaser-postgres.service"]);
+        const db = renderUnits(spec("prod", "user"))["container-seaser-postgres.service"];
+        expect(values(db, "PartOf")).toEqual([]);
     });
 
     it("installs user units for the user manager and system units for boot", () => {
@@ -132,17 +152,17 @@ describe("install and remove scripts", () => {
     });
 
     /**
-     * A host stand-in: systemctl and loginctl are stubs that log their arguments
-     * (and fail for a chosen unit), HOME is a temp dir. The scripts run for real.
+     * A host stand-in: systemctl is a stub that logs its arguments
+     * (and fails for a chosen unit), HOME is a temp dir. The scripts run for real.
      */
-    function fakeHost(opts: { failOn?: string; lingering?: boolean } = {}) {
+    function fakeHost(opts: { failOn?: string } = {}) {
         const root = mkdtempSync(join(tmpdir(), "fake-host-"));
         const bin = join(root, "bin");
         const home = join(root, "home");
         mkdirSync(bin);
         mkdirSync(home);
         const log = join(root, "calls.log");
-        for (const tool of ["systemctl", "loginctl"]) {
+        for (const tool of ["systemctl"]) {
             writeFileSync(join(bin, tool), `#!/bin/sh\necho "${tool} $*" >> "${log}"\n` +
                 (opts.failOn ? `case "$*" in *"${opts.failOn}"*) echo "Failed to start ${opts.failOn}" >&2; exit 1;; esac\n` : "") + "exit 0\n");
             chmodSync(join(bin, tool), 0o755);
@@ -174,14 +194,6 @@ describe("install and remove scripts", () => {
             "systemctl --user start container-seaser-postgres-dev.service",
             "systemctl --user start container-seaser-rezept-tagebuch-dev.service",
         ]);
-    });
-
-    it("enables lingering so user units start at boot", () => {
-        const host = fakeHost();
-        host.run(renderInstallScript(dev, devUnits));
-        const user = execFileSync("id", ["-un"], { encoding: "utf8" }).trim();
-        if (existsSync(`/var/lib/systemd/linger/${user}`)) expect(host.calls()).not.toContain(`loginctl enable-linger ${user}`);
-        else expect(host.calls()).toContain(`loginctl enable-linger ${user}`);
     });
 
     it("is idempotent: a second run leaves the same files and no temp files", () => {

@@ -1,0 +1,201 @@
+import { spawnSync } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir, userInfo } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { HostCheckSpec, renderHostCheck } from "../lib/hostCheck";
+import { renderInstallScript, renderUnits } from "../lib/systemd";
+import { runProgram, TYPES, validConfig } from "./harness";
+
+/** How the stubbed host answers; every field defaults to a host that passes. */
+interface HostState {
+    backend?: string;
+    aardvark?: boolean;
+    networks?: string[];
+    /** What `loginctl show-user --property=Linger` says; undefined: the user is unknown to logind (it fails). */
+    linger?: "yes" | "no";
+    mayEnableLinger?: boolean;
+    /** Successive answers of `systemctl is-system-running`; the last one repeats. */
+    managerStates?: string[];
+}
+
+/**
+ * A host stand-in: podman, systemctl and loginctl are stubs on PATH that answer
+ * from `state` and log their arguments; aardvark-dns lives (or not) in a temp
+ * helper dir. The rendered script runs for real, so the machine running the tests
+ * (its lingering, its podman) does not matter.
+ */
+function stubHost(state: HostState = {}) {
+    const s = { backend: "netavark", aardvark: true, networks: ["seaser-network"], linger: "yes", mayEnableLinger: true, managerStates: ["running"], ...state };
+    const root = mkdtempSync(join(tmpdir(), "host-check-"));
+    const bin = join(root, "bin");
+    const helpers = join(root, "helpers");
+    mkdirSync(bin);
+    mkdirSync(helpers);
+    const log = join(root, "calls.log");
+    const counter = join(root, "manager-calls");
+    const stub = (tool: string, body: string) => {
+        writeFileSync(join(bin, tool), `#!/bin/sh\necho "${tool} $*" >> "${log}"\n${body}\n`);
+        chmodSync(join(bin, tool), 0o755);
+    };
+    stub("podman", [
+        'case "$1 $2" in',
+        `"info --format") echo "${s.backend}";;`,
+        `"network exists") case "$3" in ${s.networks.length > 0 ? s.networks.join("|") : "''"}) exit 0;; *) exit 1;; esac;;`,
+        '*) exit 99;;',
+        "esac",
+    ].join("\n"));
+    stub("systemctl", [
+        `n=$(cat "${counter}" 2>/dev/null || echo 0); echo $((n + 1)) > "${counter}"`,
+        `set -- ${s.managerStates.join(" ")}`,
+        'while [ "$n" -gt 0 ] && [ $# -gt 1 ]; do shift; n=$((n - 1)); done',
+        'echo "$1"; [ "$1" = running ]',
+    ].join("\n"));
+    stub("loginctl", [
+        'case "$1" in',
+        `show-user) ${s.linger === undefined ? 'echo "Failed to get user: User ID 1000 is not logged in or lingering" >&2; exit 1' : `echo ${s.linger}`};;`,
+        `enable-linger) ${s.mayEnableLinger ? "exit 0" : 'echo "Could not enable linger: Access denied" >&2; exit 1'};;`,
+        "*) exit 99;;",
+        "esac",
+    ].join("\n"));
+    if (s.aardvark) {
+        writeFileSync(join(helpers, "aardvark-dns"), "#!/bin/sh\n");
+        chmodSync(join(helpers, "aardvark-dns"), 0o755);
+    }
+    const run = (spec: HostCheckSpec, managerWaitSeconds = 0) => {
+        const result = spawnSync("sh", ["-c", renderHostCheck(spec, { helperDirs: [join(root, "nowhere"), helpers], managerWaitSeconds })], {
+            encoding: "utf8", env: { PATH: `${bin}:/usr/bin:/bin`, HOME: root, XDG_RUNTIME_DIR: join(root, "run") },
+        });
+        const lines = result.stderr.split("\n").filter((line) => line !== "");
+        return { status: result.status, lines, stdout: result.stdout };
+    };
+    const calls = () => (existsSync(log) ? readFileSync(log, "utf8").trim().split("\n") : []);
+    return { run, calls };
+}
+
+const dev: HostCheckSpec = { environment: "dev", scope: "user", proxyNetwork: "seaser-network" };
+const ONE_LINE = /^rezept-tagebuch: host check: [^\n]+; fix: \S[^\n]*$/;
+
+describe("the host check", () => {
+    it("passes a host that has everything, reading only", () => {
+        const host = stubHost();
+        const result = host.run(dev);
+        expect(result.lines).toEqual([]);
+        expect(result.status).toBe(0);
+        expect(result.stdout).toContain("host check passed");
+        expect(host.calls()).toEqual([
+            "podman info --format {{.Host.NetworkBackend}}",
+            "podman network exists seaser-network",
+            `loginctl show-user ${userInfo().username} --property=Linger --value`,
+            "systemctl --user is-system-running",
+        ]);
+    });
+
+    // Each check fails on its own: one line naming the problem and its fix, exit non-zero.
+    it.each([
+        ["the CNI network backend", { backend: "cni" }, "network backend is cni, not netavark", "network_backend = \"netavark\""],
+        ["podman info failing", { backend: "" }, "network backend is unknown (podman info failed)", "apt-get install netavark aardvark-dns"],
+        ["no aardvark-dns", { aardvark: false }, "aardvark-dns is not installed", "apt-get install aardvark-dns"],
+        ["a missing proxy network", { networks: [] }, "network seaser-network (config proxyNetwork) does not exist", "podman network create seaser-network"],
+        ["lingering off, and the user may not turn it on", { linger: "no", mayEnableLinger: false }, "lingering is off for", "sudo loginctl enable-linger"],
+        ["a user unknown to logind, who may not linger", { linger: undefined, mayEnableLinger: false }, "lingering is off for", "sudo loginctl enable-linger"],
+        ["an unreachable user manager", { managerStates: ["offline"] }, "user manager of", "XDG_RUNTIME_DIR="],
+    ] as [string, HostState, string, string][])("refuses %s with one line", (_name, state, what, fix) => {
+        const result = stubHost(state).run(dev);
+        expect(result.status).toBe(1);
+        expect(result.lines).toHaveLength(1);
+        expect(result.lines[0]).toMatch(ONE_LINE);
+        expect(result.lines[0]).toContain(what);
+        expect(result.lines[0].slice(result.lines[0].indexOf("; fix: "))).toContain(fix);
+        expect(result.stdout).toBe("");
+    });
+
+    it("lists every problem, one line each", () => {
+        const result = stubHost({ backend: "cni", aardvark: false, networks: [], linger: "no", mayEnableLinger: false, managerStates: ["offline"] }).run(dev);
+        expect(result.status).toBe(1);
+        expect(result.lines).toHaveLength(5);
+        for (const line of result.lines) expect(line).toMatch(ONE_LINE);
+    });
+
+    it("turns lingering on where the user may, whatever the machine running the tests has", () => {
+        for (const linger of ["no", undefined] as const) {
+            const host = stubHost({ linger, mayEnableLinger: true });
+            const result = host.run(dev);
+            expect(result.lines).toEqual([]);
+            expect(result.status).toBe(0);
+            expect(host.calls().filter((call) => call.startsWith("loginctl enable-linger"))).toHaveLength(1);
+        }
+    });
+
+    it("changes nothing, not even lingering, on a host it refuses", () => {
+        const host = stubHost({ networks: [], linger: "no", mayEnableLinger: true });
+        const result = host.run(dev);
+        expect(result.status).toBe(1);
+        expect(result.lines.map((line) => line.split(";")[0])).toEqual([
+            expect.stringContaining("seaser-network"), expect.stringContaining("lingering is off"),
+        ]);
+        expect(host.calls().filter((call) => /enable-linger|network create|network rm/.test(call))).toEqual([]);
+    });
+
+    it("waits briefly for a user manager that lingering has only just started", () => {
+        const starting = ["offline", "offline", "running"];
+        expect(stubHost({ managerStates: starting }).run(dev, 5).status).toBe(0);
+        expect(stubHost({ managerStates: starting }).run(dev, 1).status).toBe(1);
+        expect(stubHost({ managerStates: ["starting"] }).run(dev, 0).status).toBe(0);
+        expect(stubHost({ managerStates: ["degraded"] }).run(dev, 0).status).toBe(0);
+    });
+
+    it("skips the proxy network without an app, and lingering in the system scope", () => {
+        const host = stubHost({ networks: [], linger: "no", mayEnableLinger: false });
+        const result = host.run({ environment: "test", scope: "system" });
+        expect(result.lines).toEqual([]);
+        expect(result.status).toBe(0);
+        expect(host.calls()).toEqual(["podman info --format {{.Host.NetworkBackend}}", "systemctl is-system-running"]);
+    });
+
+    it("passes shellcheck as POSIX sh", () => {
+        for (const spec of [dev, { environment: "prod", scope: "system", proxyNetwork: "my proxy" } as HostCheckSpec]) {
+            const result = spawnSync("shellcheck", ["--shell=sh", "--severity=style", "-"], { input: renderHostCheck(spec), encoding: "utf8" });
+            expect(result.error, "shellcheck is missing: apt-get install shellcheck").toBeUndefined();
+            expect(result.stdout).toBe("");
+            expect(result.status).toBe(0);
+        }
+    });
+});
+
+describe("the program checks the host before it puts anything there", () => {
+    it("runs the check first: the Podman provider, and so every docker resource, depends on it", async () => {
+        const run = await runProgram("dev", validConfig("dev"));
+        const check = run.find(TYPES.localCommand, "dev-host-check-run");
+        expect(check.inputs.create).toBe(renderHostCheck({ environment: "dev", scope: "user", proxyNetwork: "seaser-network" }));
+        expect(check.inputs.interpreter).toEqual(["/bin/sh", "-c"]);
+        expect(check.dependencies).toEqual([]);
+        const provider = run.find(TYPES.provider, "podman");
+        expect(provider.dependencies.filter((urn) => urn.endsWith("::dev-host-check-run"))).toHaveLength(1);
+        const docker = run.resources.filter((r) => r.custom && r.type.startsWith("docker:index/"));
+        expect(docker.length).toBeGreaterThan(0);
+        for (const resource of docker) expect(resource.provider, `${resource.type} ${resource.name}`).toMatch(/::pulumi:providers:docker::podman::/);
+    });
+
+    it("checks the stack's own proxy network, and none where no app runs", async () => {
+        const custom = await runProgram("prod", { ...validConfig("prod"), proxyNetwork: "edge-proxy" });
+        expect(custom.find(TYPES.localCommand, "prod-host-check-run").inputs.create).toContain("podman network exists edge-proxy");
+        const test = await runProgram("test", validConfig("test"));
+        expect(test.find(TYPES.localCommand, "test-host-check-run").inputs.create).not.toContain("podman network exists");
+    });
+
+    it("runs over SSH where the units are installed over SSH", async () => {
+        const run = await runProgram("prod", {
+            ...validConfig("prod"), hostConnection: "ssh", sshHost: "rezept.example", sshUser: "seaser",
+            sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nkey-material\n-----END OPENSSH PRIVATE KEY-----", dockerHost: "unix:///tmp/podman.sock",
+        });
+        const check = run.find(TYPES.remoteCommand, "prod-host-check-run");
+        expect(check.inputs.connection).toMatchObject({ host: "rezept.example", user: "seaser", port: 22 });
+        expect(run.find(TYPES.provider, "podman").dependencies.filter((urn) => urn.endsWith("::prod-host-check-run"))).toHaveLength(1);
+    });
+
+    it("leaves lingering to the check: the install script no longer touches it", () => {
+        const spec = { environment: "dev", scope: "user", dbContainer: "seaser-postgres-dev", dbHealthTimeoutSeconds: 120 } as const;
+        expect(renderInstallScript(spec, renderUnits(spec))).not.toContain("linger");
+    });
+});
