@@ -1,6 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { readStackConfig } from "./lib/config";
+import { renderBackupScript, renderBackupUnits, renderRestoreScript } from "./lib/backup";
+import { scriptPathInUnit } from "./lib/systemd";
 import { EnvironmentNetwork } from "./components/network";
 import { Database } from "./components/database";
 import { App } from "./components/app";
@@ -79,6 +81,10 @@ const boot = new BootUnits(`${env}-boot`, {
     },
     connection: config.connection,
     containers: app ? [database.ready, app.ready] : [database.ready],
+    extra: {
+        units: renderBackupUnits({ ...backupSpec, scriptPath: scriptPathInUnit(config.boot.scope, `backup-${env}.sh`), schedule: config.backup.schedule }),
+        scripts: { [`backup-${env}.sh`]: renderBackupScript(backupSpec), [`restore-${env}.sh`]: renderRestoreScript(backupSpec) },
+    },
 });
 
 export const environment = env;

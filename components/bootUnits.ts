@@ -11,6 +11,8 @@ export interface BootUnitsArgs {
     readonly connection: HostConnection;
     /** The containers must exist, and have passed their health gates, before their units start them. */
     readonly containers: pulumi.Resource[];
+    /** Further units (timers and the oneshot services they run) and the scripts they, or the operator, run. */
+    readonly extra?: { readonly units: UnitFiles; readonly scripts: Readonly<Record<string, string>> };
 }
 
 /**
@@ -25,12 +27,13 @@ export class BootUnits extends pulumi.ComponentResource {
 
     constructor(name: string, args: BootUnitsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("rezept-tagebuch:index:BootUnits", name, {}, opts);
-        this.units = renderUnits(args.spec);
+        this.units = { ...renderUnits(args.spec), ...args.extra?.units };
+        const files = args.extra?.scripts ?? {};
         const scripts = {
-            create: renderInstallScript(args.spec, this.units),
-            delete: renderRemoveScript(args.spec, this.units),
-            // Re-install when, and only when, a unit's content changes.
-            triggers: Object.entries(this.units).map(([file, content]) => `${file}\n${content}`),
+            create: renderInstallScript(args.spec, this.units, files),
+            delete: renderRemoveScript(args.spec, this.units, files),
+            // Re-install when, and only when, a file's content changes.
+            triggers: Object.entries({ ...this.units, ...files }).map(([file, content]) => `${file}\n${content}`),
         };
         // Delete before replace: the old resource's remove script must not run after the new install.
         this.installer = hostCommand(`${name}-install`, args.connection, scripts, { parent: this, dependsOn: args.containers, deleteBeforeReplace: true });

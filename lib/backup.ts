@@ -171,6 +171,8 @@ export function renderBackupUnits(spec: BackupSpec & { readonly scriptPath: stri
             "",
             "[Service]",
             "Type=oneshot",
+            // The script keeps its backups under $HOME, which a system unit does not set.
+            "Environment=HOME=%h",
             `ExecStart=/bin/sh ${spec.scriptPath}`,
             "",
         ].join("\n"),

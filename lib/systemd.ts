@@ -124,6 +124,21 @@ export function renderUnits(spec: BootSpec): UnitFiles {
     return units;
 }
 
+/** Where a scope's scripts live (the backup and restore scripts the timers and the operator run). */
+export function scriptDirectory(scope: SystemdScope): string {
+    return scope === "user" ? `$HOME/.local/lib/${PROJECT}` : `/usr/local/lib/${PROJECT}`;
+}
+
+/** The same directory as a unit names it: `%h` is the user's home in a user unit. */
+export function scriptPathInUnit(scope: SystemdScope, file: string): string {
+    return scope === "user" ? `%h/.local/lib/${PROJECT}/${file}` : `/usr/local/lib/${PROJECT}/${file}`;
+}
+
+/** Units that are enabled and started: those with an [Install] section (containers, timers), not the oneshots a timer runs. */
+function enabledUnits(units: UnitFiles): string[] {
+    return Object.keys(units).filter((name) => /^\[Install\]$/m.test(units[name]));
+}
+
 /** Lines every script starts with: strict mode, the scope's systemctl and a loud failure naming the unit. */
 function scriptPrelude(spec: BootSpec, purpose: string): string[] {
     const user = spec.scope === "user";
@@ -147,43 +162,56 @@ function scriptPrelude(spec: BootSpec, purpose: string): string[] {
 }
 
 /**
- * The install script: writes the units atomically (temp file, then rename), reloads
- * systemd, enables them for boot and starts them, database first. Idempotent, and
- * it touches only the units it names.
+ * The install script: writes the units and scripts atomically (temp file, then
+ * rename), reloads systemd, enables and starts the units that have an [Install]
+ * section, database first. Idempotent, and it touches only the files it names.
  */
-export function renderInstallScript(spec: BootSpec, units: UnitFiles): string {
-    const names = Object.keys(units);
+export function renderInstallScript(spec: BootSpec, units: UnitFiles, scripts: Readonly<Record<string, string>> = {}): string {
+    const enabled = enabledUnits(units);
     return [
         ...scriptPrelude(spec, "Installs"),
         'mkdir -p "$unit_dir"',
-        "write_unit() {",
-        '    tmp="$unit_dir/.$1.tmp.$$"',
-        "    printf '%s' \"$2\" > \"$tmp\"",
-        '    mv -f "$tmp" "$unit_dir/$1"',
+        "write_file() {",
+        '    tmp="$1/.$2.tmp.$$"',
+        "    printf '%s' \"$3\" > \"$tmp\"",
+        '    chmod "$4" "$tmp"',
+        '    mv -f "$tmp" "$1/$2"',
         "}",
-        ...names.map((name) => `write_unit ${quote([name])} ${quote([units[name]])}`),
+        'write_unit() { write_file "$unit_dir" "$1" "$2" 644; }',
+        ...Object.keys(units).map((name) => `write_unit ${quote([name])} ${quote([units[name]])}`),
+        ...(Object.keys(scripts).length > 0 ? [
+            `script_dir="${scriptDirectory(spec.scope)}"`,
+            'mkdir -p "$script_dir"',
+            ...Object.keys(scripts).map((name) => `write_file "$script_dir" ${quote([name])} ${quote([scripts[name]])} 755`),
+        ] : []),
         "reload",
-        ...names.map((name) => `unit_ctl ${quote([name])} enable`),
-        ...names.map((name) => `unit_ctl ${quote([name])} start`),
-        `echo "${PROJECT}: installed ${names.join(" ")}"`,
+        ...enabled.map((name) => `unit_ctl ${quote([name])} enable`),
+        ...enabled.map((name) => `unit_ctl ${quote([name])} start`),
+        `echo "${PROJECT}: installed ${[...Object.keys(units), ...Object.keys(scripts)].join(" ")}"`,
         "",
     ].join("\n");
 }
 
-/** The remove script: stops and disables this stack's units and deletes their files; volumes and other stacks are untouched. */
-export function renderRemoveScript(spec: BootSpec, units: UnitFiles): string {
-    // App before database, the reverse of start.
-    const names = Object.keys(units).reverse();
+/** The remove script: stops and disables this stack's units and deletes their files and scripts; volumes, backups and other stacks are untouched. */
+export function renderRemoveScript(spec: BootSpec, units: UnitFiles, scripts: Readonly<Record<string, string>> = {}): string {
+    // Timers and the app before the database: the reverse of start.
+    const enabled = enabledUnits(units).reverse();
+    const others = Object.keys(units).filter((name) => !enabled.includes(name));
     return [
         ...scriptPrelude(spec, "Removes"),
-        ...names.flatMap((name) => [
+        ...enabled.flatMap((name) => [
             `if [ -e "$unit_dir"/${quote([name])} ]; then`,
             `    unit_ctl ${quote([name])} disable --now`,
             `    rm -f "$unit_dir"/${quote([name])}`,
             "fi",
         ]),
+        ...others.map((name) => `rm -f "$unit_dir"/${quote([name])}`),
+        ...(Object.keys(scripts).length > 0 ? [
+            `script_dir="${scriptDirectory(spec.scope)}"`,
+            ...Object.keys(scripts).map((name) => `rm -f "$script_dir"/${quote([name])}`),
+        ] : []),
         "reload",
-        `echo "${PROJECT}: removed ${names.join(" ")}"`,
+        `echo "${PROJECT}: removed ${[...enabled, ...others, ...Object.keys(scripts)].join(" ")}"`,
         "",
     ].join("\n");
 }

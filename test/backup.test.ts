@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { BACKUP_FILE, BackupSpec, renderBackupScript, renderBackupUnits, renderRestoreScript } from "../lib/backup";
 import { EnvironmentName, environmentNames } from "../lib/environments";
+import { renderInstallScript, renderRemoveScript, scriptPathInUnit } from "../lib/systemd";
 import { ProgramRun, runProgram, TYPES, validConfig } from "./harness";
 
 function spec(env: EnvironmentName, over: Partial<BackupSpec> = {}): BackupSpec {
@@ -220,11 +221,50 @@ describe("the restore script", () => {
 });
 
 describe("the nightly backup units", () => {
+    it.each(["user", "system"] as const)("pass systemd-analyze verify with no output (%s scope)", (scope) => {
+        const dir = mkdtempSync(join(tmpdir(), `backup-units-${scope}-`));
+        const units = renderBackupUnits({ ...spec("prod", { scope }), scriptPath: scriptPathInUnit(scope, "backup-prod.sh"), schedule: "*-*-* 03:00:00" });
+        for (const [file, content] of Object.entries(units)) writeFileSync(join(dir, file), content);
+        const result = spawnSync("systemd-analyze", [...(scope === "user" ? ["--user"] : []), "verify", ...Object.keys(units).map((f) => join(dir, f))], {
+            cwd: dir, encoding: "utf8", env: { ...process.env, XDG_RUNTIME_DIR: mkdtempSync(join(tmpdir(), "xdg-runtime-")) },
+        });
+        expect(`${result.stdout}${result.stderr}`).toBe("");
+        expect(result.status).toBe(0);
+    });
+
+    it("are installed with the scripts: the timer enabled and started, the oneshot only written, the scripts executable", () => {
+        const host = fakeHost({ existing: [] });
+        const units = renderBackupUnits({ ...spec("test"), scriptPath: scriptPathInUnit("user", "backup-test.sh"), schedule: "*-*-* 03:00:00" });
+        const boot = { environment: "test" as const, scope: "user" as const, dbContainer: "seaser-postgres-test", dbHealthTimeoutSeconds: 120 };
+        const result = host.run(renderInstallScript(boot, units, { "backup-test.sh": renderBackupScript(spec("test")) }));
+        expect(result.stderr).toBe("");
+        expect(result.status).toBe(0);
+        const scriptFile = join(host.root, "home/.local/lib/rezept-tagebuch/backup-test.sh");
+        expect(readFileSync(scriptFile, "utf8")).toBe(renderBackupScript(spec("test")));
+        expect(statSync(scriptFile).mode & 0o777).toBe(0o755);
+        expect(host.calls().filter((c) => c.startsWith("systemctl"))).toEqual([
+            "systemctl --user daemon-reload",
+            "systemctl --user enable rezept-tagebuch-backup-test.timer",
+            "systemctl --user start rezept-tagebuch-backup-test.timer",
+        ]);
+        // Removing takes the timer, the service and the script, and leaves the backups.
+        mkdirSync(host.dir("test"), { recursive: true });
+        writeFileSync(join(host.dir("test"), "test-20261128T030000Z-none.dump"), "x");
+        const removed = host.run(renderRemoveScript(boot, units, { "backup-test.sh": "" }));
+        expect(removed.status).toBe(0);
+        expect(existsSync(scriptFile)).toBe(false);
+        expect(readdirSync(join(host.root, "home/.config/systemd/user"))).toEqual([]);
+        expect(readdirSync(host.dir("test"))).toEqual(["test-20261128T030000Z-none.dump"]);
+    });
+
     it("run the backup script from a persistent timer, on the configured schedule", () => {
         const units = renderBackupUnits({ ...spec("dev"), scriptPath: "/home/seaser/.local/lib/rezept-tagebuch/backup-dev.sh", schedule: "*-*-* 03:00:00" });
         expect(Object.keys(units).sort()).toEqual(["rezept-tagebuch-backup-dev.service", "rezept-tagebuch-backup-dev.timer"]);
         expect(units["rezept-tagebuch-backup-dev.timer"]).toContain("OnCalendar=*-*-* 03:00:00\nPersistent=true");
-        expect(units["rezept-tagebuch-backup-dev.service"]).toContain("Type=oneshot\nExecStart=/bin/sh /home/seaser/.local/lib/rezept-tagebuch/backup-dev.sh");
+        expect(units["rezept-tagebuch-backup-dev.service"]).toContain("ExecStart=/bin/sh /home/seaser/.local/lib/rezept-tagebuch/backup-dev.sh");
+        expect(units["rezept-tagebuch-backup-dev.service"]).toContain("Type=oneshot");
+        // A oneshot the timer starts: no [Install], so the install script enables and starts only the timer.
+        expect(units["rezept-tagebuch-backup-dev.service"]).not.toContain("[Install]");
     });
 });
 

@@ -112,9 +112,10 @@ export function describeStack(env: EnvironmentName, config: Record<string, strin
 
         it("exports the deployed tag, the image id and the units", async () => {
             const outputs = run.outputs;
-            expect(Object.keys(outputs.systemdUnits as object).sort()).toEqual(
-                (hasApp ? [`container-${names.appContainer}.service`, `container-${names.dbContainer}.service`] : [`container-${names.dbContainer}.service`]).sort(),
-            );
+            expect(Object.keys(outputs.systemdUnits as object).sort()).toEqual([
+                ...(hasApp ? [`container-${names.appContainer}.service`] : []), `container-${names.dbContainer}.service`,
+                `rezept-tagebuch-backup-${env}.service`, `rezept-tagebuch-backup-${env}.timer`,
+            ].sort());
             if (!hasApp) {
                 expect(outputs.appImageTag).toBeNull();
                 return;
@@ -132,9 +133,12 @@ export function describeStack(env: EnvironmentName, config: Record<string, strin
                 expect(installer.inputs.delete).toContain(`disable --now`);
                 expect(installer.inputs.delete).toContain(unit);
             }
-            const installed = [...(installer.inputs.create as string).matchAll(/write_unit (container-[\w.-]+)/g)].map((m) => m[1]);
+            const installed = [...(installer.inputs.create as string).matchAll(/write_unit ([\w.-]+\.(?:service|timer)) /g)].map((m) => m[1]);
             expect(installed.sort()).toEqual(units.sort());
-            expect(installer.inputs.triggers).toHaveLength(units.length);
+            // ...and the backup and restore scripts, whose content also re-installs.
+            const scripts = [...(installer.inputs.create as string).matchAll(/write_file "\$script_dir" ([\w.-]+\.sh) /g)].map((m) => m[1]);
+            expect(scripts.sort()).toEqual([`backup-${env}.sh`, `restore-${env}.sh`]);
+            expect(installer.inputs.triggers).toHaveLength(units.length + scripts.length);
             expect(installer.deleteBeforeReplace).toBe(true);
             expect(installer.dependencies.some((urn) => urn.endsWith(`::${env}-db-ready`))).toBe(true);
             if (hasApp) expect(installer.dependencies.some((urn) => urn.endsWith(`::${env}-app-ready`))).toBe(true);

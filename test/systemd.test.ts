@@ -251,15 +251,16 @@ describe("the command resource re-installs when, and only when, unit content cha
         expect(longerWait).not.toEqual(base);
         expect(longerWait.join()).toContain("timeout 300 ");
         expect(await triggers({ ...validConfig("prod"), systemdScope: "system" })).not.toEqual(base);
-        expect(await triggers({ ...validConfig("prod"), appEnabled: "false" })).toHaveLength(1);
+        // Without the app: the database unit, the backup's service and timer, the backup and restore scripts.
+        expect(await triggers({ ...validConfig("prod"), appEnabled: "false" })).toHaveLength(5);
     });
 
     it("carries the unit contents themselves", async () => {
         const run = await runProgram("prod", validConfig("prod"));
         const units = run.outputs.systemdUnits as Record<string, string>;
-        expect(run.find(TYPES.localCommand, "prod-boot-install").inputs.triggers).toEqual(
-            Object.entries(units).map(([file, content]) => `${file}\n${content}`),
-        );
+        const triggers = run.find(TYPES.localCommand, "prod-boot-install").inputs.triggers as string[];
+        expect(triggers.slice(0, Object.keys(units).length)).toEqual(Object.entries(units).map(([file, content]) => `${file}\n${content}`));
+        expect(triggers.slice(Object.keys(units).length).map((t) => t.split("\n")[0])).toEqual(["backup-prod.sh", "restore-prod.sh"]);
     });
 
     it("runs over SSH with the key as a secret when hostConnection is ssh", async () => {
