@@ -17,8 +17,8 @@ export interface BootUnitsArgs {
 
 /**
  * Installs one stack's systemd units on the host, so its containers start at boot,
- * the app only after its database is healthy. One command resource: create
- * installs, delete removes only this stack's units.
+ * the app only after its database is healthy. One command resource: create and
+ * update install, delete removes only this stack's units.
  */
 export class BootUnits extends pulumi.ComponentResource {
     /** Unit file name to content, as installed. */
@@ -29,11 +29,14 @@ export class BootUnits extends pulumi.ComponentResource {
         super("rezept-tagebuch:index:BootUnits", name, {}, opts);
         this.units = { ...renderUnits(args.spec), ...args.extra?.units };
         const files = args.extra?.scripts ?? {};
+        const install = renderInstallScript(args.spec, this.units, files);
         const scripts = {
-            create: renderInstallScript(args.spec, this.units, files),
+            create: install,
+            // Changed content is written in place: the running containers keep running.
+            update: install,
             delete: renderRemoveScript(args.spec, this.units, files),
-            // Re-install when, and only when, a file's content changes.
-            triggers: Object.entries({ ...this.units, ...files }).map(([file, content]) => `${file}\n${content}`),
+            // Another scope or set of files replaces the resource, so the old files are removed first.
+            triggers: [`scope=${args.spec.scope}`, ...Object.keys(this.units), ...Object.keys(files)],
         };
         // Delete before replace: the old resource's remove script must not run after the new install.
         this.installer = hostCommand(`${name}-install`, args.connection, scripts, { parent: this, dependsOn: args.containers, deleteBeforeReplace: true });

@@ -9,6 +9,8 @@ export type HostConnection = StackConfig["connection"];
 /** The scripts of one command resource; `triggers` decide when it runs again (a change replaces it). */
 export interface HostCommandArgs {
     readonly create: pulumi.Input<string>;
+    /** Run instead of `create` when inputs other than the triggers change. */
+    readonly update?: pulumi.Input<string>;
     readonly delete?: pulumi.Input<string>;
     readonly triggers: pulumi.Input<unknown[]>;
 }

@@ -233,34 +233,37 @@ describe("install and remove scripts", () => {
     });
 });
 
-describe("the command resource re-installs when, and only when, unit content changes", () => {
-    async function triggers(config: Record<string, string>) {
+describe("the command resource installs in place when content changes, and replaces only for another set of files", () => {
+    async function installer(config: Record<string, string>) {
         const run = await runProgram("prod", config);
-        return run.find(TYPES.localCommand, "prod-boot-install").inputs.triggers as string[];
+        return run.find(TYPES.localCommand, "prod-boot-install").inputs as { create: string; update: string; triggers: string[] };
     }
 
-    it("a new image or password changes nothing in the units", async () => {
-        const base = await triggers(validConfig("prod"));
-        expect(await triggers({ ...validConfig("prod"), appImage: "localhost/seaser-rezept-tagebuch:rezept_version_11_11_2025_001" })).toEqual(base);
-        expect(await triggers({ ...validConfig("prod"), dbPassword: "another-long-password" })).toEqual(base);
+    it("a new image or password changes nothing it installs", async () => {
+        const base = await installer(validConfig("prod"));
+        expect(await installer({ ...validConfig("prod"), appImage: "localhost/seaser-rezept-tagebuch:rezept_version_11_11_2025_001" })).toEqual(base);
+        expect(await installer({ ...validConfig("prod"), dbPassword: "another-long-password" })).toEqual(base);
     });
 
-    it("a changed wait, scope or app presence does", async () => {
-        const base = await triggers(validConfig("prod"));
-        const longerWait = await triggers({ ...validConfig("prod"), dbHealthTimeoutSeconds: "300" });
-        expect(longerWait).not.toEqual(base);
-        expect(longerWait.join()).toContain("timeout 300 ");
-        expect(await triggers({ ...validConfig("prod"), systemdScope: "system" })).not.toEqual(base);
+    it("a changed unit is written again by an update, in place: the running containers are not stopped for it", async () => {
+        const base = await installer(validConfig("prod"));
+        const longerWait = await installer({ ...validConfig("prod"), dbHealthTimeoutSeconds: "300" });
+        expect(longerWait.triggers).toEqual(base.triggers);
+        expect(longerWait.create).not.toEqual(base.create);
+        expect(longerWait.create).toContain("timeout 300 ");
+        // pulumi-command runs `update` when inputs other than the triggers change.
+        expect(longerWait.update).toBe(longerWait.create);
+        expect(longerWait.update).not.toContain("disable");
+    });
+
+    it("another scope or set of files replaces it: the old files are removed first", async () => {
+        const base = await installer(validConfig("prod"));
+        expect((await installer({ ...validConfig("prod"), systemdScope: "system" })).triggers).not.toEqual(base.triggers);
         // Without the app: the database unit, the backup's service and timer, the backup and restore scripts.
-        expect(await triggers({ ...validConfig("prod"), appEnabled: "false" })).toHaveLength(5);
-    });
-
-    it("carries the unit contents themselves", async () => {
-        const run = await runProgram("prod", validConfig("prod"));
-        const units = run.outputs.systemdUnits as Record<string, string>;
-        const triggers = run.find(TYPES.localCommand, "prod-boot-install").inputs.triggers as string[];
-        expect(triggers.slice(0, Object.keys(units).length)).toEqual(Object.entries(units).map(([file, content]) => `${file}\n${content}`));
-        expect(triggers.slice(Object.keys(units).length).map((t) => t.split("\n")[0])).toEqual(["backup-prod.sh", "restore-prod.sh"]);
+        expect((await installer({ ...validConfig("prod"), appEnabled: "false" })).triggers).toEqual([
+            "scope=user", "container-seaser-postgres.service", "rezept-tagebuch-backup-prod.service", "rezept-tagebuch-backup-prod.timer",
+            "backup-prod.sh", "restore-prod.sh",
+        ]);
     });
 
     it("runs over SSH with the key as a secret when hostConnection is ssh", async () => {
