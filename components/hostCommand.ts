@@ -11,6 +11,8 @@ export interface HostCommandArgs {
     readonly create: pulumi.Input<string>;
     readonly delete?: pulumi.Input<string>;
     readonly triggers: pulumi.Input<unknown[]>;
+    /** Given to the create script on stdin: how a secret reaches the host without a command line or a rendered file. */
+    readonly stdin?: pulumi.Input<string>;
 }
 
 /** A script run on the Podman host: command.local where Pulumi runs on the host, command.remote over SSH. */

@@ -26,6 +26,7 @@ export function describeStack(env: EnvironmentName, config: Record<string, strin
                 ...(hasApp ? [`rezept-tagebuch:index:App::${env}-app`] : []),
                 `rezept-tagebuch:index:BootUnits::${env}-boot`,
                 `rezept-tagebuch:index:Database::${env}-db`,
+                `rezept-tagebuch:index:HealthCheck::${env}-health`,
                 `rezept-tagebuch:index:EnvironmentNetwork::${env}`,
             ]);
             expect(run.ofType(TYPES.container).map((r) => r.inputs.name).sort()).toEqual(
