@@ -86,8 +86,8 @@ describe("each rule refuses a violating resource, with how to fix it, and accept
         expect(await violations([db, installer("test", [])])).toEqual([
             expect.stringMatching(/^containers-started-by-units: container seaser-postgres-test is started by no systemd unit of this stack.*container-seaser-postgres-test\.service is installed$/),
         ]);
-        // A unit named for the container that starts another one does not count.
-        const wrong = resource("test", ["BootUnits"], TYPES.localCommand, "b", { triggers: ["container-seaser-postgres-test.service\nExecStartPre=/usr/bin/podman start other\n"] });
+        // A unit that starts it under another container's unit name does not count: the boot order follows the names.
+        const wrong = resource("test", ["BootUnits"], TYPES.localCommand, "b", { triggers: ["container-other.service\nExecStartPre=/usr/bin/podman start seaser-postgres-test\n"] });
         expect(await violations([db, wrong])).toHaveLength(1);
         expect(await violations([db, installer("test", ["seaser-postgres-test"])])).toEqual([]);
     });
