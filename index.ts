@@ -9,6 +9,7 @@ import { App } from "./components/app";
 import { BackupBeforeDeploy } from "./components/backups";
 import { BootUnits } from "./components/bootUnits";
 import { HostCheck } from "./components/hostCheck";
+import { HealthCheck } from "./components/healthCheck";
 
 const config = readStackConfig();
 config.warnings.forEach((warning) => pulumi.log.warn(warning));
@@ -86,6 +87,33 @@ const boot = new BootUnits(`${env}-boot`, {
         scripts: { [`backup-${env}.sh`]: renderBackupScript(backupSpec), [`restore-${env}.sh`]: renderRestoreScript(backupSpec) },
     },
 });
+
+// The installed check runs this checkout's `npm run health`, so it needs Pulumi on the host itself.
+const health = config.connection.kind === "local" ? new HealthCheck(`${env}-health`, {
+    spec: {
+        environment: env,
+        scope: config.boot.scope,
+        intervalMinutes: config.health.intervalMinutes,
+        nodePath: process.execPath,
+        projectDir: process.cwd(),
+        settings: {
+            environment: env,
+            scope: config.boot.scope,
+            dbContainer: database.containerName,
+            appContainer: app?.containerName,
+            version: config.app?.version,
+            appPort: config.app?.port,
+            proxyUrl: config.health.proxyUrl,
+            units: boot.units,
+            alertCommand: config.health.alertCommand,
+            alertRepeatMinutes: config.health.alertRepeatMinutes,
+        },
+    },
+    webhookUrl: config.health.alertWebhookUrl,
+    connection: config.connection,
+    dependsOn: [boot.installer],
+}) : undefined;
+if (!health) pulumi.log.warn("hostConnection is ssh: no health check timer is installed on the host (it runs this checkout's npm run health); run npm run health there");
 
 export const environment = env;
 export const dbContainer = database.containerName;

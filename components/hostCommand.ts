@@ -13,6 +13,8 @@ export interface HostCommandArgs {
     readonly update?: pulumi.Input<string>;
     readonly delete?: pulumi.Input<string>;
     readonly triggers: pulumi.Input<unknown[]>;
+    /** Given to the create script on stdin: how a secret reaches the host without a command line or a rendered file. */
+    readonly stdin?: pulumi.Input<string>;
 }
 
 /**

@@ -38,3 +38,29 @@ export function renderAppEnv(settings: DerivedAppSettings & {
     const vars: Record<string, string> = { ...settings.env, ...settings.secretEnv, ...derivedVariables(settings) };
     return Object.keys(vars).sort().map((name) => `${name}=${vars[name]}`);
 }
+
+/**
+ * What is wrong with an app's environment as it runs or is registered: its
+ * POSTGRES_HOST must be one of `ownDatabases` (the incident: dev pointed at prod),
+ * and DEV_MODE is set in dev only. Names only the variables, never other values.
+ */
+export function appEnvProblems(environment: EnvironmentName, vars: Readonly<Record<string, string>>, ownDatabases: readonly string[]): string[] {
+    const problems: string[] = [];
+    const host = vars.POSTGRES_HOST;
+    if (!ownDatabases.includes(host)) {
+        problems.push(`POSTGRES_HOST is ${host === undefined ? "unset" : `"${host}"`}, not the ${environment} database (${ownDatabases.join(", ") || "none"})`);
+    }
+    const devMode = derivedVariables({ environment, version: "", dbHost: "", dbPort: 0, dbName: "", dbUser: "", dbPassword: "" }).DEV_MODE;
+    if (vars.DEV_MODE !== devMode) {
+        problems.push(devMode === undefined ? `DEV_MODE is set in ${environment}; it belongs to dev only` : `DEV_MODE is ${vars.DEV_MODE === undefined ? "unset" : `"${vars.DEV_MODE}"`} in ${environment}, expected "${devMode}"`);
+    }
+    return problems;
+}
+
+/** Parses `NAME=value` lines (a container's env) into a map. */
+export function parseEnvLines(lines: readonly string[]): Record<string, string> {
+    return Object.fromEntries(lines.map((line) => {
+        const at = line.indexOf("=");
+        return at < 0 ? [line, ""] : [line.slice(0, at), line.slice(at + 1)];
+    }));
+}

@@ -51,6 +51,17 @@ export interface StackConfig {
     readonly connection:
         | { readonly kind: "local" }
         | { readonly kind: "ssh"; readonly host: string; readonly user: string; readonly port: number; readonly privateKey: pulumi.Output<string> };
+    /** The installed health check (components/healthCheck.ts) and its alerts. */
+    readonly health: {
+        /** The app behind the reverse proxy, checked through it; absent: no proxy check. */
+        readonly proxyUrl?: string;
+        /** Run with the alert text on stdin. */
+        readonly alertCommand?: string;
+        /** Receives a JSON POST per alert; a Pulumi secret (the URL often carries a token). */
+        readonly alertWebhookUrl?: pulumi.Output<string>;
+        readonly alertRepeatMinutes: number;
+        readonly intervalMinutes: number;
+    };
     /** Accepted but worth telling the operator (e.g. a moving tag in dev). */
     readonly warnings: readonly string[];
 }
@@ -136,6 +147,17 @@ const KEYS = {
     sshHost: { schema: z.string().regex(/^[A-Za-z0-9.:-]+$/, "must be a host name or address"), hint: "pulumi config set sshHost host.example" },
     sshUser: { schema: z.string().regex(/^[a-z_][a-z0-9_-]*$/, "must be a user name"), hint: "pulumi config set sshUser seaser" },
     sshPort: { schema: port, hint: "pulumi config set sshPort 22" },
+    proxyUrl: { schema: z.string().regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, "must be an http:// or https:// URL"), hint: "pulumi config set proxyUrl http://host/rezept-tagebuch-dev/" },
+    alertCommand: { schema: z.string().regex(/^[^\n]+$/, "must be one line"), hint: "pulumi config set alertCommand 'mail -s rezept-tagebuch ops@example.org'" },
+    alertWebhookUrl: { schema: z.string().regex(/^https?:\/\/\S+$/, "must be an http:// or https:// URL"), hint: "pulumi config set --secret alertWebhookUrl https://hooks.example/...", secret: true },
+    alertRepeatMinutes: {
+        schema: z.coerce.number("must be a number").int("must be a whole number").min(5, "must be 5 to 10080").max(10080, "must be 5 to 10080"),
+        hint: "pulumi config set alertRepeatMinutes 60",
+    },
+    healthIntervalMinutes: {
+        schema: z.coerce.number("must be a number").int("must be a whole number").min(1, "must be 1 to 60").max(60, "must be 1 to 60"),
+        hint: "pulumi config set healthIntervalMinutes 5",
+    },
     sshPrivateKey: { schema: z.string().includes("PRIVATE KEY", "is not a PEM private key"), hint: "pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519", secret: true },
 } as const;
 
@@ -243,6 +265,7 @@ export function parseStackConfig(
         }
     }
 
+    const alertWebhookUrl = read("alertWebhookUrl");
     const config: StackConfig = {
         environment,
         names,
@@ -270,6 +293,13 @@ export function parseStackConfig(
             schedule: read("backupSchedule", "*-*-* 03:00:00"),
         },
         connection,
+        health: {
+            proxyUrl: read("proxyUrl"),
+            alertCommand: read("alertCommand"),
+            alertWebhookUrl: alertWebhookUrl === undefined ? undefined : pulumi.secret(alertWebhookUrl),
+            alertRepeatMinutes: read("alertRepeatMinutes", 60),
+            intervalMinutes: read("healthIntervalMinutes", 5),
+        },
         warnings,
     };
     if (problems.length > 0) throw new ConfigError(problems);

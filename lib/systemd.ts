@@ -140,7 +140,7 @@ function enabledUnits(units: UnitFiles): string[] {
 }
 
 /** Lines every script starts with: strict mode, the scope's systemctl and a loud failure naming the unit. */
-function scriptPrelude(spec: BootSpec, purpose: string): string[] {
+export function scriptPrelude(spec: Pick<BootSpec, "environment" | "scope">, purpose: string): string[] {
     const user = spec.scope === "user";
     return [
         "#!/bin/sh",

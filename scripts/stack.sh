@@ -39,4 +39,4 @@ fi
 if [ "$action" = up ]; then
     exec pulumi up --stack "$stack"
 fi
-exec pulumi preview --stack "$stack" --diff
+exec pulumi preview --stack "$stack" --diff --policy-pack policy

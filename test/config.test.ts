@@ -72,6 +72,11 @@ const BAD_INPUT: [string, string, Record<string, string | undefined>, string, st
     ["ssh key not PEM", "prod", { ...validConfig("prod"), hostConnection: "ssh", sshHost: "h", sshUser: "u", sshPrivateKey: "hunter2", dockerHost: "tcp://h:2375" }, "sshPrivateKey", "PEM"],
     ["ssh without dockerHost", "prod", { ...validConfig("prod"), hostConnection: "ssh", sshHost: "h", sshUser: "u", sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----" }, "dockerHost", "is required"],
     ["dockerHost without scheme", "prod", { ...validConfig("prod"), dockerHost: "/run/podman/podman.sock" }, "dockerHost", "unix://"],
+    ["proxyUrl without scheme", "dev", { ...validConfig("dev"), proxyUrl: "host/rezept-tagebuch-dev/" }, "proxyUrl", "http:// or https://"],
+    ["alertWebhookUrl not a URL", "prod", { ...validConfig("prod"), alertWebhookUrl: "hooks.example" }, "alertWebhookUrl", "http:// or https://"],
+    ["alertCommand on two lines", "prod", { ...validConfig("prod"), alertCommand: "mail\nrm -rf /" }, "alertCommand", "one line"],
+    ["alertRepeatMinutes too short", "prod", { ...validConfig("prod"), alertRepeatMinutes: "1" }, "alertRepeatMinutes", "5 to 10080"],
+    ["healthIntervalMinutes too long", "prod", { ...validConfig("prod"), healthIntervalMinutes: "90" }, "healthIntervalMinutes", "1 to 60"],
     ["misspelt key", "prod", { ...validConfig("prod"), appimage: "x" }, "appimage", "not a setting"],
 ];
 

@@ -31,7 +31,7 @@ describe("Pulumi.yaml", () => {
         const secrets = Object.entries<any>(project.config).filter(([, d]) => d.secret === true).map(([key]) => key).sort();
         expect(secrets).toEqual(["dbPassword"]);
         // The other secrets are optional; the program refuses them in plaintext (test/stackFiles.test.ts).
-        expect([...SECRET_KEYS].sort()).toEqual(["appSecretEnv", "dbPassword", "sshPrivateKey"]);
+        expect([...SECRET_KEYS].sort()).toEqual(["alertWebhookUrl", "appSecretEnv", "dbPassword", "sshPrivateKey"]);
     });
 
     it("has defaults that the program accepts and that match its own", () => {
@@ -89,7 +89,7 @@ describe("the GitHub Actions workflow", () => {
         expect(preview["runs-on"]).toEqual(["self-hosted", "rezept-host"]);
         expect(preview.strategy.matrix.stack).toEqual([...ENVIRONMENTS]);
         const action = preview.steps.find((s: any) => String(s.uses).startsWith("pulumi/actions@"));
-        expect(action.with).toMatchObject({ command: "preview", "stack-name": "${{ matrix.stack }}", "comment-on-pr": true });
+        expect(action.with).toMatchObject({ command: "preview", "stack-name": "${{ matrix.stack }}", "comment-on-pr": true, policyPacks: "policy" });
         expect(action.env.PULUMI_CONFIG_PASSPHRASE).toBe("${{ secrets.PULUMI_CONFIG_PASSPHRASE }}");
     });
 
@@ -130,7 +130,7 @@ describe("scripts/stack.sh, the README's main command, up to the Pulumi CLI", ()
         expect(status).toBe(0);
         const home = calls[0].split(" | ")[1];
         expect(home).toMatch(/^file:\/\/.*pulumi-stub-.*\/\.pulumi-state$/);
-        expect(calls.map((c) => c.split(" | ")[0])).toEqual(["stack select --create dev", "config get dbPassword", "preview --stack dev --diff"]);
+        expect(calls.map((c) => c.split(" | ")[0])).toEqual(["stack select --create dev", "config get dbPassword", "preview --stack dev --diff --policy-pack policy"]);
     });
 
     it("runs up on the chosen stack", () => {

@@ -1,0 +1,131 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it, vi } from "vitest";
+import type { ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { ENVIRONMENTS } from "../lib/environments";
+import { renderInstallScript } from "../lib/systemd";
+import { policies, Seen, TYPES } from "../policy/rules";
+import { Registered, runProgram, validConfig } from "./harness";
+
+/** A registration as the analyzer hands it to a rule: the URN carries the parent types, props have secrets unwrapped. */
+function asSeen(stack: string, r: Registered): Seen {
+    const parentTypes = r.parent ? `${r.parent.split("::")[2]}$` : "";
+    return { type: r.type, name: r.name, urn: `urn:pulumi:${stack}::rezept-tagebuch::${parentTypes}${r.type}::${r.name}`, props: r.inputs, opts: { protect: r.protect } };
+}
+
+/** Every rule over a stack's resources, as the CLI runs them: "policy: message" per violation. */
+async function violations(resources: Seen[]): Promise<string[]> {
+    const found: string[] = [];
+    for (const policy of policies) {
+        const report = (message: string) => { found.push(`${policy.name}: ${message}`); };
+        if ("validateStack" in policy) await (policy as StackValidationPolicy).validateStack({ resources } as any, report);
+        else for (const resource of resources) await ((policy as ResourceValidationPolicy).validateResource as any)(resource as ResourceValidationArgs, report);
+    }
+    return found;
+}
+
+const urn = (stack: string, parents: string[], type: string, name: string) =>
+    `urn:pulumi:${stack}::rezept-tagebuch::${[...parents.map((p) => `rezept-tagebuch:index:${p}`), type].join("$")}::${name}`;
+const resource = (stack: string, parents: string[], type: string, name: string, props: Record<string, any>, protect = false): Seen =>
+    ({ type, name, urn: urn(stack, parents, type, name), props, opts: { protect } });
+
+const image = (stack: string, component: string, reference: string) => resource(stack, [component], TYPES.image, `${stack}-image`, { name: reference });
+const dbContainer = (stack: string, name: string, networks: string[]) =>
+    resource(stack, ["Database"], TYPES.container, `${stack}-db-container`, { name, networksAdvanced: networks.map((n) => ({ name: n })), envs: ["POSTGRES_PASSWORD=pw"] });
+const appContainer = (stack: string, name: string, envs: string[]) => resource(stack, ["App"], TYPES.container, `${stack}-app-container`, { name, envs });
+/** A stack's boot-units installer that writes a unit for each of `containers`, as lib/systemd.ts renders it. */
+const installer = (stack: string, containers: string[]) => resource(stack, ["BootUnits"], TYPES.localCommand, `${stack}-boot-install`, {
+    create: installScript(Object.fromEntries(containers.map((c) => [`container-${c}.service`, `[Service]\nExecStartPre=/usr/bin/podman start ${c}\nExecStart=/usr/bin/podman wait ${c}\n`]))),
+});
+function installScript(units: Record<string, string>): string {
+    return renderInstallScript({ environment: "test", scope: "user", dbContainer: "x", dbHealthTimeoutSeconds: 120 }, units);
+}
+
+describe("each rule refuses a violating resource, with how to fix it, and accepts a satisfying one", () => {
+    it("images-pinned: prod's app image has a release tag or digest; no image is :latest or untagged", async () => {
+        expect(await violations([image("prod", "App", "localhost/seaser-rezept-tagebuch:latest")])).toEqual([
+            expect.stringMatching(/^images-pinned: image "localhost\/seaser-rezept-tagebuch:latest" uses the moving tag ":latest".*; fix: pulumi config set appImage/),
+        ]);
+        expect(await violations([image("prod", "App", "localhost/seaser-rezept-tagebuch:dev")])).toEqual([expect.stringContaining("prod runs versioned images only")]);
+        expect(await violations([image("dev", "Database", "docker.io/library/postgres")])).toEqual([expect.stringContaining("fix: pulumi config set dbImage")]);
+        expect(await violations([
+            image("prod", "App", "localhost/seaser-rezept-tagebuch:rezept_version_10_11_2025_001"),
+            image("prod", "App", `localhost/seaser-rezept-tagebuch@sha256:${"a".repeat(64)}`),
+            image("prod", "Database", "docker.io/library/postgres:16-alpine"),
+            image("dev", "App", "localhost/seaser-rezept-tagebuch:dev"),
+        ])).toEqual([]);
+    });
+
+    it("db-on-internal-network-only: no database joins the shared proxy network", async () => {
+        expect(await violations([dbContainer("dev", "seaser-postgres-dev", ["seaser-rezept-tagebuch-dev-internal", "seaser-network"]), installer("dev", ["seaser-postgres-dev"])])).toEqual([
+            "db-on-internal-network-only: database container seaser-postgres-dev joins network seaser-network; fix: a database joins only seaser-rezept-tagebuch-dev-internal (remove seaser-network from its networksAdvanced)",
+        ]);
+        // Named as a database, even outside the Database component.
+        const stray = resource("prod", [], TYPES.container, "stray", { name: "seaser-postgres", networksAdvanced: [{ name: "seaser-network" }] });
+        expect(await violations([stray])).toContainEqual(expect.stringContaining("db-on-internal-network-only: database container seaser-postgres joins network seaser-network"));
+        expect(await violations([dbContainer("dev", "seaser-postgres-dev", ["seaser-rezept-tagebuch-dev-internal"]), installer("dev", ["seaser-postgres-dev"])])).toEqual([]);
+    });
+
+    it("data-volumes-protected: a volume without protect is refused", async () => {
+        const volume = (protect: boolean) => resource("dev", ["Database"], TYPES.volume, "dev-db-data", { name: "seaser-postgres-dev-data" }, protect);
+        expect(await violations([volume(false)])).toEqual([expect.stringMatching(/^data-volumes-protected: volume seaser-postgres-dev-data is not protected.*; fix: /)]);
+        expect(await violations([volume(true)])).toEqual([]);
+    });
+
+    it("app-uses-own-database: POSTGRES_HOST is a database container of the same stack, DEV_MODE in dev only", async () => {
+        const devDb = dbContainer("dev", "seaser-postgres-dev", ["seaser-rezept-tagebuch-dev-internal"]);
+        const boot = installer("dev", ["seaser-postgres-dev", "seaser-rezept-tagebuch-dev"]);
+        const app = (envs: string[]) => appContainer("dev", "seaser-rezept-tagebuch-dev", envs);
+        expect(await violations([devDb, boot, app(["POSTGRES_HOST=seaser-postgres", "DEV_MODE=true"])])).toEqual([
+            'app-uses-own-database: container seaser-rezept-tagebuch-dev: POSTGRES_HOST is "seaser-postgres", not the dev database (seaser-postgres-dev); fix: let components/app.ts derive it from the dev Database (remove it from appEnv/appSecretEnv)',
+        ]);
+        expect(await violations([devDb, boot, app(["POSTGRES_HOST=seaser-postgres-dev"])])).toEqual([expect.stringContaining('DEV_MODE is unset in dev, expected "true"')]);
+        const prod = [dbContainer("prod", "seaser-postgres", ["seaser-rezept-tagebuch-prod-internal"]), installer("prod", ["seaser-postgres", "seaser-rezept-tagebuch"])];
+        expect(await violations([...prod, appContainer("prod", "seaser-rezept-tagebuch", ["POSTGRES_HOST=seaser-postgres", "DEV_MODE=true"])]))
+            .toEqual([expect.stringContaining("DEV_MODE is set in prod; it belongs to dev only")]);
+        expect(await violations([devDb, boot, app(["POSTGRES_HOST=seaser-postgres-dev", "DEV_MODE=true"])])).toEqual([]);
+    });
+
+    it("containers-started-by-units: a container no unit of the stack starts is refused", async () => {
+        const db = dbContainer("test", "seaser-postgres-test", ["seaser-rezept-tagebuch-test-internal"]);
+        expect(await violations([db, installer("test", [])])).toEqual([
+            expect.stringMatching(/^containers-started-by-units: container seaser-postgres-test is started by no systemd unit of this stack.*container-seaser-postgres-test\.service is installed$/),
+        ]);
+        // A unit that starts it under another container's unit name does not count: the boot order follows the names.
+        const wrong = resource("test", ["BootUnits"], TYPES.localCommand, "b", { create: installScript({ "container-other.service": "ExecStartPre=/usr/bin/podman start seaser-postgres-test\n" }) });
+        expect(await violations([db, wrong])).toHaveLength(1);
+        expect(await violations([db, installer("test", ["seaser-postgres-test"])])).toEqual([]);
+    });
+});
+
+describe("what the program registers passes every rule", () => {
+    it.each(ENVIRONMENTS)("the %s stack", async (stack) => {
+        const run = await runProgram(stack, validConfig(stack));
+        const seen = run.resources.map((r) => asSeen(stack, r));
+        // The rules really looked at this stack's resources.
+        expect(seen.filter((r) => r.type === TYPES.container).length).toBe(stack === "test" ? 1 : 2);
+        expect(await violations(seen)).toEqual([]);
+    });
+
+    it("and a program whose app points at prod's database fails the policy", async () => {
+        const run = await runProgram("dev", validConfig("dev"));
+        const seen = run.resources.map((r) => asSeen("dev", r));
+        const app = seen.find((r) => r.name === "dev-app-container")!;
+        app.props = { ...app.props, envs: (app.props.envs as string[]).map((l) => l.startsWith("POSTGRES_HOST=") ? "POSTGRES_HOST=seaser-postgres" : l) };
+        expect(await violations(seen)).toEqual([expect.stringContaining('POSTGRES_HOST is "seaser-postgres", not the dev database')]);
+    });
+});
+
+describe("the pack the CLI loads (policy/)", () => {
+    it("is every rule, mandatory, in a nodejs pack", async () => {
+        const packs: any[] = [];
+        // The real PolicyPack starts a gRPC server for the CLI; record what it is given instead.
+        vi.doMock("@pulumi/policy", () => ({ PolicyPack: class { constructor(name: string, args: any) { packs.push({ name, ...args }); } } }));
+        await import("../policy/index");
+        expect(packs).toHaveLength(1);
+        expect(packs[0]).toMatchObject({ name: "rezept-tagebuch", enforcementLevel: "mandatory" });
+        // By name: the program runs above reset the module registry, so these are fresh copies of the rules.
+        expect(packs[0].policies.map((p: { name: string }) => p.name)).toEqual(policies.map((p) => p.name));
+        expect(existsSync(join(__dirname, "../policy/PulumiPolicy.yaml"))).toBe(true);
+    });
+});
