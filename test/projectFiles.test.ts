@@ -85,10 +85,18 @@ describe("the GitHub Actions workflow", () => {
         expect(preview.if).toContain("github.event_name == 'pull_request'");
         expect(preview.if).toContain("head.repo.full_name == github.repository");
         expect(preview["runs-on"]).toEqual(["self-hosted", "rezept-host"]);
+        expect(preview.environment).toBe("preview");
         expect(preview.strategy.matrix.stack).toEqual([...ENVIRONMENTS]);
         const action = preview.steps.find((s: any) => String(s.uses).startsWith("pulumi/actions@"));
         expect(action.with).toMatchObject({ command: "preview", "stack-name": "${{ matrix.stack }}", "comment-on-pr": true });
         expect(action.env.PULUMI_CONFIG_PASSPHRASE).toBe("${{ secrets.PULUMI_CONFIG_PASSPHRASE }}");
+    });
+
+    it("gives every job that runs on the host or reads the passphrase a GitHub environment, which can require approval", () => {
+        const guarded = Object.entries<any>(workflow.jobs)
+            .filter(([, job]) => [job["runs-on"]].flat().includes("self-hosted") || JSON.stringify(job).includes("PULUMI_CONFIG_PASSPHRASE"));
+        expect(guarded.map(([name]) => name).sort()).toEqual(["preview", "up"]);
+        for (const [name, job] of guarded) expect(job.environment, name).toBeTruthy();
     });
 
     it("runs pulumi up of one chosen stack on demand", () => {
