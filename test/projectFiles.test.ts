@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { CONFIG_KEYS, parseStackConfig } from "../lib/config";
 import { ENVIRONMENTS } from "../lib/environments";
+import { PREREQUISITES } from "./prerequisites";
 
 const root = join(__dirname, "..");
 const readYaml = (file: string) => parse(readFileSync(join(root, file), "utf8"));
@@ -105,6 +106,13 @@ describe("the GitHub Actions workflow", () => {
         expect(up.if).toBe("github.event_name == 'workflow_dispatch'");
         const action = up.steps.find((s: any) => String(s.uses).startsWith("pulumi/actions@"));
         expect(action.with).toMatchObject({ command: "up", "stack-name": "${{ inputs.stack }}" });
+    });
+});
+
+describe(".ci/run", () => {
+    it("installs the Debian package of every program the tests check for", () => {
+        const packages = readFileSync(join(root, ".ci/run"), "utf8").match(/^packages=\(([^)]*)\)/m)![1].split(/\s+/);
+        expect(packages).toEqual(expect.arrayContaining([...new Set(Object.values(PREREQUISITES))]));
     });
 });
 
