@@ -1,5 +1,5 @@
 import { spawnSync, SpawnSyncReturns } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 
 /** Where the e2e suite keeps its root file systems (git-ignored); reused between runs. */
@@ -77,6 +77,44 @@ function apiSocketLink(hostName: string): string {
     return link;
 }
 
+/** The process and all its descendants, found through /proc. */
+function processTree(root: number): number[] {
+    const children = new Map<number, number[]>();
+    for (const entry of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
+        try {
+            // Field 4 of /proc/PID/stat, after the parenthesised command name, is the parent's pid.
+            const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+            const parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+            children.set(parent, [...(children.get(parent) ?? []), Number(entry)]);
+        } catch { /* gone meanwhile */ }
+    }
+    const tree = [root];
+    for (let i = 0; i < tree.length; i++) tree.push(...(children.get(tree[i]) ?? []));
+    return tree;
+}
+
+/**
+ * Stops what is left of an earlier run of this host. Killing the vitest process does not stop
+ * its test worker (tried: it goes on deploying, and would later destroy the next run's host),
+ * nor what the worker runs (debootstrap would go on writing into the root file system the next
+ * run rebuilds). The worker's pid is kept per host name; a live one is killed with its tree.
+ */
+function stopEarlierRun(hostName: string): void {
+    const pidFile = join(SOCKET_LINKS, `${hostName}.pid`);
+    const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, "utf8")) : 0;
+    let cmdline = "";
+    try {
+        cmdline = pid > 0 && pid !== process.pid ? readFileSync(`/proc/${pid}/cmdline`, "utf8") : "";
+    } catch { /* not running */ }
+    if (cmdline.includes("vitest")) {
+        for (const leftover of processTree(pid)) {
+            try { process.kill(leftover, "SIGKILL"); } catch { /* gone meanwhile */ }
+        }
+    }
+    mkdirSync(SOCKET_LINKS, { recursive: true, mode: 0o700 });
+    writeFileSync(pidFile, `${process.pid}\n`);
+}
+
 /** The unprivileged user that owns the containers, as `seaser` on the real host. */
 export const USER = { name: "seaser", uid: 1000, home: "/home/seaser" };
 const AS_USER = ["--user", USER.name, "--workdir", USER.home, "--env", `HOME=${USER.home}`,
@@ -104,12 +142,13 @@ export class SystemdHost {
 
     /** Makes a fresh host from the cached root file system, with the stand-in image tarball in /root. */
     static create(name: string): SystemdHost {
+        const link = apiSocketLink(name);
+        stopEarlierRun(name);
         const pristine = rootfs("host-rootfs", HOST_PACKAGES);
         const images = rootfs("image-rootfs", IMAGE_PACKAGES);
         for (const file of ["postgres-entrypoint.sh", "app.py", "probe.py"]) {
             cpSync(join(__dirname, "images", file), join(images, "usr/local/lib", file));
         }
-        const link = apiSocketLink(name);
         run("podman", ["rm", "-f", "-t", "5", name]);
         const root = join(WORK, `${name}-rootfs`);
         removeTree(root);
@@ -133,7 +172,16 @@ export class SystemdHost {
         mkdirSync(SOCKET_LINKS, { recursive: true, mode: 0o700 });
         rmSync(link, { force: true });
         symlinkSync(join(root, USER.home, "podman.sock"), link);
-        return new SystemdHost(name, root);
+        const host = new SystemdHost(name, root);
+        // When vitest is killed, its worker is left running, orphaned (see stopEarlierRun):
+        // once it notices (its IPC channel closes), it removes the host and stops.
+        const parent = process.ppid;
+        process.once("disconnect", () => {
+            if (process.ppid === parent) return; // vitest itself closing the worker after the run
+            host.destroy();
+            process.exit(1);
+        });
+        return host;
     }
 
     boot(): void {
@@ -201,6 +249,7 @@ export class SystemdHost {
     destroy(): void {
         run("podman", ["rm", "-f", "-t", "5", this.name]);
         rmSync(this.apiSocket, { force: true });
+        rmSync(join(SOCKET_LINKS, `${this.name}.pid`), { force: true });
         removeTree(this.root);
     }
 }
