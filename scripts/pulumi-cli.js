@@ -16,6 +16,19 @@ const version = require("@pulumi/pulumi/package.json").version;
 const root = join(project, ".pulumi-cli", version);
 const shown = relative(process.cwd(), root) || root;
 
+/**
+ * install downloads https://get.pulumi.com/install.sh and runs it, which downloads the release:
+ * either can fail. A failed script comes as a CommandError whose message spans lines
+ * ("code: .. stdout: .. stderr: Command failed with exit code N: /bin/sh <temp file> ..\n<its stderr> err?: .."):
+ * keep what the script said, on one line.
+ */
+function reason(error) {
+    const message = String(error instanceof Error ? error.message : error);
+    const stderr = /\bstderr: ([\s\S]*?)\n\s*err\?:/.exec(message)?.[1] ?? message;
+    return stderr.replace(/^Command failed with exit code (\d+):[^\n]*/, "https://get.pulumi.com/install.sh failed (exit code $1):")
+        .replace(/\s+/g, " ").trim().slice(0, 400);
+}
+
 async function main() {
     console.error(`stack.sh: no pulumi on PATH; using the Pulumi CLI ${version} (the version of @pulumi/pulumi) in ${shown}, ` +
         "installing it there with Pulumi's Automation API if it is not yet");
@@ -23,9 +36,7 @@ async function main() {
         await PulumiCommand.install({ root, version: new SemVer(version) });
         process.stdout.write(`${join(root, "bin")}\n`);
     } catch (error) {
-        // install downloads https://get.pulumi.com/install.sh and runs it, which downloads the release:
-        // either can fail. Its errors span lines (the script's stdout and stderr): keep them on one.
-        const why = String(error instanceof Error ? error.message : error).replace(/\s+/g, " ").trim().slice(0, 400);
+        const why = reason(error);
         console.error(`stack.sh: could not install the Pulumi CLI ${version} into ${shown}: ${why}; ` +
             `install it by hand (https://www.pulumi.com/docs/install/: curl -fsSL https://get.pulumi.com | sh -s -- --version ${version}) ` +
             "so that pulumi is on PATH, and run again");

@@ -228,7 +228,7 @@ describe("scripts/stack.sh, the README's main command, up to the Pulumi CLI", ()
 
     it.each([
         ["the install script cannot be downloaded", "fails", "Failed to download https://get.pulumi.com/install.sh: fetch failed"],
-        ["the install script fails", "script fails", `error: could not download https://get.pulumi.com/releases/sdk/pulumi-v${sdkVersion}-linux-x64.tar.gz`],
+        ["the install script fails", "script fails", `https://get.pulumi.com/install.sh failed (exit code 1): error: could not download https://get.pulumi.com/releases/sdk/pulumi-v${sdkVersion}-linux-x64.tar.gz`],
     ] as const)("when %s, stops with one line naming what failed and the manual fix", (_, download, cause) => {
         const { status, stderr, calls } = runWithStub(["up", "dev"], { PULUMI_CONFIG_PASSPHRASE: "pass" }, true, { cliOnPath: false, download });
         expect(status).toBe(1);
