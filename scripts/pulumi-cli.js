@@ -6,6 +6,7 @@
  * on PATH. An installation already there is used as it is (PulumiCommand.install checks
  * it with `pulumi version` before downloading anything). Messages go to stderr.
  */
+const { existsSync } = require("node:fs");
 const { join, relative } = require("node:path");
 const { SemVer } = require("semver");
 const { PulumiCommand } = require("@pulumi/pulumi/automation");
@@ -30,8 +31,9 @@ function reason(error) {
 }
 
 async function main() {
-    console.error(`stack.sh: no pulumi on PATH; using the Pulumi CLI ${version} (the version of @pulumi/pulumi) in ${shown}, ` +
-        "installing it there with Pulumi's Automation API if it is not yet");
+    console.error(existsSync(join(root, "bin", "pulumi"))
+        ? `stack.sh: no pulumi on PATH; using the project's Pulumi CLI in ${shown}`
+        : `stack.sh: no pulumi on PATH; installing the Pulumi CLI ${version} (the version of @pulumi/pulumi) into ${shown} with Pulumi's Automation API`);
     try {
         await PulumiCommand.install({ root, version: new SemVer(version) });
         process.stdout.write(`${join(root, "bin")}\n`);

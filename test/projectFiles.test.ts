@@ -205,16 +205,17 @@ describe("scripts/stack.sh, the README's main command, up to the Pulumi CLI", ()
         expect(status).toBe(0);
         expect(fetches).toEqual(["https://get.pulumi.com/install.sh"]);
         expect(installs).toEqual([`--no-edit-path --install-root ${join(project, ".pulumi-cli", sdkVersion)} --version ${sdkVersion}`]);
-        expect(stderr).toContain(`no pulumi on PATH; using the Pulumi CLI ${sdkVersion} (the version of @pulumi/pulumi) in .pulumi-cli/${sdkVersion}, installing it`);
+        expect(stderr).toContain(`no pulumi on PATH; installing the Pulumi CLI ${sdkVersion} (the version of @pulumi/pulumi) into .pulumi-cli/${sdkVersion} with Pulumi's Automation API`);
         expect(calls.map((c) => c.split(" | ")[0])).toEqual(["stack select --create dev", "config get dbPassword", "preview --stack dev --diff"]);
         const ignored = spawnSync("git", ["check-ignore", "-q", `.pulumi-cli/${sdkVersion}/bin/pulumi`], { cwd: root });
         expect(ignored.status, ".pulumi-cli/ is git-ignored").toBe(0);
     });
 
     it("uses the CLI already installed in .pulumi-cli without downloading", () => {
-        const { status, fetches, calls } = runWithStub(["up", "dev"], { PULUMI_CONFIG_PASSPHRASE: "pass" }, true, { cliOnPath: false, installed: sdkVersion });
+        const { status, stderr, fetches, calls } = runWithStub(["up", "dev"], { PULUMI_CONFIG_PASSPHRASE: "pass" }, true, { cliOnPath: false, installed: sdkVersion });
         expect(status).toBe(0);
         expect(fetches).toEqual([]);
+        expect(stderr).toContain(`no pulumi on PATH; using the project's Pulumi CLI in .pulumi-cli/${sdkVersion}`);
         expect(calls.at(-1)).toMatch(/^up --stack dev \|/);
     });
 
