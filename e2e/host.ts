@@ -1,9 +1,9 @@
 import { spawnSync, SpawnSyncReturns } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 
 /** Where the e2e suite keeps its root file systems (git-ignored); reused between runs. */
-export const WORK = process.env.E2E_WORK ?? join(__dirname, ".work");
+export const WORK = resolve(process.env.E2E_WORK ?? join(__dirname, ".work"));
 const OUTER_CONF = join(__dirname, "outer-containers.conf");
 const MIRROR = "http://deb.debian.org/debian";
 
@@ -36,15 +36,83 @@ export function must(command: string, args: string[], opts: { input?: string; ti
     return result.stdout;
 }
 
+/**
+ * Removes a root file system a run may have left half-made. A run killed during debootstrap
+ * leaves /proc, /sys and (in a container) /dev mounted inside it: unmount those first, and
+ * never cross into another file system, so a leftover mount can neither stop the removal
+ * nor lose it the host's files.
+ */
+function removeTree(dir: string): void {
+    const mounts = readFileSync("/proc/self/mountinfo", "utf8").split("\n")
+        .map((line) => line.split(" ")[4]?.replace(/\\([0-7]{3})/g, (_, octal) => String.fromCharCode(parseInt(octal, 8))))
+        .filter((mount): mount is string => mount !== undefined && (mount === dir || mount.startsWith(`${dir}/`)));
+    for (const mount of mounts.sort((a, b) => b.length - a.length)) must("umount", ["--lazy", mount]);
+    must("rm", ["-rf", "--one-file-system", dir]);
+}
+
 /** A Debian root file system, made once by debootstrap and kept in WORK. */
 function rootfs(name: string, packages: string): string {
     const dir = join(WORK, name);
     if (existsSync(join(dir, ".complete"))) return dir;
-    rmSync(dir, { recursive: true, force: true });
+    removeTree(dir);
     mkdirSync(WORK, { recursive: true });
     must("debootstrap", ["--variant=minbase", `--include=${packages}`, "bookworm", dir, MIRROR], { timeoutMs: 900_000 });
     writeFileSync(join(dir, ".complete"), "");
     return dir;
+}
+
+/** Where the hosts' API socket links live (see SystemdHost.apiSocket). */
+const SOCKET_LINKS = "/run/rezept-e2e";
+/** Longest path a Unix socket address holds (sun_path is 108 bytes with the terminating NUL). */
+const MAX_SOCKET_PATH = 107;
+
+function apiSocketLink(hostName: string): string {
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(hostName)) {
+        throw new Error(`E2E_HOST "${hostName}" is not a valid container name; use letters, digits, "_", "." and "-", e.g. E2E_HOST=rt-e2e-host`);
+    }
+    const link = join(SOCKET_LINKS, `${hostName}.sock`);
+    if (Buffer.byteLength(link) > MAX_SOCKET_PATH) {
+        throw new Error(`E2E_HOST "${hostName}" is too long for its API socket ${link} (at most ${MAX_SOCKET_PATH} bytes); choose a shorter name`);
+    }
+    return link;
+}
+
+/** The process and all its descendants, found through /proc. */
+function processTree(root: number): number[] {
+    const children = new Map<number, number[]>();
+    for (const entry of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
+        try {
+            // Field 4 of /proc/PID/stat, after the parenthesised command name, is the parent's pid.
+            const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+            const parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+            children.set(parent, [...(children.get(parent) ?? []), Number(entry)]);
+        } catch { /* gone meanwhile */ }
+    }
+    const tree = [root];
+    for (let i = 0; i < tree.length; i++) tree.push(...(children.get(tree[i]) ?? []));
+    return tree;
+}
+
+/**
+ * Stops what is left of an earlier run of this host. Killing the vitest process does not stop
+ * its test worker (tried: it goes on deploying, and would later destroy the next run's host),
+ * nor what the worker runs (debootstrap would go on writing into the root file system the next
+ * run rebuilds). The worker's pid is kept per host name; a live one is killed with its tree.
+ */
+function stopEarlierRun(hostName: string): void {
+    const pidFile = join(SOCKET_LINKS, `${hostName}.pid`);
+    const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, "utf8")) : 0;
+    let cmdline = "";
+    try {
+        cmdline = pid > 0 && pid !== process.pid ? readFileSync(`/proc/${pid}/cmdline`, "utf8") : "";
+    } catch { /* not running */ }
+    if (cmdline.includes("vitest")) {
+        for (const leftover of processTree(pid)) {
+            try { process.kill(leftover, "SIGKILL"); } catch { /* gone meanwhile */ }
+        }
+    }
+    mkdirSync(SOCKET_LINKS, { recursive: true, mode: 0o700 });
+    writeFileSync(pidFile, `${process.pid}\n`);
 }
 
 /** The unprivileged user that owns the containers, as `seaser` on the real host. */
@@ -59,10 +127,23 @@ const AS_USER = ["--user", USER.name, "--workdir", USER.home, "--env", `HOME=${U
  * everything inside can tell.
  */
 export class SystemdHost {
-    private constructor(readonly name: string, readonly root: string) {}
+    /**
+     * The user's Podman API socket, as seen from outside the host. The socket itself is in the
+     * root file system, under the checkout, whose path may be longer than the 107 bytes a Unix
+     * socket address can hold (connect fails with ENOENT); so it is reached through a symlink
+     * at a short path of its own per host. In /run: only root can write there, so nobody can
+     * plant a link the suite would follow, and a reboot clears what a killed run left.
+     */
+    readonly apiSocket: string;
+
+    private constructor(readonly name: string, readonly root: string) {
+        this.apiSocket = apiSocketLink(name);
+    }
 
     /** Makes a fresh host from the cached root file system, with the stand-in image tarball in /root. */
     static create(name: string): SystemdHost {
+        const link = apiSocketLink(name);
+        stopEarlierRun(name);
         const pristine = rootfs("host-rootfs", HOST_PACKAGES);
         const images = rootfs("image-rootfs", IMAGE_PACKAGES);
         for (const file of ["postgres-entrypoint.sh", "app.py", "probe.py"]) {
@@ -70,7 +151,7 @@ export class SystemdHost {
         }
         run("podman", ["rm", "-f", "-t", "5", name]);
         const root = join(WORK, `${name}-rootfs`);
-        rmSync(root, { recursive: true, force: true });
+        removeTree(root);
         must("cp", ["-a", pristine, root]);
         writeFileSync(join(root, "etc/hostname"), `${name}\n`);
         // The user and its subordinate ids for rootless podman.
@@ -88,7 +169,19 @@ export class SystemdHost {
         must("tar", ["-C", images, "--exclude=./usr/share/doc", "--exclude=./usr/share/man", "--exclude=./usr/share/locale",
             "--exclude=./var/cache/apt", "--exclude=./.complete", "-cf", join(root, USER.home, "images.tar"), "."]);
         must("chroot", [root, "chown", "-R", `${USER.name}:${USER.name}`, USER.home]);
-        return new SystemdHost(name, root);
+        mkdirSync(SOCKET_LINKS, { recursive: true, mode: 0o700 });
+        rmSync(link, { force: true });
+        symlinkSync(join(root, USER.home, "podman.sock"), link);
+        const host = new SystemdHost(name, root);
+        // When vitest is killed, its worker is left running, orphaned (see stopEarlierRun):
+        // once it notices (its IPC channel closes), it removes the host and stops.
+        const parent = process.ppid;
+        process.once("disconnect", () => {
+            if (process.ppid === parent) return; // vitest itself closing the worker after the run
+            host.destroy();
+            process.exit(1);
+        });
+        return host;
     }
 
     boot(): void {
@@ -100,11 +193,6 @@ export class SystemdHost {
         this.asRoot(["loginctl", "enable-linger", USER.name]);
         this.waitForSystemd();
         this.must(["systemctl", "--user", "enable", "--now", "podman.socket"]);
-    }
-
-    /** The user's Podman API socket, as seen from outside the host. */
-    get apiSocket(): string {
-        return join(this.root, USER.home, "podman.sock");
     }
 
     /** Stops the host as a shutdown would (systemd stops every unit) and boots it again. */
@@ -169,6 +257,8 @@ export class SystemdHost {
 
     destroy(): void {
         run("podman", ["rm", "-f", "-t", "5", this.name]);
-        rmSync(this.root, { recursive: true, force: true });
+        rmSync(this.apiSocket, { force: true });
+        rmSync(join(SOCKET_LINKS, `${this.name}.pid`), { force: true });
+        removeTree(this.root);
     }
 }

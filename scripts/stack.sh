@@ -11,11 +11,13 @@ case "$action" in preview|up) ;; *) echo "stack.sh: unknown action '$action'; us
 case "$stack" in prod|dev|test) ;; *) echo "stack.sh: unknown stack '$stack'; use prod, dev or test" >&2; usage ;; esac
 
 cd "$(dirname "$0")/.."
-command -v pulumi >/dev/null 2>&1 || {
-    echo "stack.sh: the Pulumi CLI is not on PATH; install it (https://www.pulumi.com/docs/install/) and run again" >&2
-    exit 1
-}
 [ -d node_modules/@pulumi/pulumi ] || npm ci
+# A pulumi on PATH is used as it is; otherwise the project's own, installed on first use.
+if ! command -v pulumi >/dev/null 2>&1; then
+    cli_bin=$(node scripts/pulumi-cli.js) || exit 1
+    PATH="$cli_bin:$PATH"
+    export PATH
+fi
 
 # State on this machine unless the operator chose another backend.
 export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$HOME/.pulumi-state}"

@@ -1,11 +1,12 @@
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { CONFIG_KEYS, parseStackConfig, SECRET_KEYS } from "../lib/config";
 import { ENVIRONMENTS } from "../lib/environments";
+import { PREREQUISITES } from "./prerequisites";
 
 const root = join(__dirname, "..");
 const readYaml = (file: string) => parse(readFileSync(join(root, file), "utf8"));
@@ -87,10 +88,18 @@ describe("the GitHub Actions workflow", () => {
         expect(preview.if).toContain("github.event_name == 'pull_request'");
         expect(preview.if).toContain("head.repo.full_name == github.repository");
         expect(preview["runs-on"]).toEqual(["self-hosted", "rezept-host"]);
+        expect(preview.environment).toBe("preview");
         expect(preview.strategy.matrix.stack).toEqual([...ENVIRONMENTS]);
         const action = preview.steps.find((s: any) => String(s.uses).startsWith("pulumi/actions@"));
         expect(action.with).toMatchObject({ command: "preview", "stack-name": "${{ matrix.stack }}", "comment-on-pr": true, policyPacks: "policy" });
         expect(action.env.PULUMI_CONFIG_PASSPHRASE).toBe("${{ secrets.PULUMI_CONFIG_PASSPHRASE }}");
+    });
+
+    it("gives every job that runs on the host or reads the passphrase a GitHub environment, which can require approval", () => {
+        const guarded = Object.entries<any>(workflow.jobs)
+            .filter(([, job]) => [job["runs-on"]].flat().includes("self-hosted") || JSON.stringify(job).includes("PULUMI_CONFIG_PASSPHRASE"));
+        expect(guarded.map(([name]) => name).sort()).toEqual(["preview", "up"]);
+        for (const [name, job] of guarded) expect(job.environment, name).toBeTruthy();
     });
 
     it("runs pulumi up of one chosen stack on demand", () => {
@@ -102,8 +111,16 @@ describe("the GitHub Actions workflow", () => {
     });
 });
 
+describe(".ci/run", () => {
+    it("installs the Debian package of every program the tests check for", () => {
+        const packages = readFileSync(join(root, ".ci/run"), "utf8").match(/^packages=\(([^)]*)\)/m)![1].split(/\s+/);
+        expect(packages).toEqual(expect.arrayContaining([...new Set(Object.values(PREREQUISITES))]));
+    });
+});
+
 describe("scripts/stack.sh, the README's main command, up to the Pulumi CLI", () => {
     const script = join(root, "scripts/stack.sh");
+    const sdkVersion: string = JSON.parse(readFileSync(join(root, "node_modules/@pulumi/pulumi/package.json"), "utf8")).version;
 
     it("passes shellcheck", () => {
         const result = spawnSync("shellcheck", ["--shell=sh", script], { encoding: "utf8" });
@@ -111,18 +128,55 @@ describe("scripts/stack.sh, the README's main command, up to the Pulumi CLI", ()
         expect(result.status).toBe(0);
     });
 
-    /** Runs the script with a stub `pulumi` that logs its calls and knows of a password when told to. */
-    function runWithStub(args: string[], env: Record<string, string>, passwordSet = true) {
-        const bin = mkdtempSync(join(tmpdir(), "pulumi-stub-"));
-        const log = join(bin, "calls.log");
-        writeFileSync(join(bin, "pulumi"), `#!/bin/sh\necho "$* | $PULUMI_BACKEND_URL" >> "${log}"\n` +
-            `[ "$1 $2" = "config get" ] && exit ${passwordSet ? 0 : 1}\nexit 0\n`);
-        chmodSync(join(bin, "pulumi"), 0o755);
-        const result = spawnSync("sh", [script, ...args], {
-            encoding: "utf8", env: { PATH: `${bin}:/usr/bin:/bin`, HOME: bin, ...env },
+    /** A stub `pulumi` that logs its calls, answers `version`, and knows of a password when told to. */
+    const stubCli = (log: string, passwordSet: boolean, version = sdkVersion) =>
+        `#!/bin/sh\n[ "$1" = version ] && { echo v${version}; exit 0; }\necho "$* | $PULUMI_BACKEND_URL" >> "${log}"\n` +
+        `[ "$1 $2" = "config get" ] && exit ${passwordSet ? 0 : 1}\nexit 0\n`;
+
+    /**
+     * Runs the script from a copy of the project (so an installed CLI lands in a temporary
+     * folder) with only the tools it needs on PATH, plus a stub `pulumi` on PATH unless told
+     * otherwise. The Automation API's download of https://get.pulumi.com/install.sh goes
+     * through globalThis.fetch: a preloaded stub logs it and fails, or serves a fake
+     * install.sh that logs its arguments and puts a stub CLI into the install root.
+     */
+    function runWithStub(args: string[], env: Record<string, string>, passwordSet = true,
+        opts: { cliOnPath?: boolean; download?: "fails" | "installs" | "script fails"; installed?: string } = {}) {
+        const dir = mkdtempSync(join(tmpdir(), "pulumi-stub-"));
+        const [bin, project, tools] = ["bin", "project", "tools"].map((name) => join(dir, name));
+        for (const folder of [bin, join(project, "scripts"), tools]) mkdirSync(folder, { recursive: true });
+        for (const file of ["stack.sh", "pulumi-cli.js"]) copyFileSync(join(root, "scripts", file), join(project, "scripts", file));
+        symlinkSync(join(root, "node_modules"), join(project, "node_modules"));
+        for (const tool of ["sh", "node", "dirname", "mkdir", "cp", "cat"]) {
+            const found = spawnSync("sh", ["-c", `command -v ${tool}`], { encoding: "utf8" }).stdout.trim();
+            symlinkSync(found, join(tools, tool));
+        }
+        const log = join(dir, "calls.log");
+        const cli = join(dir, "pulumi");
+        writeFileSync(cli, stubCli(log, passwordSet));
+        chmodSync(cli, 0o755);
+        if (opts.cliOnPath ?? true) copyFileSync(cli, join(bin, "pulumi"));
+        if (opts.installed) {
+            const installedBin = join(project, ".pulumi-cli", sdkVersion, "bin");
+            mkdirSync(installedBin, { recursive: true });
+            writeFileSync(join(installedBin, "pulumi"), stubCli(log, passwordSet, opts.installed), { mode: 0o755 });
+        }
+        const fetches = join(dir, "fetches.log");
+        const installs = join(dir, "installs.log");
+        const installSh = opts.download === "script fails"
+            ? `echo "error: could not download https://get.pulumi.com/releases/sdk/pulumi-v${sdkVersion}-linux-x64.tar.gz" >&2; exit 1`
+            : `echo "$@" >> ${installs}; while [ $# -gt 0 ]; do [ "$1" = --install-root ] && r=$2; shift; done; mkdir -p "$r/bin" && cp ${cli} "$r/bin/pulumi"`;
+        const preload = join(dir, "fetch-stub.js");
+        writeFileSync(preload, `globalThis.fetch = async (url) => {
+            require("fs").appendFileSync(${JSON.stringify(fetches)}, url + "\\n");
+            if (${JSON.stringify(opts.download ?? "fails")} === "fails") throw new TypeError("fetch failed");
+            return { ok: true, status: 200, text: async () => ${JSON.stringify(installSh)} };
+        };\n`);
+        const result = spawnSync("sh", [join(project, "scripts/stack.sh"), ...args], {
+            encoding: "utf8", env: { PATH: `${bin}:${tools}`, HOME: dir, NODE_OPTIONS: `--require ${preload}`, ...env },
         });
-        const calls = existsSync(log) ? readFileSync(log, "utf8").trim().split("\n") : [];
-        return { ...result, calls };
+        const lines = (file: string) => existsSync(file) ? readFileSync(file, "utf8").trim().split("\n") : [];
+        return { ...result, calls: lines(log), fetches: lines(fetches), installs: lines(installs), project };
     }
 
     it("previews a stack on the local file backend by default", () => {
@@ -137,6 +191,56 @@ describe("scripts/stack.sh, the README's main command, up to the Pulumi CLI", ()
         const { status, calls } = runWithStub(["up", "prod"], { PULUMI_CONFIG_PASSPHRASE: "pass" });
         expect(status).toBe(0);
         expect(calls.at(-1)).toMatch(/^up --stack prod \|/);
+    });
+
+    it("uses a pulumi on PATH as it is: nothing downloaded, nothing installed", () => {
+        const { status, stderr, fetches, project } = runWithStub(["preview", "dev"], { PULUMI_CONFIG_PASSPHRASE: "pass" });
+        expect(status).toBe(0);
+        expect(fetches).toEqual([]);
+        expect(existsSync(join(project, ".pulumi-cli"))).toBe(false);
+        expect(stderr).not.toContain("Pulumi CLI");
+    });
+
+    it("without pulumi on PATH, installs the CLI of @pulumi/pulumi's version into .pulumi-cli/<version> with the Automation API, says so, and uses it", () => {
+        const { status, stderr, calls, fetches, installs, project } =
+            runWithStub(["preview", "dev"], { PULUMI_CONFIG_PASSPHRASE: "pass" }, true, { cliOnPath: false, download: "installs" });
+        expect(status).toBe(0);
+        expect(fetches).toEqual(["https://get.pulumi.com/install.sh"]);
+        expect(installs).toEqual([`--no-edit-path --install-root ${join(project, ".pulumi-cli", sdkVersion)} --version ${sdkVersion}`]);
+        expect(stderr).toContain(`no pulumi on PATH; installing the Pulumi CLI ${sdkVersion} (the version of @pulumi/pulumi) into .pulumi-cli/${sdkVersion} with Pulumi's Automation API`);
+        expect(calls.map((c) => c.split(" | ")[0])).toEqual(["stack select --create dev", "config get dbPassword", "preview --stack dev --diff --policy-pack policy"]);
+        const ignored = spawnSync("git", ["check-ignore", "-q", `.pulumi-cli/${sdkVersion}/bin/pulumi`], { cwd: root });
+        expect(ignored.status, ".pulumi-cli/ is git-ignored").toBe(0);
+    });
+
+    it("uses the CLI already installed in .pulumi-cli without downloading", () => {
+        const { status, stderr, fetches, calls } = runWithStub(["up", "dev"], { PULUMI_CONFIG_PASSPHRASE: "pass" }, true, { cliOnPath: false, installed: sdkVersion });
+        expect(status).toBe(0);
+        expect(fetches).toEqual([]);
+        expect(stderr).toContain(`no pulumi on PATH; using the project's Pulumi CLI in .pulumi-cli/${sdkVersion}`);
+        expect(calls.at(-1)).toMatch(/^up --stack dev \|/);
+    });
+
+    it("replaces an installed CLI older than @pulumi/pulumi", () => {
+        const { status, fetches, installs } = runWithStub(["up", "dev"], { PULUMI_CONFIG_PASSPHRASE: "pass" }, true,
+            { cliOnPath: false, installed: "3.100.0", download: "installs" });
+        expect(status).toBe(0);
+        expect(fetches).toEqual(["https://get.pulumi.com/install.sh"]);
+        expect(installs).toHaveLength(1);
+    });
+
+    it.each([
+        ["the install script cannot be downloaded", "fails", "Failed to download https://get.pulumi.com/install.sh: fetch failed"],
+        ["the install script fails", "script fails", `https://get.pulumi.com/install.sh failed (exit code 1): error: could not download https://get.pulumi.com/releases/sdk/pulumi-v${sdkVersion}-linux-x64.tar.gz`],
+    ] as const)("when %s, stops with one line naming what failed and the manual fix", (_, download, cause) => {
+        const { status, stderr, calls } = runWithStub(["up", "dev"], { PULUMI_CONFIG_PASSPHRASE: "pass" }, true, { cliOnPath: false, download });
+        expect(status).toBe(1);
+        const lines = stderr.trim().split("\n");
+        expect(lines).toHaveLength(2); // what it is doing, then why it stopped
+        expect(lines[1]).toContain(`stack.sh: could not install the Pulumi CLI ${sdkVersion} into .pulumi-cli/${sdkVersion}: `);
+        expect(lines[1]).toContain(cause);
+        expect(lines[1]).toContain(`install it by hand (https://www.pulumi.com/docs/install/: curl -fsSL https://get.pulumi.com | sh -s -- --version ${sdkVersion})`);
+        expect(calls).toEqual([]);
     });
 
     it.each([

@@ -1,0 +1,49 @@
+// @ts-check
+/**
+ * For scripts/stack.sh when no `pulumi` is on PATH: installs the Pulumi CLI of the same
+ * version as the project's @pulumi/pulumi into .pulumi-cli/<version>/ (git-ignored) with
+ * Pulumi's Automation API, and prints the folder of its `pulumi` for stack.sh to put first
+ * on PATH. An installation already there is used as it is (PulumiCommand.install checks
+ * it with `pulumi version` before downloading anything). Messages go to stderr.
+ */
+const { existsSync } = require("node:fs");
+const { join, relative } = require("node:path");
+const { SemVer } = require("semver");
+const { PulumiCommand } = require("@pulumi/pulumi/automation");
+
+const project = join(__dirname, "..");
+// The SDK the program runs with; the CLI of the same version speaks its protocol.
+const version = require("@pulumi/pulumi/package.json").version;
+const root = join(project, ".pulumi-cli", version);
+const shown = relative(process.cwd(), root) || root;
+
+/**
+ * install downloads https://get.pulumi.com/install.sh and runs it, which downloads the release:
+ * either can fail. A failed script comes as a CommandError whose message spans lines
+ * ("code: .. stdout: .. stderr: Command failed with exit code N: /bin/sh <temp file> ..\n<its stderr> err?: .."):
+ * keep what the script said, on one line.
+ */
+function reason(error) {
+    const message = String(error instanceof Error ? error.message : error);
+    const stderr = /\bstderr: ([\s\S]*?)\n\s*err\?:/.exec(message)?.[1] ?? message;
+    return stderr.replace(/^Command failed with exit code (\d+):[^\n]*/, "https://get.pulumi.com/install.sh failed (exit code $1):")
+        .replace(/\s+/g, " ").trim().slice(0, 400);
+}
+
+async function main() {
+    console.error(existsSync(join(root, "bin", "pulumi"))
+        ? `stack.sh: no pulumi on PATH; using the project's Pulumi CLI in ${shown}`
+        : `stack.sh: no pulumi on PATH; installing the Pulumi CLI ${version} (the version of @pulumi/pulumi) into ${shown} with Pulumi's Automation API`);
+    try {
+        await PulumiCommand.install({ root, version: new SemVer(version) });
+        process.stdout.write(`${join(root, "bin")}\n`);
+    } catch (error) {
+        const why = reason(error);
+        console.error(`stack.sh: could not install the Pulumi CLI ${version} into ${shown}: ${why}; ` +
+            `install it by hand (https://www.pulumi.com/docs/install/: curl -fsSL https://get.pulumi.com | sh -s -- --version ${version}) ` +
+            "so that pulumi is on PATH, and run again");
+        process.exit(1);
+    }
+}
+
+void main();

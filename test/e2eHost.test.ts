@@ -1,0 +1,47 @@
+import { mkdirSync, mkdtempSync, renameSync, symlinkSync } from "node:fs";
+import { createConnection, createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { SystemdHost } from "../e2e/host";
+
+/** A host object for a root file system at `root`, without booting anything. */
+const hostAt = (name: string, root: string) => Reflect.construct(SystemdHost, [name, root]) as SystemdHost;
+const deepRoot = `/tmp/${"a-checkout-folder-with-a-long-name/".repeat(4)}rezept-infra/e2e/.work/rt-e2e-host-rootfs`;
+
+const connects = (path: string) => new Promise<boolean>((resolve) => {
+    const socket = createConnection(path, () => { socket.end(); resolve(true); });
+    socket.on("error", () => resolve(false));
+});
+
+describe("the e2e host's API socket, from any checkout path", () => {
+    it("is reached through a path a Unix socket address can hold (107 bytes), however deep the checkout", () => {
+        expect(Buffer.byteLength(deepRoot)).toBeGreaterThan(107);
+        const socket = hostAt("rt-e2e-host", deepRoot).apiSocket;
+        expect(Buffer.byteLength(socket)).toBeLessThanOrEqual(107);
+        expect(socket.startsWith(deepRoot)).toBe(false);
+    });
+
+    it("refuses, naming E2E_HOST, a host name too long for that path", () => {
+        expect(() => hostAt("x".repeat(100), deepRoot)).toThrow(/^E2E_HOST "x+" is too long for its API socket/);
+    });
+
+    it("(why) a socket under a long path cannot be connected to, and a short link to it can", async () => {
+        const short = mkdtempSync(join(tmpdir(), "sock-"));
+        const server = createServer((connection) => connection.end());
+        await new Promise<void>((resolve) => server.listen(join(short, "api.sock"), resolve));
+        try {
+            const deep = join(mkdtempSync(join(tmpdir(), "deep-")), "a-checkout-folder-with-a-long-name".repeat(3));
+            mkdirSync(deep, { recursive: true });
+            renameSync(short, join(deep, "home"));
+            const socket = join(deep, "home", "api.sock");
+            const link = join(mkdtempSync(join(tmpdir(), "link-")), "api.sock");
+            symlinkSync(socket, link);
+            expect(Buffer.byteLength(socket)).toBeGreaterThan(107);
+            expect(await connects(socket)).toBe(false);
+            expect(await connects(link)).toBe(true);
+        } finally {
+            server.close();
+        }
+    });
+});
