@@ -1,14 +1,16 @@
 /**
- * Hands the containers an operator made by hand over to a stack:
- *   npm run adopt -- prod|dev|test [--yes] [--backup-dir DIR] [--scope user|system]
- * Looks at what runs under the stack's names, prints what it found and what it will
- * do; with --yes it takes a backup, disables units that would recreate the old
- * containers, removes those containers (never their volumes), sets the stack's
- * config to import the volumes in use, and runs `npm run stack -- up`. Safe to run
- * twice. Runs on the Podman host, as the user that runs the containers.
+ * Hands the containers an operator made by hand over to a stack. On the Podman host,
+ * as the user that runs the containers:
+ *   npm run adopt -- prod|dev|test [--backup-dir DIR] [--scope user|system]
+ * looks at what runs under the stack's names and prints what it found and what it
+ * would do, changing nothing;
+ *   npm run stack -- adopt prod|dev|test
+ * (which runs this with --yes, once stack.sh has the CLI, backend and passphrase
+ * ready) takes a backup, disables units that would recreate the old containers,
+ * removes those containers (never their volumes), sets the stack's config to import
+ * the volumes in use, and runs `pulumi up`. Safe to run twice.
  */
 import { spawnSync } from "node:child_process";
-import { join } from "node:path";
 import { AdoptionPlan, Observation, ObservedContainer, OUR_UNIT_MARK, planAdoption, unitsToLookFor } from "../lib/adoption";
 import { BackupSpec, defaultBackupDirectory, renderBackupScript } from "../lib/backup";
 import { ENVIRONMENTS, EnvironmentName, environmentNames, PROJECT } from "../lib/environments";
@@ -96,7 +98,7 @@ function main(argv: string[]): number {
     console.log(`${PROJECT} adopt ${env}: plan: ${[...plan.steps.map((s) => s.kind === "backup" ? "back up" : s.kind === "disable-unit" ? `disable ${s.unit}` : `remove ${s.name}`),
         ...config.map(([k, v]) => `pulumi config set ${k} ${v}`), `npm run stack -- up ${env}`].join("; ")}`);
     if (!flags.includes("--yes")) {
-        console.log(`${PROJECT} adopt ${env}: nothing changed; run again with --yes to do it`);
+        console.log(`${PROJECT} adopt ${env}: nothing changed; to do it: npm run stack -- adopt ${env}`);
         return 0;
     }
     const backupDir = option("--backup-dir");
@@ -106,12 +108,14 @@ function main(argv: string[]): number {
         directory: backupDir ? `${backupDir.replace(/\/+$/, "")}/${env}` : defaultBackupDirectory(env),
         keep: 1000, maxAgeDays: 3650,
     }, local);
-    const root = join(__dirname, "..");
+    // stack.sh has put the CLI on PATH and chosen the backend.
     for (const [key, value] of config) {
-        const set = spawnSync("sh", [join(root, "scripts/stack.sh"), "config-set", env, key, value], { stdio: "inherit" });
-        if (set.status !== 0) { console.error(`${PROJECT} adopt: pulumi config set ${key} failed; set it by hand and run: npm run stack -- up ${env}`); return 1; }
+        if (spawnSync("pulumi", ["config", "set", "--stack", env, key, value], { stdio: "inherit" }).status !== 0) {
+            console.error(`${PROJECT} adopt: pulumi config set ${key} ${value} failed; set it by hand, then: npm run stack -- up ${env}`);
+            return 1;
+        }
     }
-    return spawnSync("sh", [join(root, "scripts/stack.sh"), "up", env], { stdio: "inherit" }).status ?? 1;
+    return spawnSync("pulumi", ["up", "--stack", env], { stdio: "inherit" }).status ?? 1;
 }
 
 if (require.main === module) process.exit(main(process.argv.slice(2)));

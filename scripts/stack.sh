@@ -1,13 +1,14 @@
 #!/bin/sh
 # Runs `pulumi preview` or `pulumi up` for one stack with the defaults of this
 # project: the local file backend (no account) and passphrase-encrypted secrets.
-# Usage: npm run stack -- preview|up prod|dev|test
+# `adopt` hands the containers made by hand over to the stack (scripts/adopt.ts), then runs up.
+# Usage: npm run stack -- preview|up|adopt prod|dev|test
 set -eu
 
-usage() { echo "usage: npm run stack -- preview|up prod|dev|test" >&2; exit 2; }
+usage() { echo "usage: npm run stack -- preview|up|adopt prod|dev|test" >&2; exit 2; }
 [ $# -eq 2 ] || usage
 action=$1 stack=$2
-case "$action" in preview|up) ;; *) echo "stack.sh: unknown action '$action'; use preview or up" >&2; usage ;; esac
+case "$action" in preview|up|adopt) ;; *) echo "stack.sh: unknown action '$action'; use preview, up or adopt" >&2; usage ;; esac
 case "$stack" in prod|dev|test) ;; *) echo "stack.sh: unknown stack '$stack'; use prod, dev or test" >&2; usage ;; esac
 
 cd "$(dirname "$0")/.."
@@ -40,5 +41,8 @@ if ! pulumi config get dbPassword >/dev/null 2>&1; then
 fi
 if [ "$action" = up ]; then
     exec pulumi up --stack "$stack"
+fi
+if [ "$action" = adopt ]; then
+    exec node_modules/.bin/ts-node --transpile-only scripts/adopt.ts "$stack" --yes
 fi
 exec pulumi preview --stack "$stack" --diff --policy-pack policy

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -145,7 +145,9 @@ describe("scripts/stack.sh, the README's main command, up to the Pulumi CLI", ()
         const dir = mkdtempSync(join(tmpdir(), "pulumi-stub-"));
         const [bin, project, tools] = ["bin", "project", "tools"].map((name) => join(dir, name));
         for (const folder of [bin, join(project, "scripts"), tools]) mkdirSync(folder, { recursive: true });
-        for (const file of ["stack.sh", "pulumi-cli.js"]) copyFileSync(join(root, "scripts", file), join(project, "scripts", file));
+        for (const file of ["stack.sh", "pulumi-cli.js", "adopt.ts"]) copyFileSync(join(root, "scripts", file), join(project, "scripts", file));
+        cpSync(join(root, "lib"), join(project, "lib"), { recursive: true });
+        copyFileSync(join(root, "tsconfig.json"), join(project, "tsconfig.json"));
         symlinkSync(join(root, "node_modules"), join(project, "node_modules"));
         for (const tool of ["sh", "node", "dirname", "mkdir", "cp", "cat"]) {
             const found = spawnSync("sh", ["-c", `command -v ${tool}`], { encoding: "utf8" }).stdout.trim();
@@ -192,6 +194,14 @@ describe("scripts/stack.sh, the README's main command, up to the Pulumi CLI", ()
         expect(status).toBe(0);
         expect(calls.at(-1)).toMatch(/^up --stack prod \|/);
     });
+
+    it("adopts with the CLI, backend and password ready, then runs up (nothing to adopt on a host without the containers)", () => {
+        const { status, stdout, stderr, calls } = runWithStub(["adopt", "dev"], { PULUMI_CONFIG_PASSPHRASE: "pass" });
+        expect(stderr).toBe("");
+        expect(status).toBe(0);
+        expect(stdout).toContain("nothing to adopt: no container of the stack exists yet");
+        expect(calls.map((c) => c.split(" | ")[0])).toEqual(["stack select --create dev", "config get dbPassword", "up --stack dev"]);
+    }, 60_000);
 
     it("uses a pulumi on PATH as it is: nothing downloaded, nothing installed", () => {
         const { status, stderr, fetches, project } = runWithStub(["preview", "dev"], { PULUMI_CONFIG_PASSPHRASE: "pass" });
