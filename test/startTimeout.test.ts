@@ -38,3 +38,17 @@ describe("the app unit's start timeout outlasts its wait for the database", () =
         expect(startSeconds).toBeGreaterThan(waitSeconds);
     });
 });
+
+describe("each unit's stop timeout outlasts podman's stop grace", () => {
+    // systemd kills a stop that overruns TimeoutStopSec, and with it `podman stop`
+    // while PostgreSQL may still be writing its shutdown checkpoint.
+    it.each(["user", "system"] as const)("%s scope", (scope) => {
+        const units = renderUnits({ environment: "prod", scope, dbContainer: names.dbContainer, appContainer: names.appContainer, dbHealthTimeoutSeconds: 120 });
+        for (const unit of Object.values(units)) {
+            const grace = /^ExecStop=\S+ stop --time (\d+) /m.exec(unit)?.[1];
+            const timeout = /^TimeoutStopSec=(\d+)$/m.exec(unit)?.[1];
+            expect(grace).toMatch(/^\d+$/);
+            expect(Number(timeout)).toBeGreaterThan(Number(grace));
+        }
+    });
+});
