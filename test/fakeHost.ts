@@ -16,16 +16,21 @@ export function fakeHost() {
     mkdirSync(home);
     const log = join(root, "calls.log");
     for (const tool of ["systemctl", "loginctl"]) {
-        writeFileSync(join(bin, tool), `#!/bin/sh\necho "${tool} $*" >> "${log}"\nexit 0\n`);
+        writeFileSync(join(bin, tool), `#!/bin/sh\necho "${tool} $*" >> "${log}"\necho "$XDG_RUNTIME_DIR" >> "${log}.xdg"\nexit 0\n`);
         chmodSync(join(bin, tool), 0o755);
     }
     return {
         unitDir: join(home, ".config/systemd/user"),
-        run: (script: string) => spawnSync("sh", ["-c", script], {
+        /** Runs a script; `env` adds to or, with undefined, removes from the host's environment. */
+        run: (script: string, env: Record<string, string | undefined> = {}) => spawnSync("sh", ["-c", script], {
             encoding: "utf8",
-            env: { PATH: `${bin}:/usr/bin:/bin`, HOME: home, XDG_RUNTIME_DIR: join(root, "run") },
+            env: Object.fromEntries(Object.entries({ PATH: `${bin}:/usr/bin:/bin`, HOME: home, XDG_RUNTIME_DIR: join(root, "run"), ...env })
+                .filter((entry): entry is [string, string] => entry[1] !== undefined)),
         }),
         /** Every stub call so far, one string per call. */
         calls: (): string[] => (existsSync(log) ? readFileSync(log, "utf8").trim().split("\n") : []),
+        /** XDG_RUNTIME_DIR as each stub call saw it. */
+        runtimeDirs: (): string[] => (existsSync(`${log}.xdg`) ? readFileSync(`${log}.xdg`, "utf8").trim().split("\n") : []),
+        root,
     };
 }
