@@ -10,5 +10,7 @@ export default defineConfig({
         // The language-host test spawns ts-node with a 60 s limit of its own; on a loaded
         // machine (2 cores, load 12 measured) it needed more than 30 s.
         testTimeout: 60_000,
+        // The stack tests run the program in a beforeAll; on a loaded machine that exceeds the default 10 s.
+        hookTimeout: 30_000,
     },
 });

@@ -1,4 +1,4 @@
-import { beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { App, AppArgs } from "../components/app";
 import { Database } from "../components/database";
 import { EnvironmentNetwork } from "../components/network";
@@ -25,6 +25,8 @@ const appSettings = {
 describe("DEV can only reference its own database", () => {
     let recorder: Recorder;
     beforeEach(async () => { recorder = await startRecording("dev"); });
+    // A test's registrations finish after it returns; the next test's mocks must not receive them ("unknown resource").
+    afterEach(async () => { await recorder.settle(); });
 
     it("is a type error to hand a prod database to a dev app", () => {
         const prod = environment("prod");
