@@ -377,6 +377,16 @@ export interface Pending {
     readonly ignored: { attribute: string; value: unknown }[];
 }
 
+/** `pulumi destroy --exclude-protected`: everything but the protected resources, dependents first. */
+export async function destroy(host: SystemdHost, deployment: Deployment): Promise<string[]> {
+    const api = dockerApi(host.apiSocket);
+    const steps: string[] = [];
+    for (const r of inDependencyOrder([...deployment.resources.values()].map((a) => a.registered)).reverse()) {
+        if (!r.protect) await remove(host, api, deployment.resources.get(r.urn)!, steps);
+    }
+    return steps;
+}
+
 /** The stack's remove script, as `pulumi destroy` of the command resource runs it. */
 export function removeUnits(host: SystemdHost, deployment: Deployment): string {
     return runScript(host, deployment.installer.inputs, deployment.installer.inputs.delete);

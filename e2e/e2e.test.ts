@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { SECRET_KEYS } from "../lib/config";
 import { ENVIRONMENTS, EnvironmentName, environmentNames, unitName } from "../lib/environments";
-import { deploy, DeployError, Deployment, pendingChanges, removeUnits, runScript } from "./deploy";
+import { deploy, DeployError, Deployment, destroy, pendingChanges, removeUnits, runScript } from "./deploy";
 import { must, SystemdHost, USER } from "./host";
 import { applyProjectConfig } from "../test/pulumiCliConfig";
 import { runProgram, TYPES } from "../test/harness";
@@ -325,43 +325,60 @@ describe("rezept-tagebuch on a real systemd host", () => {
     };
 
     scenario("password-follows-config", async (timings) => {
-        const { appContainer, dbContainer } = names("dev");
-        // A volume as the hand-run host left it: initialised by the postgres image with the old .env's password.
-        const legacyVolume = "seaser-postgres-dev-legacy";
-        host.must(["podman", "run", "-d", "--name", "legacy-postgres-dev", "-e", "POSTGRES_PASSWORD=legacy-env-password", "-e", "POSTGRES_USER=postgres",
-            "-e", "POSTGRES_DB=rezepte_dev", "-v", `${legacyVolume}:/var/lib/postgresql/data`, IMAGES.postgres], { timeoutMs: 180_000 });
-        await waitFor("the legacy database initialised", () => host.exec(["podman", "exec", "legacy-postgres-dev", "pg_isready", "-h", "127.0.0.1"]).status === 0, 120);
-        host.must(["podman", "exec", "legacy-postgres-dev", "psql", "-q", "-U", "postgres", "-d", "rezepte_dev", "-c",
-            "CREATE TABLE recipes (id serial PRIMARY KEY, title text NOT NULL); INSERT INTO recipes (title) VALUES ('LEGACY Apfelstrudel')"]);
-        host.must(["podman", "stop", "-t", "30", "legacy-postgres-dev"]);
-        host.must(["podman", "rm", "legacy-postgres-dev"]);
-        /** Whether `password` logs in to dev's database over the network, as the app does. */
-        const logsIn = (password: string) => host.exec(["podman", "exec", "-e", `PGPASSWORD=${password}`, appContainer,
-            "psql", "-h", dbContainer, "-U", "postgres", "-d", "rezepte_dev", "-Atc", "SELECT 1"]).status === 0;
+        const test = names("test");
+        // The test stack goes but for its protected data volume (pulumi destroy --exclude-protected): a volume
+        // initialised by the postgres image with another password, as the hand-run host's are.
+        await destroy(host, deployed.get("test")!);
+        deployed.delete("test");
+        host.must(["podman", "volume", "exists", test.dbVolume]);
+        // And the uploads volume a hand-run app would have had.
+        host.must(["sh", "-c", `podman volume exists ${test.appVolume} || podman volume create ${test.appVolume}`]);
+        /** Whether `password` logs in to the test database over the network, as the app does. */
+        const logsIn = (password: string) => host.exec(["podman", "exec", "-e", `PGPASSWORD=${password}`, test.appContainer,
+            "psql", "-h", test.dbContainer, "-U", "postgres", "-d", test.dbName, "-Atc", "SELECT 1"]).status === 0;
 
-        // Adopt it with another password in config: the deploy gives the database the configured one.
-        const adopted = { dbDataVolume: legacyVolume, adoptExistingVolumes: "true", dbPassword: "configured-dev-password-1" };
+        // A first deploy that adopts the volumes, with another password in config.
+        const adopted = { appEnabled: "true", appImage: IMAGES.app, adoptExistingVolumes: "true" };
         let startedAt = now();
-        deployed.set("dev", await deploy(host, "dev", stackConfig("dev", adopted), deployed.get("dev")));
+        deployed.set("test", await deploy(host, "test", stackConfig("test", { ...adopted, dbPassword: "configured-test-password-1" })));
         timings.adopt_deploy_s = round(now() - startedAt);
-        expect(recipes(appContainer)).toEqual(["LEGACY Apfelstrudel"]);
-        expect(logsIn("legacy-env-password")).toBe(false);
+        expect(get(test.appContainer, "/api/recipes").status).toBe(200);
+        expect(logsIn("e2e-test-password")).toBe(false);
+        expect(logsIn("configured-test-password-1")).toBe(true);
 
         // A changed dbPassword takes effect with the next up.
         startedAt = now();
-        deployed.set("dev", await deploy(host, "dev", stackConfig("dev", { ...adopted, dbPassword: "configured-dev-password-2" }), deployed.get("dev")));
+        deployed.set("test", await deploy(host, "test", stackConfig("test", { ...adopted, dbPassword: "configured-test-password-2" }), deployed.get("test")));
         timings.password_change_deploy_s = round(now() - startedAt);
-        expect(recipes(appContainer)).toEqual(["LEGACY Apfelstrudel"]);
-        expect(logsIn("configured-dev-password-2")).toBe(true);
-        expect(logsIn("configured-dev-password-1")).toBe(false);
+        expect(get(test.appContainer, "/api/recipes").status).toBe(200);
+        expect(logsIn("configured-test-password-2")).toBe(true);
+        expect(logsIn("configured-test-password-1")).toBe(false);
         // The password is in no unit, script or log on the host.
-        const hostText = host.exec(["sh", "-c", `cat ${UNIT_DIR}/*.service; journalctl --user --no-pager; podman logs ${dbContainer} 2>&1`]).stdout;
-        expect(hostText).not.toContain("configured-dev-password-2");
+        const hostText = host.exec(["sh", "-c", `cat ${UNIT_DIR}/*.service ${USER.home}/.local/lib/rezept-tagebuch/*; journalctl --user --no-pager; podman logs ${test.dbContainer} 2>&1`]).stdout;
+        expect(hostText).toContain("seaser-postgres-test");
+        expect(hostText).not.toContain("configured-test-password-2");
+    });
 
-        // Back to dev's own volume and password.
-        deployed.set("dev", await deploy(host, "dev", stackConfig("dev"), deployed.get("dev")));
-        await waitFor("dev recipes readable", () => get(appContainer, "/api/recipes").status === 200, 60);
-        expect(recipes(appContainer)).toContain("DEV-ONLY Testkuchen");
+    scenario("nightly", async (timings) => {
+        const env = "dev";
+        const dir = BACKUP_DIR(env);
+        // Old backups beyond what retention keeps.
+        const old = ["20250101T000000Z", "20250102T000000Z", "20250103T000000Z"].map((stamp) => `dev-${stamp}-v0.9.0.dump`);
+        host.must(["sh", "-c", `mkdir -p ${dir} && chmod 700 ${dir} && for f in ${old.join(" ")}; do printf old > ${dir}/$f; done`]);
+        const before = backupFiles(env);
+        // The schedule shortened for the test: every 20 s.
+        deployed.set(env, await deploy(host, env, stackConfig(env, { backupSchedule: "*:*:0/20", backupKeep: "2" }), deployed.get(env)));
+        const scheduledAt = now();
+        expect(host.must(["systemctl", "--user", "show", "--property", "Persistent", "rezept-tagebuch-backup-dev.timer"]).trim()).toBe("Persistent=yes");
+        await waitFor("the timer to write a backup", () => backupFiles(env).some((f) => !before.includes(f) && !f.includes("T000000Z-v0.9.0")), 150, 1000);
+        timings.schedule_to_backup_s = round(now() - scheduledAt);
+        await waitFor("retention to keep two", () => backupFiles(env).length <= 2, 60, 1000);
+        const after = backupFiles(env);
+        expect(after.filter((f) => old.includes(f))).toEqual([]);
+        expect(host.must(["systemctl", "--user", "show", "--property", "Result", "rezept-tagebuch-backup-dev.service"]).trim()).toBe("Result=success");
+        // Back to the nightly schedule.
+        deployed.set(env, await deploy(host, env, stackConfig(env), deployed.get(env)));
+        expect(host.must(["systemctl", "--user", "cat", "rezept-tagebuch-backup-dev.timer"])).toContain("OnCalendar=*-*-* 03:00:00");
     });
 
     scenario("deploy-unhealthy", async (timings) => {

@@ -166,6 +166,11 @@ export class SystemdHost {
         // fixture outside the host reaches it through the shared root file system.
         mkdirSync(join(root, USER.home, ".config/systemd/user/podman.socket.d"), { recursive: true });
         writeFileSync(join(root, USER.home, ".config/systemd/user/podman.socket.d/e2e.conf"), "[Socket]\nListenStream=\nListenStream=%h/podman.sock\n");
+        // The API service exits after 5 s idle (podman system service's default) and the socket starts it again;
+        // a request that meets the exiting service fails with EPIPE (seen under load). Keep it running.
+        mkdirSync(join(root, USER.home, ".config/systemd/user/podman.service.d"), { recursive: true });
+        writeFileSync(join(root, USER.home, ".config/systemd/user/podman.service.d/e2e.conf"),
+            "[Service]\nExecStart=\nExecStart=/usr/bin/podman $LOGGING system service --time=0\n");
         must("tar", ["-C", images, "--exclude=./usr/share/doc", "--exclude=./usr/share/man", "--exclude=./usr/share/locale",
             "--exclude=./var/cache/apt", "--exclude=./.complete", "-cf", join(root, USER.home, "images.tar"), "."]);
         must("chroot", [root, "chown", "-R", `${USER.name}:${USER.name}`, USER.home]);
