@@ -78,7 +78,10 @@ const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 const ENV_VAR = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const PG_IDENT = /^[a-z_][a-z0-9_]{0,62}$/;
 
-const port = z.coerce.number("must be a number").int("must be a whole number").min(1, "must be 1 to 65535").max(65535, "must be 1 to 65535");
+/** A whole number from `min` to `max`, with the range in the message. */
+const wholeNumber = (min: number, max: number) => z.coerce.number("must be a number").int("must be a whole number")
+    .min(min, `must be ${min} to ${max}`).max(max, `must be ${min} to ${max}`);
+const port = wholeNumber(1, 65535);
 const bool = z.enum(["true", "false"], "must be true or false").transform((v) => v === "true");
 const resourceName = z.string().regex(NAME, "must start with a letter or digit and contain only letters, digits, '_', '.', '-'");
 const envMap = z.string().transform((text, ctx) => {
@@ -113,7 +116,7 @@ const KEYS = {
     dbPort: { schema: port, hint: "pulumi config set dbPort 5432" },
     dbDataVolume: { schema: resourceName, hint: "pulumi config set dbDataVolume <volume name>" },
     dbHealthTimeoutSeconds: {
-        schema: z.coerce.number("must be a number").int("must be a whole number").min(10, "must be 10 to 1800").max(1800, "must be 10 to 1800"),
+        schema: wholeNumber(10, 1800),
         hint: "pulumi config set dbHealthTimeoutSeconds 120",
     },
     backupDir: {
@@ -121,11 +124,11 @@ const KEYS = {
         hint: "pulumi config set backupDir '$HOME/rezept-tagebuch-backups' (each stack uses a folder of its own name below it)",
     },
     backupKeep: {
-        schema: z.coerce.number("must be a number").int("must be a whole number").min(1, "must be 1 to 1000").max(1000, "must be 1 to 1000"),
+        schema: wholeNumber(1, 1000),
         hint: "pulumi config set backupKeep 14",
     },
     backupMaxAgeDays: {
-        schema: z.coerce.number("must be a number").int("must be a whole number").min(1, "must be 1 to 3650").max(3650, "must be 1 to 3650"),
+        schema: wholeNumber(1, 3650),
         hint: "pulumi config set backupMaxAgeDays 30",
     },
     backupSchedule: {
@@ -133,7 +136,7 @@ const KEYS = {
         hint: "pulumi config set backupSchedule '*-*-* 03:00:00'",
     },
     deployTimeoutSeconds: {
-        schema: z.coerce.number("must be a number").int("must be a whole number").min(10, "must be 10 to 1800").max(1800, "must be 10 to 1800"),
+        schema: wholeNumber(10, 1800),
         hint: "pulumi config set deployTimeoutSeconds 180",
     },
     adoptExistingVolumes: { schema: bool, hint: "pulumi config set adoptExistingVolumes true" },
@@ -151,11 +154,11 @@ const KEYS = {
     alertCommand: { schema: z.string().regex(/^[^\n]+$/, "must be one line"), hint: "pulumi config set alertCommand 'mail -s rezept-tagebuch ops@example.org'" },
     alertWebhookUrl: { schema: z.string().regex(/^https?:\/\/\S+$/, "must be an http:// or https:// URL"), hint: "pulumi config set --secret alertWebhookUrl (it prompts for the URL; in a script: pulumi config set --secret alertWebhookUrl < url-file)", secret: true },
     alertRepeatMinutes: {
-        schema: z.coerce.number("must be a number").int("must be a whole number").min(5, "must be 5 to 10080").max(10080, "must be 5 to 10080"),
+        schema: wholeNumber(5, 10080),
         hint: "pulumi config set alertRepeatMinutes 60",
     },
     healthIntervalMinutes: {
-        schema: z.coerce.number("must be a number").int("must be a whole number").min(1, "must be 1 to 60").max(60, "must be 1 to 60"),
+        schema: wholeNumber(1, 60),
         hint: "pulumi config set healthIntervalMinutes 5",
     },
     sshPrivateKey: { schema: z.string().includes("PRIVATE KEY", "is not a PEM private key"), hint: "pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519", secret: true },

@@ -8,7 +8,7 @@ import { join } from "node:path";
  * stubs that log their arguments, HOME is a temp dir, and the scripts run for real
  * under sh. User scope only: the system scope differs only in its unit directory.
  */
-export function fakeHost() {
+export function fakeHost(opts: { failOn?: string } = {}) {
     const root = mkdtempSync(join(tmpdir(), "fake-host-"));
     const bin = join(root, "bin");
     const home = join(root, "home");
@@ -16,7 +16,9 @@ export function fakeHost() {
     mkdirSync(home);
     const log = join(root, "calls.log");
     for (const tool of ["systemctl", "loginctl"]) {
-        writeFileSync(join(bin, tool), `#!/bin/sh\necho "${tool} $*" >> "${log}"\necho "$XDG_RUNTIME_DIR" >> "${log}.xdg"\nexit 0\n`);
+        // With `failOn`, a call naming that unit fails, as systemctl does for a unit that cannot start.
+        writeFileSync(join(bin, tool), `#!/bin/sh\necho "${tool} $*" >> "${log}"\necho "$XDG_RUNTIME_DIR" >> "${log}.xdg"\n` +
+            (opts.failOn ? `case "$*" in *"${opts.failOn}"*) echo "Failed to start ${opts.failOn}" >&2; exit 1;; esac\n` : "") + "exit 0\n");
         chmodSync(join(bin, tool), 0o755);
     }
     return {

@@ -1,8 +1,9 @@
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { fakeHost } from "./fakeHost";
 import { ENVIRONMENTS, environmentNames } from "../lib/environments";
 import { BootSpec, renderInstallScript, renderRemoveScript, renderUnits, SystemdScope, waitForHealthyCommand } from "../lib/systemd";
 import { runProgram, TYPES, validConfig } from "./harness";
@@ -150,31 +151,6 @@ describe("install and remove scripts", () => {
             expect(result.status).toBe(0);
         }
     });
-
-    /**
-     * A host stand-in: systemctl is a stub that logs its arguments
-     * (and fails for a chosen unit), HOME is a temp dir. The scripts run for real.
-     */
-    function fakeHost(opts: { failOn?: string } = {}) {
-        const root = mkdtempSync(join(tmpdir(), "fake-host-"));
-        const bin = join(root, "bin");
-        const home = join(root, "home");
-        mkdirSync(bin);
-        mkdirSync(home);
-        const log = join(root, "calls.log");
-        for (const tool of ["systemctl"]) {
-            writeFileSync(join(bin, tool), `#!/bin/sh\necho "${tool} $*" >> "${log}"\n` +
-                (opts.failOn ? `case "$*" in *"${opts.failOn}"*) echo "Failed to start ${opts.failOn}" >&2; exit 1;; esac\n` : "") + "exit 0\n");
-            chmodSync(join(bin, tool), 0o755);
-        }
-        const run = (script: string) => spawnSync("sh", ["-c", script], {
-            encoding: "utf8",
-            env: { PATH: `${bin}:/usr/bin:/bin`, HOME: home, XDG_RUNTIME_DIR: join(root, "run") },
-        });
-        const unitDir = join(home, ".config/systemd/user");
-        const calls = () => (existsSync(log) ? readFileSync(log, "utf8").trim().split("\n") : []);
-        return { run, unitDir, calls };
-    }
 
     const dev = spec("dev", "user");
     const devUnits = renderUnits(dev);
