@@ -14,6 +14,8 @@ import { deploy, DeployError, Deployment, destroy, pendingChanges, removeUnits, 
 import { must, SystemdHost, USER } from "./host";
 import { applyProjectConfig } from "../test/pulumiCliConfig";
 import { runProgram, TYPES } from "../test/harness";
+import { planAdoption } from "../lib/adoption";
+import { applySteps, observe } from "../scripts/adopt";
 
 const UNIT_DIR = `${USER.home}/.config/systemd/user`;
 
@@ -585,5 +587,55 @@ describe("rezept-tagebuch on a real systemd host", () => {
         expect(passed.stderr).toBe("");
         expect(passed.status).toBe(0);
         await waitFor("prod and dev healthy after the host check", () => appEnvs.every((env) => healthy(names(env).dbContainer) && healthy(names(env).appContainer)), 180);
+    });
+    scenario("adopt", async (timings) => {
+        const exec = (args: string[], input?: string) => host.exec(args, { input });
+        for (const env of ["dev", "prod"] as const) {
+            const n = names(env);
+            const startedAt = now();
+            // Back to the host of the incident: the stack gone but for its volumes, the containers made by hand.
+            await destroy(host, deployed.get(env)!);
+            deployed.delete(env);
+            const handTag = env === "dev" ? "localhost/e2e-app:dev" : "localhost/e2e-app:latest";
+            host.must(["podman", "tag", IMAGES.app, handTag]);
+            const dataVolume = `rezept-${env}-pgdata`;
+            host.must(["podman", "run", "-d", "--name", n.dbContainer, "--network", "seaser-network", "-e", "POSTGRES_PASSWORD=old-env-password",
+                "-e", "POSTGRES_USER=postgres", "-e", `POSTGRES_DB=${n.dbName}`, "-v", `${dataVolume}:/var/lib/postgresql/data`, IMAGES.postgres], { timeoutMs: 180_000 });
+            await waitFor(`hand-made ${n.dbContainer} ready`, () => host.exec(["podman", "exec", n.dbContainer, "pg_isready", "-h", "127.0.0.1"]).status === 0, 120);
+            host.must(["podman", "exec", n.dbContainer, "psql", "-q", "-U", "postgres", "-d", n.dbName, "-c",
+                `CREATE TABLE recipes (id serial PRIMARY KEY, title text NOT NULL); INSERT INTO recipes (title) VALUES ('HAND-RUN ${env} row')`]);
+            // As in the incident: dev's app on prod's database, no DEV_MODE; prod's on :latest.
+            host.must(["podman", "run", "-d", "--name", n.appContainer, "--network", "seaser-network", "-e", "POSTGRES_HOST=seaser-postgres",
+                "-e", "POSTGRES_PASSWORD=old-env-password", "-e", "POSTGRES_USER=postgres", "-e", `POSTGRES_DB=${n.dbName}`, "-e", "POSTGRES_PORT=5432",
+                "-e", "DB_TYPE=postgresql", "-e", `APP_VERSION=${handTag.split(":")[1]}`, "-v", `${n.appVolume}:/data`, handTag], { timeoutMs: 180_000 });
+            // ...and a unit from podman generate systemd --new, which would recreate the old container.
+            host.must(["sh", "-c", `podman generate systemd --new --name ${n.appContainer} > ${UNIT_DIR}/${unitName(n.appContainer)} && systemctl --user daemon-reload`]);
+
+            // The adoption command's look, plan and steps, driven inside the host.
+            const plan = planAdoption(observe(env, "user", true, exec), n, true);
+            expect(plan.problems).toEqual([]);
+            expect(plan.config).toEqual({ dbDataVolume: dataVolume, appDataVolume: n.appVolume, adoptExistingVolumes: "true" });
+            if (env === "dev") expect(plan.findings.join("\n")).toContain(`uses POSTGRES_HOST=seaser-postgres, not its own database ${n.dbContainer}`);
+            else expect(plan.findings.join("\n")).toContain(`runs ${handTag}, a moving tag`);
+            applySteps(plan, {
+                environment: env, scope: "user", dbContainer: n.dbContainer, app: { container: n.appContainer, volume: n.appVolume },
+                directory: BACKUP_DIR(env), keep: 1000, maxAgeDays: 3650,
+            }, exec);
+            expect(backupFiles(env).some((f) => f.includes(`-${handTag.split(":")[1]}.dump`))).toBe(true);
+            // ...then the hand-over: pulumi up with the volumes imported.
+            deployed.set(env, await deploy(host, env, stackConfig(env, plan.config)));
+            timings[`${env}_adopt_s`] = round(now() - startedAt);
+            expect(recipes(n.appContainer)).toContain(`HAND-RUN ${env} row`);
+            expect(inspect(n.appContainer, "{{range .Config.Env}}{{println .}}{{end}}").split("\n")).toContain(`POSTGRES_HOST=${n.dbContainer}`);
+            expect(JSON.parse(get(n.appContainer, "/api/version").body).version).toBe("v1.0.0");
+            // Run again, it has nothing to do.
+            expect(planAdoption(observe(env, "user", true, exec), n, true)).toMatchObject({ adopted: true, steps: [] });
+        }
+        expect(JSON.parse(get(names("dev").appContainer, "/api/version").body)).toMatchObject({ dev_mode: true });
+
+        // A reboot brings everything back, the adopted data included.
+        host.reboot();
+        await waitFor("every app serving after the reboot", () => appEnvs.every((env) => get(names(env).appContainer, "/api/recipes").status === 200), 240, 500);
+        for (const env of appEnvs) expect(recipes(names(env).appContainer)).toContain(`HAND-RUN ${env} row`);
     });
 });
