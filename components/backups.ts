@@ -27,6 +27,9 @@ export class BackupBeforeDeploy extends pulumi.ComponentResource {
         super("rezept-tagebuch:index:BackupBeforeDeploy", name, {}, opts);
         this.backup = hostCommand(`${name}-run`, args.connection, {
             create: renderBackupScript(args.spec),
+            // Other changes (where backups go, how many are kept) reach the host with the nightly script;
+            // pulumi-command would otherwise run `create` again for them, an unasked-for backup.
+            update: "true",
             triggers: Object.entries(args.risks).map(([what, value]) => `${what}=${value ?? ""}`),
         }, { parent: this });
         this.registerOutputs({});

@@ -367,10 +367,11 @@ describe("rezept-tagebuch on a real systemd host", () => {
         // Old backups beyond what retention keeps.
         const old = ["20250101T000000Z", "20250102T000000Z", "20250103T000000Z"].map((stamp) => `dev-${stamp}-v0.9.0.dump`);
         host.must(["sh", "-c", `mkdir -p ${dir} && chmod 700 ${dir} && for f in ${old.join(" ")}; do printf old > ${dir}/$f; done`]);
-        const before = backupFiles(env);
         // The schedule shortened for the test: every 20 s.
         deployed.set(env, await deploy(host, env, stackConfig(env, { backupSchedule: "*:*:0/20", backupKeep: "2" }), deployed.get(env)));
         const scheduledAt = now();
+        // Nothing else backs up from here on: a new file is the timer's.
+        const before = backupFiles(env);
         expect(host.must(["systemctl", "--user", "show", "--property", "Persistent", "rezept-tagebuch-backup-dev.timer"]).trim()).toBe("Persistent=yes");
         await waitFor("the timer to write a backup", () => backupFiles(env).some((f) => !before.includes(f) && !f.includes("T000000Z-v0.9.0")), 150, 1000);
         timings.schedule_to_backup_s = round(now() - scheduledAt);

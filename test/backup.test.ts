@@ -279,6 +279,8 @@ describe("the backup before a risky deploy, in the program", () => {
             ...spec(env, { keep: 14, maxAgeDays: 30, directory: `$HOME/rezept-tagebuch-backups/${env}` }),
         }));
         expect(backup.inputs.delete).toBeUndefined();
+        // A change that is not a risk (backupKeep, backupDir) updates it without a backup.
+        expect(backup.inputs.update).toBe("true");
         for (const container of run.ofType(TYPES.container)) expect(dependsOn(container, `${env}-backup-run`), container.name).toBe(true);
     });
 
