@@ -39,6 +39,8 @@ export interface UnitObservation {
     readonly active: string;
     /** The unit file on the host; undefined when it is missing. */
     readonly content?: string;
+    /** `systemctl show --property=Result`: how its last run ended (success, exit-code, ...). */
+    readonly result?: string;
 }
 
 /** What the runner saw on the host for one environment. */
@@ -132,8 +134,13 @@ export function evaluate(expected: HealthExpectation, seen: Observation): Enviro
     const reinstall = `pulumi up --stack ${expected.environment} --replace 'urn:pulumi:${expected.environment}::${PROJECT}::${PROJECT}:index:BootUnits$command:local:Command::${expected.environment}-boot-install'`;
     for (const [unit, content] of Object.entries(expected.units)) {
         const state = seen.units[unit];
-        add(`unit ${unit} enabled`, state?.enabled === "enabled", state?.enabled ?? "not checked", `systemctl ${user}enable ${unit}`);
-        add(`unit ${unit} active`, state?.active === "active", state?.active ?? "not checked", `systemctl ${user}start ${unit}; journalctl ${user}-u ${unit} -n 50`);
+        if (/^\[Install\]$/m.test(content)) {
+            add(`unit ${unit} enabled`, state?.enabled === "enabled", state?.enabled ?? "not checked", `systemctl ${user}enable ${unit}`);
+            add(`unit ${unit} active`, state?.active === "active", state?.active ?? "not checked", `systemctl ${user}start ${unit}; journalctl ${user}-u ${unit} -n 50`);
+        } else {
+            // A oneshot its timer starts (the nightly backup): not enabled, inactive between runs; its last run must have succeeded.
+            add(`unit ${unit} last run succeeded`, state?.result === "success", state?.result ?? "not checked", `journalctl ${user}-u ${unit} -n 50; then: systemctl ${user}start ${unit}`);
+        }
         const same = state?.content === content;
         // Re-installing overwrites a hand edit; `systemctl cat` shows it first.
         add(`unit ${unit} file as deployed`, same, state?.content === undefined ? "missing" : same ? "identical" : `changed by hand (systemctl ${user}cat ${unit})`, reinstall);

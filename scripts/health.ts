@@ -94,6 +94,7 @@ async function observe(settings: HealthSettings): Promise<Observation> {
         return [unit, {
             enabled: run("systemctl", [...user, "is-enabled", unit]).stdout.trim() || "unknown",
             active: run("systemctl", [...user, "is-active", unit]).stdout.trim() || "unknown",
+            result: run("systemctl", [...user, "show", "--property=Result", "--value", unit]).stdout.trim() || "unknown",
             content: existsSync(file) ? readFileSync(file, "utf8") : undefined,
         }];
     }));

@@ -3,6 +3,7 @@ import { renderAppEnv } from "../lib/appEnv";
 import { environmentNames } from "../lib/environments";
 import { decideAlert, evaluate, HealthExpectation, Observation, parseAlertState, renderAlert, renderJson, renderTable } from "../lib/health";
 import { renderUnits } from "../lib/systemd";
+import { renderBackupUnits } from "../lib/backup";
 
 const PASSWORD = "s3cret-pg-password";
 const SESSION = "session-secret-value";
@@ -170,5 +171,33 @@ describe("alerts", () => {
         expect(text).toMatch(/^rezept-tagebuch dev on rezept-host FAILING: database seaser-postgres-dev runs, database seaser-postgres-dev healthy\n/);
         expect(JSON.parse(json)).toMatchObject({ kind: "failing", environment: "dev", host: "rezept-host", failed: ["database seaser-postgres-dev runs", "database seaser-postgres-dev healthy"] });
         expect(renderAlert("recovered", evaluate(expected, healthy()), "rezept-host").text).toMatch(/^rezept-tagebuch dev on rezept-host recovered/);
+    });
+});
+
+describe("the nightly backup, as the stack installs it with its units", () => {
+    const backupUnits = renderBackupUnits({
+        environment: "dev", scope: "user", dbContainer: dev.dbContainer, app: { container: dev.appContainer, volume: dev.appVolume },
+        directory: "$HOME/rezept-tagebuch-backups/dev", keep: 14, maxAgeDays: 30, scriptPath: "%h/.local/lib/rezept-tagebuch/backup-dev.sh", schedule: "*-*-* 03:00:00",
+    });
+    const withBackup: HealthExpectation = { ...expected, units: { ...units, ...backupUnits } };
+    const seen = (result: string): Observation => ({
+        ...healthy(),
+        units: {
+            ...healthy().units,
+            "rezept-tagebuch-backup-dev.timer": { enabled: "enabled", active: "active", content: backupUnits["rezept-tagebuch-backup-dev.timer"] },
+            // A oneshot its timer starts: `static`, inactive between runs.
+            "rezept-tagebuch-backup-dev.service": { enabled: "static", active: "inactive", content: backupUnits["rezept-tagebuch-backup-dev.service"], result },
+        },
+    });
+
+    it("passes between runs when the last run succeeded: the oneshot is not expected to be enabled or active", () => {
+        expect(evaluate(withBackup, seen("success")).checks.filter((c) => !c.ok)).toEqual([]);
+    });
+
+    it("fails, naming the backup and where to look, when the last run failed, so the health timer alerts", () => {
+        expect(evaluate(withBackup, seen("exit-code")).checks.filter((c) => !c.ok)).toEqual([expect.objectContaining({
+            name: "unit rezept-tagebuch-backup-dev.service last run succeeded", detail: "exit-code",
+            fix: expect.stringContaining("journalctl --user -u rezept-tagebuch-backup-dev.service"),
+        })]);
     });
 });
