@@ -57,6 +57,8 @@ describe("the health gate a deploy waits on", () => {
         const result = runAgainstStub(renderAppReadyScript(spec({ container: "seaser-rezept-tagebuch-dev", timeoutSeconds: 2 })), { healthyAfter: 1000 });
         expect(result.status).toBe(1);
         expect(result.seconds).toBeLessThan(5);
+        // A check a second, not a busy loop on the host.
+        expect(result.calls.filter((call) => call.startsWith("healthcheck")).length).toBeLessThanOrEqual(4);
         expect(result.stderr).toContain("seaser-rezept-tagebuch-dev did not pass its healthcheck within 2 s (it is running, exit code 0)");
         expect(result.stderr).toContain("podman logs --tail 50 seaser-rezept-tagebuch-dev");
         expect(result.stderr).toContain("journalctl --user -u container-seaser-rezept-tagebuch-dev.service");
