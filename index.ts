@@ -1,12 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { readStackConfig } from "./lib/config";
-import { renderBackupScript, renderBackupUnits, renderRestoreScript } from "./lib/backup";
-import { scriptPathInUnit } from "./lib/systemd";
 import { EnvironmentNetwork } from "./components/network";
 import { Database } from "./components/database";
 import { App } from "./components/app";
-import { BackupBeforeDeploy } from "./components/backups";
+import { Backups } from "./components/backups";
 import { BootUnits } from "./components/bootUnits";
 import { HostCheck } from "./components/hostCheck";
 import { HealthCheck } from "./components/healthCheck";
@@ -26,14 +24,15 @@ const podman = new docker.Provider("podman", config.dockerHost ? { host: config.
 const opts = { providers: [podman] };
 const gate = { connection: config.connection, scope: config.boot.scope, timeoutSeconds: config.deployTimeoutSeconds };
 
-const backupSpec = {
-    environment: env, scope: config.boot.scope, dbContainer: names.dbContainer,
-    app: config.app && { container: names.appContainer, volume: config.app.volume },
-    directory: config.backup.directory, keep: config.backup.keep, maxAgeDays: config.backup.maxAgeDays,
-};
-const backup = new BackupBeforeDeploy(`${env}-backup`, {
-    spec: backupSpec,
+const backups = new Backups(`${env}-backup`, {
+    spec: {
+        environment: env, scope: config.boot.scope, dbContainer: names.dbContainer,
+        app: config.app && { container: names.appContainer, volume: config.app.volume },
+        directory: config.backup.directory, keep: config.backup.keep, maxAgeDays: config.backup.maxAgeDays,
+    },
+    schedule: config.backup.schedule,
     connection: config.connection,
+    hostCheck: hostCheck.command,
     risks: {
         appImage: config.app?.image, dbImage: config.db.image, dbName: config.db.name,
         dbUser: config.db.user, dbPort: config.db.port, dbDataVolume: config.db.volume,
@@ -52,7 +51,7 @@ const database = new Database(`${env}-db`, {
     password: config.db.password,
     adoptVolume: config.adoptExistingVolumes,
     gate,
-    after: [backup.backup],
+    after: [backups.beforeDeploy],
 }, opts);
 
 const app = config.app && new App(`${env}-app`, {
@@ -69,7 +68,7 @@ const app = config.app && new App(`${env}-app`, {
     secretEnv: config.app.secretEnv,
     adoptVolume: config.adoptExistingVolumes,
     gate,
-    after: [backup.backup],
+    after: [backups.beforeDeploy],
 }, opts);
 
 const boot = new BootUnits(`${env}-boot`, {
@@ -82,10 +81,7 @@ const boot = new BootUnits(`${env}-boot`, {
     },
     connection: config.connection,
     containers: app ? [database.ready, app.ready] : [database.ready],
-    extra: {
-        units: renderBackupUnits({ ...backupSpec, scriptPath: scriptPathInUnit(config.boot.scope, `backup-${env}.sh`), schedule: config.backup.schedule }),
-        scripts: { [`backup-${env}.sh`]: renderBackupScript(backupSpec), [`restore-${env}.sh`]: renderRestoreScript(backupSpec) },
-    },
+    extra: backups.files,
 });
 
 // The installed check runs this checkout's `npm run health`, so it needs Pulumi on the host itself.

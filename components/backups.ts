@@ -1,11 +1,14 @@
 import * as pulumi from "@pulumi/pulumi";
-import { BackupSpec, renderBackupScript } from "../lib/backup";
+import { BackupSpec, renderBackupScript, renderBackupUnits, renderRestoreScript } from "../lib/backup";
+import { scriptPathInUnit } from "../lib/systemd";
 import { HostConnection, hostCommand } from "./hostCommand";
 
-/** BackupBeforeDeployArgs describe the parameters to a BackupBeforeDeploy component. */
-export interface BackupBeforeDeployArgs {
+/** BackupsArgs describe the parameters to a Backups component. */
+export interface BackupsArgs {
     /** What is backed up, and where to. */
     readonly spec: BackupSpec;
+    /** When the nightly backup runs (systemd OnCalendar). */
+    readonly schedule: string;
     readonly connection: HostConnection;
     /**
      * What makes a deploy risky: the images (a new app image may migrate the schema)
@@ -13,25 +16,38 @@ export interface BackupBeforeDeployArgs {
      * container for it changes no data.
      */
     readonly risks: Readonly<Record<string, string | number | undefined>>;
+    /** Nothing runs on a host before it passed the stack's host check. */
+    readonly hostCheck: pulumi.Resource;
 }
 
 /**
- * Backs an environment up before a deploy that may change its data, and only then:
- * the containers depend on it, so a failed backup stops the update before any of
- * them is replaced. On a first deploy there is nothing to back up, and it says so.
+ * One environment's backups: a backup before a deploy that may change its data,
+ * and only then (the containers depend on it, so a failed backup stops the update
+ * before any of them is replaced; on a first deploy there is nothing to back up,
+ * and it says so); and the files of the nightly backup and the restore, which
+ * BootUnits installs with the stack's other units.
  */
-export class BackupBeforeDeploy extends pulumi.ComponentResource {
-    readonly backup: pulumi.Resource;
+export class Backups extends pulumi.ComponentResource {
+    readonly beforeDeploy: pulumi.Resource;
+    /** The nightly timer and its service, and the backup and restore scripts, for BootUnits to install. */
+    readonly files: { readonly units: Readonly<Record<string, string>>; readonly scripts: Readonly<Record<string, string>> };
 
-    constructor(name: string, args: BackupBeforeDeployArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("rezept-tagebuch:index:BackupBeforeDeploy", name, {}, opts);
-        this.backup = hostCommand(`${name}-run`, args.connection, {
-            create: renderBackupScript(args.spec),
+    constructor(name: string, args: BackupsArgs, opts?: pulumi.ComponentResourceOptions) {
+        // Its earlier name: stacks deployed under it keep their backup command rather than replace it.
+        super("rezept-tagebuch:index:Backups", name, {}, { ...opts, aliases: [{ type: "rezept-tagebuch:index:BackupBeforeDeploy" }, ...(opts?.aliases ?? [])] });
+        const { spec } = args;
+        this.beforeDeploy = hostCommand(`${name}-run`, args.connection, {
+            create: renderBackupScript(spec),
             // Other changes (where backups go, how many are kept) reach the host with the nightly script;
             // pulumi-command would otherwise run `create` again for them, an unasked-for backup.
             update: "true",
             triggers: Object.entries(args.risks).map(([what, value]) => `${what}=${value ?? ""}`),
-        }, { parent: this });
+        }, { parent: this, dependsOn: [args.hostCheck] });
+        const script = `backup-${spec.environment}.sh`;
+        this.files = {
+            units: renderBackupUnits({ ...spec, scriptPath: scriptPathInUnit(spec.scope, script), schedule: args.schedule }),
+            scripts: { [script]: renderBackupScript(spec), [`restore-${spec.environment}.sh`]: renderRestoreScript(spec) },
+        };
         this.registerOutputs({});
     }
 }

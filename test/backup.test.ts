@@ -282,6 +282,8 @@ describe("the backup before a risky deploy, in the program", () => {
         // A change that is not a risk (backupKeep, backupDir) updates it without a backup.
         expect(backup.inputs.update).toBe("true");
         for (const container of run.ofType(TYPES.container)) expect(dependsOn(container, `${env}-backup-run`), container.name).toBe(true);
+        // ...and it runs only on a host that passed the stack's host check, as everything else.
+        expect(dependsOn(backup, `${env}-host-check-run`)).toBe(true);
     });
 
     it("runs again for a new app image or database image, and not for a new password alone", async () => {

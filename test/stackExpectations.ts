@@ -24,7 +24,7 @@ export function describeStack(env: EnvironmentName, config: Record<string, strin
             const components = run.resources.filter((r) => !r.custom && !r.type.startsWith("pulumi:")).map((r) => `${r.type}::${r.name}`).sort();
             expect(components).toEqual([
                 ...(hasApp ? [`rezept-tagebuch:index:App::${env}-app`] : []),
-                `rezept-tagebuch:index:BackupBeforeDeploy::${env}-backup`,
+                `rezept-tagebuch:index:Backups::${env}-backup`,
                 `rezept-tagebuch:index:BootUnits::${env}-boot`,
                 `rezept-tagebuch:index:Database::${env}-db`,
                 `rezept-tagebuch:index:EnvironmentNetwork::${env}`,
