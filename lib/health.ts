@@ -127,7 +127,8 @@ export function evaluate(expected: HealthExpectation, seen: Observation): Enviro
             const problems = appEnvProblems(expected.environment, parseEnvLines(env), [expected.dbContainer]);
             add(`app ${app} uses the ${expected.environment} database`, problems.length === 0,
                 problems.length === 0 ? `POSTGRES_HOST=${expected.dbContainer}` : problems.join("; "),
-                `${up} (Pulumi recreates ${app} with its own settings)`);
+                // A refresh finds the stack's container gone and the next up creates it, once the name is free.
+                `podman rm -f ${app}; pulumi up --stack ${expected.environment} --refresh`);
         }
     }
 

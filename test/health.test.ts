@@ -80,6 +80,8 @@ describe("the checks of one environment", () => {
         const seen = healthy();
         const bad = failed({ ...seen, containers: { ...seen.containers, [dev.appContainer]: running(appEnv("seaser-postgres")) } });
         expect(bad).toEqual([expect.objectContaining({ name: `app ${dev.appContainer} uses the dev database`, detail: 'POSTGRES_HOST is "seaser-postgres", not the dev database (seaser-postgres-dev)' })]);
+        // A plain up compares program and state and would change nothing: the fix refreshes, once the hand-made container is gone.
+        expect(bad[0].fix).toBe(`podman rm -f ${dev.appContainer}; pulumi up --stack dev --refresh`);
         const noDevMode = appEnv().filter((l) => !l.startsWith("DEV_MODE="));
         expect(failed({ ...seen, containers: { ...seen.containers, [dev.appContainer]: running(noDevMode) } })[0].detail).toBe('DEV_MODE is unset in dev, expected "true"');
     });
@@ -122,7 +124,7 @@ describe("output", () => {
         const table = renderTable([bad], "rezept-host");
         expect(table).toMatch(/^rezept-tagebuch dev on rezept-host: FAILING\n/);
         expect(table).toMatch(/\n {2}✓ database seaser-postgres-dev exists +present\n/);
-        expect(table).toMatch(/\n {2}✗ app seaser-rezept-tagebuch-dev uses the dev database +POSTGRES_HOST is "seaser-postgres".*\n {6}fix: npm run stack -- up dev/);
+        expect(table).toMatch(/\n {2}✗ app seaser-rezept-tagebuch-dev uses the dev database +POSTGRES_HOST is "seaser-postgres".*\n {6}fix: podman rm -f seaser-rezept-tagebuch-dev; pulumi up --stack dev --refresh/);
         expect(table.split("\n").filter((l) => /^ {2}[✓✗] /.test(l))).toHaveLength(bad.checks.length);
     });
 
