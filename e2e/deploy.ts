@@ -171,7 +171,6 @@ export async function deploy(host: SystemdHost, environment: EnvironmentName, co
             return id;
         },
         mockId,
-        secretKeys: ["dbPassword", "appSecretEnv"],
     });
 
     // A resource waits for its provider, and so for what the provider depends on (the host check).
@@ -366,6 +365,20 @@ export async function pendingChanges(host: SystemdHost, deployment: Deployment):
         });
     }
     return result;
+}
+
+/**
+ * The part of `pulumi refresh` (or `up --refresh`) a container made by hand meets: the provider's
+ * Read looks the state's id up among all containers and, when it is gone, clears the id
+ * (resource_docker_container_funcs.go:763-772 and fetchDockerContainer at 1133-1147, at the commit
+ * e2e/provider.ts cites), so the engine drops the resource and the
+ * next `up` creates it. Other read-back differences are `pendingChanges`' business.
+ */
+export async function refresh(host: SystemdHost, deployment: Deployment): Promise<Deployment> {
+    const listed = (await call(dockerApi(host.apiSocket), { method: "GET", path: "/containers/json?all=true" })) as { Id: string }[];
+    const present = new Set(listed.map((c) => c.Id));
+    const resources = new Map([...deployment.resources].filter(([, a]) => a.registered.type !== TYPES.container || present.has(a.hostId!)));
+    return { ...deployment, resources };
 }
 
 /** One docker resource read back and compared with the program. */

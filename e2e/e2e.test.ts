@@ -4,18 +4,20 @@
  * rebooted, crashed, probed for isolation, replaced and uninstalled. Needs root.
  * Writes reports/e2e.json with each scenario's result and measured timings.
  */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { SECRET_KEYS } from "../lib/config";
 import { ENVIRONMENTS, EnvironmentName, environmentNames, unitName } from "../lib/environments";
-import { deploy, DeployError, Deployment, destroy, pendingChanges, removeUnits, runScript } from "./deploy";
+import { deploy, DeployError, Deployment, destroy, pendingChanges, refresh, removeUnits, runScript } from "./deploy";
 import { must, SystemdHost, USER } from "./host";
 import { applyProjectConfig } from "../test/pulumiCliConfig";
 import { runProgram, TYPES } from "../test/harness";
 import { planAdoption } from "../lib/adoption";
 import { applySteps, observe } from "../scripts/adopt";
+import { healthUnitName } from "../lib/healthUnits";
+import { parseEnvLines } from "../lib/appEnv";
 
 const UNIT_DIR = `${USER.home}/.config/systemd/user`;
 
@@ -26,6 +28,17 @@ const IMAGES = {
     appNext: "localhost/e2e-app:v1.0.1",
     /** Starts and never answers: a bad release. */
     appBroken: "localhost/e2e-app:v1.0.2",
+};
+
+/**
+ * Where each stack's installed health check sends alerts: a command writing one file an alert,
+ * and a webhook receiver (started in the health scenarios), both inside the host.
+ */
+const ALERT_DIR = `${USER.home}/e2e-alerts`;
+const WEBHOOK_PORT = 8931;
+const HEALTH_ALERTS = {
+    alertCommand: `mkdir -p ${ALERT_DIR} && cat > ${ALERT_DIR}/.alert.$$ && mv ${ALERT_DIR}/.alert.$$ ${ALERT_DIR}/command-$(date +%s%N).txt`,
+    alertWebhookUrl: `http://127.0.0.1:${WEBHOOK_PORT}/alert`,
 };
 
 const project = parse(readFileSync(join(__dirname, "..", "Pulumi.yaml"), "utf8"));
@@ -43,7 +56,7 @@ function stackConfig(env: EnvironmentName, overrides: Record<string, string> = {
     const merged = applyProjectConfig(project, env, {
         ...file,
         ...prefixed({ dbImage: IMAGES.postgres, ...(env === "test" ? {} : { appImage: IMAGES.app }) }),
-        ...prefixed({ dbPassword: `e2e-${env}-password`, ...overrides }),
+        ...prefixed({ dbPassword: `e2e-${env}-password`, ...HEALTH_ALERTS, ...overrides }),
     });
     if (merged.errors.length > 0) throw new Error(merged.errors.join("\n"));
     return merged.values;
@@ -588,6 +601,7 @@ describe("rezept-tagebuch on a real systemd host", () => {
         expect(passed.status).toBe(0);
         await waitFor("prod and dev healthy after the host check", () => appEnvs.every((env) => healthy(names(env).dbContainer) && healthy(names(env).appContainer)), 180);
     });
+    const adoptedConfig = new Map<EnvironmentName, Record<string, string>>();
     scenario("adopt", async (timings) => {
         const exec = (args: string[], input?: string) => host.exec(args, { input });
         for (const env of ["dev", "prod"] as const) {
@@ -624,6 +638,7 @@ describe("rezept-tagebuch on a real systemd host", () => {
             expect(backupFiles(env).some((f) => f.includes(`-${handTag.split(":")[1]}.dump`))).toBe(true);
             // ...then the hand-over: pulumi up with the volumes imported.
             deployed.set(env, await deploy(host, env, stackConfig(env, plan.config)));
+            adoptedConfig.set(env, plan.config);
             timings[`${env}_adopt_s`] = round(now() - startedAt);
             expect(recipes(n.appContainer)).toContain(`HAND-RUN ${env} row`);
             expect(inspect(n.appContainer, "{{range .Config.Env}}{{println .}}{{end}}").split("\n")).toContain(`POSTGRES_HOST=${n.dbContainer}`);
@@ -637,5 +652,202 @@ describe("rezept-tagebuch on a real systemd host", () => {
         host.reboot();
         await waitFor("every app serving after the reboot", () => appEnvs.every((env) => get(names(env).appContainer, "/api/recipes").status === 200), 240, 500);
         for (const env of appEnvs) expect(recipes(names(env).appContainer)).toContain(`HAND-RUN ${env} row`);
+    });
+
+    /**
+     * The installed health check as the operator has it: each stack's timer runs this checkout's
+     * `npm run health -- --stack <env> --alert` (node and the checkout are mounted into the host at
+     * their paths, see e2e/host.ts), alerting the command and the webhook of HEALTH_ALERTS. Faults
+     * go into dev, whose timer a drop-in shortens from minutes to HEALTH_INTERVAL_S.
+     */
+    describe("health check", () => {
+        const HEALTH_INTERVAL_S = 5;
+        const RECEIVER_UNIT = "e2e-alert-webhook";
+        const dev = names("dev");
+        const checkService = (env: EnvironmentName) => `${healthUnitName(env)}.service`;
+        const timerDropIn = `${UNIT_DIR}/${healthUnitName("dev")}.timer.d`;
+        /** Receives the webhook's POSTs, one file each (written aside, then renamed, so a reader never sees half). */
+        const RECEIVER = `const http = require("node:http"), fs = require("node:fs"); let n = 0;
+http.createServer((req, res) => { let body = ""; req.on("data", (chunk) => { body += chunk; }); req.on("end", () => {
+    if (req.method === "POST") { const file = ${JSON.stringify(ALERT_DIR)} + "/webhook-" + Date.now() + String(n++ % 1e6).padStart(6, "0") + ".json"; fs.writeFileSync(file + ".tmp", body); fs.renameSync(file + ".tmp", file); }
+    res.writeHead(204); res.end(); }); }).listen(${WEBHOOK_PORT}, "127.0.0.1");`;
+
+        /** The operator's `npm run health -- ARGS` (package.json's script), in the checkout, inside the host. */
+        const runHealth = (args: string[]) => host.exec(["sh", "-c", 'cd "$1" && node=$2 && shift 2 && exec "$node" node_modules/ts-node/dist/bin.js --transpile-only scripts/health.ts "$@"',
+            "sh", process.cwd(), process.execPath, ...args], { timeoutMs: 180_000 });
+
+        type Alert = { via: string; at: number; environment: string; kind: string; text: string };
+        const alertDir = () => join(host.root, ALERT_DIR);
+        /** Every alert received, oldest first: the command's text files and the webhook's JSON. */
+        const alerts = (): Alert[] => (existsSync(alertDir()) ? readdirSync(alertDir()) : [])
+            .filter((file) => /^(command|webhook)-\d+\.(txt|json)$/.test(file))
+            .map((file) => {
+                const [via, stamp] = file.split(/[-.]/);
+                const content = readFileSync(join(alertDir(), file), "utf8");
+                const at = Number(stamp) / 1e9; // nanoseconds since the epoch, the host's clock (= this one's)
+                if (via === "webhook") {
+                    const json = JSON.parse(content) as { environment: string; kind: string; text: string };
+                    return { via, at, environment: json.environment, kind: json.kind, text: json.text };
+                }
+                // The text's first line: "rezept-tagebuch <env> on <host> FAILING: ..." or "... recovered: ...".
+                const head = /^rezept-tagebuch (\S+) on \S+ (FAILING|still failing|recovered)/.exec(content);
+                const kind = { FAILING: "failing", "still failing": "reminder", recovered: "recovered" }[head?.[2] ?? ""] ?? "unreadable";
+                return { via, at, environment: head?.[1] ?? "unreadable", kind, text: content };
+            })
+            .sort((a, b) => a.at - b.at);
+        const clearAlerts = () => rmSync(alertDir(), { recursive: true, force: true });
+
+        const lastRunEnded = () => host.must(["systemctl", "--user", "show", "--property=ExecMainExitTimestampMonotonic", "--value", checkService("dev")]).trim();
+        /** Waits until dev's timer has run the check `count` more times. */
+        const timerRuns = async (count: number) => {
+            let seen = lastRunEnded();
+            let runs = 0;
+            await waitFor(`${count} more runs of ${checkService("dev")}`, () => {
+                const ended = lastRunEnded();
+                if (ended !== seen) [seen, runs] = [ended, runs + 1];
+                return runs >= count;
+            }, count * (HEALTH_INTERVAL_S + 60), 200);
+        };
+        /** Runs a stack's installed check now, as its timer does; throws with its journal when it fails. */
+        const runCheckService = (env: EnvironmentName) => {
+            const result = host.exec(["systemctl", "--user", "start", checkService(env)], { timeoutMs: 180_000 });
+            if (result.status !== 0) {
+                throw new Error(`${checkService(env)} failed:\n${host.exec(["journalctl", "--user", "-u", checkService(env), "-n", "40", "--no-pager"]).stdout}`);
+            }
+        };
+        const failingChecks = (args: string[]) => {
+            const result = runHealth(args);
+            expect(result.status, result.stdout + result.stderr).toBe(1);
+            return (JSON.parse(result.stdout) as { environments: { checks: { name: string; ok: boolean; detail: string }[] }[] })
+                .environments.flatMap((e) => e.checks).filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`);
+        };
+
+        beforeAll(async () => {
+            host.must(["mkdir", "-p", ALERT_DIR]);
+            host.must(["systemd-run", "--user", `--unit=${RECEIVER_UNIT}`, "--collect", process.execPath, "-e", RECEIVER]);
+            const probe = `fetch("http://127.0.0.1:${WEBHOOK_PORT}/").then((r) => process.exit(r.status === 204 ? 0 : 1), () => process.exit(1))`;
+            await waitFor("the webhook receiver", () => host.exec([process.execPath, "-e", probe]).status === 0, 30);
+            host.must(["mkdir", "-p", timerDropIn]);
+            host.must(["sh", "-c", `printf '%s\\n' '[Timer]' 'OnCalendar=' 'OnCalendar=*:*:0/${HEALTH_INTERVAL_S}' 'AccuracySec=1s' > ${timerDropIn}/e2e.conf`]);
+            host.must(["sh", "-c", `systemctl --user daemon-reload && systemctl --user restart ${healthUnitName("dev")}.timer`]);
+            // Each stack's check once, so that what earlier scenarios did to the alert state is settled.
+            for (const env of ENVIRONMENTS) runCheckService(env);
+        }, 600_000);
+
+        afterAll(() => {
+            host.exec(["sh", "-c", `rm -rf ${timerDropIn} && systemctl --user daemon-reload && systemctl --user restart ${healthUnitName("dev")}.timer; systemctl --user stop ${RECEIVER_UNIT}`]);
+        });
+
+        scenario("health-healthy", async (timings, details) => {
+            clearAlerts();
+            const startedAt = now();
+            const result = runHealth(["--json"]);
+            timings.check_all_stacks_s = round(now() - startedAt);
+            expect(result.status, result.stdout + result.stderr).toBe(0);
+            const report = JSON.parse(result.stdout) as { ok: boolean; environments: { environment: string; checks: { ok: boolean }[] }[] };
+            expect(report.environments.map((e) => e.environment)).toEqual([...ENVIRONMENTS]);
+            expect(report.environments.flatMap((e) => e.checks).filter((c) => !c.ok)).toEqual([]);
+            details.checks = Object.fromEntries(report.environments.map((e) => [e.environment, e.checks.length]));
+            // The table the operator reads.
+            const table = runHealth(["--stack", "dev"]);
+            expect(table.status).toBe(0);
+            expect(table.stdout).toContain(`rezept-tagebuch dev on ${host.name}: healthy`);
+            // The timer's runs pass and alert nobody.
+            await timerRuns(2);
+            timings.timer_interval_s = HEALTH_INTERVAL_S;
+            expect(host.must(["systemctl", "--user", "show", "--property=Result", "--value", checkService("dev")]).trim()).toBe("success");
+            expect(alerts()).toEqual([]);
+            // No secret in the report, the timer's units or the settings; the webhook URL only in its 0600 file.
+            const installed = host.must(["sh", "-c", `cat ${UNIT_DIR}/${checkService("dev")} ${UNIT_DIR}/${healthUnitName("dev")}.timer ~/.config/rezept-tagebuch/health-dev.json`]);
+            for (const secret of ["e2e-dev-password", `127.0.0.1:${WEBHOOK_PORT}`]) {
+                expect(result.stdout + table.stdout + installed).not.toContain(secret);
+            }
+            expect(host.must(["stat", "-c", "%a", `${USER.home}/.config/rezept-tagebuch/health-dev.webhook`]).trim()).toBe("600");
+        });
+
+        /** A fault in dev: the operator's check names it; one alert by each channel, none more while it lasts; once restored, one recovery each. */
+        const faultScenario = (name: string, fault: { inject: () => unknown; named: string; restore: () => unknown }) =>
+            scenario(name, async (timings, details) => {
+                clearAlerts();
+                await fault.inject();
+                const faultAt = now(); // the fault in place
+                const failed = failingChecks(["--stack", "dev", "--json"]);
+                details.failed_checks = failed;
+                expect(failed.join("\n")).toContain(fault.named);
+
+                const byChannel = (kind: string) => alerts().filter((a) => a.kind === kind);
+                await waitFor("the alert, by command and webhook", () => byChannel("failing").length >= 2, 6 * HEALTH_INTERVAL_S + 120, 200);
+                for (const alert of byChannel("failing")) {
+                    timings[`fault_to_${alert.via}_alert_s`] = round(alert.at - faultAt);
+                    expect(alert.environment).toBe("dev");
+                    expect(alert.text).toContain(host.name);
+                    expect(alert.text).toContain(fault.named);
+                }
+                // While it stays down, the timer goes on checking and nobody is alerted again.
+                await timerRuns(2);
+                expect(alerts().map((a) => `${a.via} ${a.environment} ${a.kind}`).sort()).toEqual(["command dev failing", "webhook dev failing"]);
+
+                const restoredAt = now();
+                await fault.restore();
+                timings.restore_s = round(now() - restoredAt);
+                await waitFor("the recovery alert, by command and webhook", () => byChannel("recovered").length >= 2, 6 * HEALTH_INTERVAL_S + 180, 200);
+                for (const alert of byChannel("recovered")) timings[`restore_to_${alert.via}_recovery_s`] = round(alert.at - restoredAt);
+                await timerRuns(1);
+                expect(alerts().map((a) => `${a.via} ${a.environment} ${a.kind}`)).toHaveLength(4);
+                expect(runHealth(["--stack", "dev"]).status).toBe(0);
+            });
+
+        faultScenario("health-db-stopped", {
+            // Stopping the database's unit stops the app too (PartOf=); starting it again does not, so both.
+            inject: () => host.must(["systemctl", "--user", "stop", unitName(dev.dbContainer)], { timeoutMs: 120_000 }),
+            named: `database ${dev.dbContainer} runs`,
+            restore: () => host.must(["systemctl", "--user", "start", unitName(dev.dbContainer), unitName(dev.appContainer)], { timeoutMs: 240_000 }),
+        });
+
+        faultScenario("health-unit-disabled", {
+            inject: () => host.must(["systemctl", "--user", "disable", unitName(dev.appContainer)]),
+            named: `unit ${unitName(dev.appContainer)} enabled: disabled`,
+            restore: () => host.must(["systemctl", "--user", "enable", unitName(dev.appContainer)]),
+        });
+
+        faultScenario("health-unit-edited", {
+            inject: () => {
+                const file = `${UNIT_DIR}/${unitName(dev.dbContainer)}`;
+                host.must(["sed", "-i", "s/^RestartSec=5$/RestartSec=30/", file]);
+                expect(host.must(["grep", "-c", "^RestartSec=30$", file]).trim()).toBe("1");
+            },
+            named: `unit ${unitName(dev.dbContainer)} file as deployed: changed by hand`,
+            // The row's fix: the stack's installer again (`pulumi up --replace` of <env>-boot-install).
+            restore: () => runScript(host, deployed.get("dev")!.installer.inputs, deployed.get("dev")!.installer.inputs.create),
+        });
+
+        faultScenario("health-env-tampered", {
+            // dev's app recreated by hand as in the incident: on prod's database host. Same image, networks,
+            // volumes and settings otherwise; the values reach podman through its environment, not argv.
+            inject: async () => {
+                // Recreating by hand leaves a moment without the container: a check then would alert "no such
+                // container", and no more while it stays failing. The timer is paused over it, so the alert is
+                // about the end state.
+                const timer = `${healthUnitName("dev")}.timer`;
+                host.must(["systemctl", "--user", "stop", timer]);
+                await waitFor(`${checkService("dev")} to finish its run`, () => !["active", "activating"].includes(host.exec(["systemctl", "--user", "is-active", checkService("dev")]).stdout.trim()), 120);
+                const app = dev.appContainer;
+                const info = JSON.parse(host.must(["podman", "container", "inspect", app]))[0];
+                const env = Object.fromEntries(Object.entries(parseEnvLines(info.Config.Env))
+                    .filter(([key]) => !["PATH", "HOME", "HOSTNAME", "TERM", "container"].includes(key)));
+                env.POSTGRES_HOST = names("prod").dbContainer;
+                host.must(["sh", "-c", 'app=$1 && shift && podman rm -f -t 0 "$app" >/dev/null && exec podman run -d --name "$app" "$@"', "sh", app,
+                    ...Object.keys(info.NetworkSettings.Networks).flatMap((network) => ["--network", network]),
+                    ...(info.Mounts as { Type: string; Name: string; Destination: string }[]).filter((m) => m.Type === "volume").flatMap((m) => ["--volume", `${m.Name}:${m.Destination}`]),
+                    ...Object.keys(env).flatMap((key) => ["--env", key]), info.ImageName], { env, timeoutMs: 120_000 });
+                host.must(["systemctl", "--user", "start", timer]);
+            },
+            named: `POSTGRES_HOST is "${names("prod").dbContainer}", not the dev database`,
+            // The row's fix: remove it, then `pulumi up --refresh` (the state's container is gone, so up creates it).
+            restore: async () => {
+                host.must(["podman", "rm", "-f", "-t", "0", dev.appContainer]);
+                deployed.set("dev", await deploy(host, "dev", stackConfig("dev", adoptedConfig.get("dev")), await refresh(host, deployed.get("dev")!)));
+            },
+        });
     });
 });

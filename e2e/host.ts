@@ -115,6 +115,14 @@ function stopEarlierRun(hostName: string): void {
     writeFileSync(pidFile, `${process.pid}\n`);
 }
 
+/**
+ * The installed health check runs `npm run health` of the checkout that deployed the stack,
+ * with the node that ran Pulumi (index.ts: the stack's Pulumi runs on the host). The real host
+ * has both; this one gets them at the same paths, read-only: node (Debian 12's libraries, as the
+ * host's) and the parts of the checkout the runner loads, not e2e/.work with the host's own root.
+ */
+const RUNNER_MOUNTS = [process.execPath, ...["package.json", "tsconfig.json", "lib", "scripts", "node_modules"].map((part) => join(process.cwd(), part))];
+
 /** The unprivileged user that owns the containers, as `seaser` on the real host. */
 export const USER = { name: "seaser", uid: 1000, home: "/home/seaser" };
 const AS_USER = ["--user", USER.name, "--workdir", USER.home, "--env", `HOME=${USER.home}`,
@@ -191,7 +199,7 @@ export class SystemdHost {
 
     boot(): void {
         must("podman", ["run", "-d", "--name", this.name, "--hostname", this.name, "--privileged", "--device", "/dev/net/tun",
-            "--systemd=always", "--rootfs", this.root, "/sbin/init"]);
+            ...RUNNER_MOUNTS.flatMap((path) => ["--volume", `${path}:${path}:ro`]), "--systemd=always", "--rootfs", this.root, "/sbin/init"]);
         this.waitForSystemd();
         // The README's one-time host preparation: the user's units start at boot, without a login,
         // and the Docker-compatible API the docker provider talks to.
