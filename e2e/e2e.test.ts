@@ -706,7 +706,7 @@ http.createServer((req, res) => { let body = ""; req.on("data", (chunk) => { bod
                 const ended = lastRunEnded();
                 if (ended !== seen) [seen, runs] = [ended, runs + 1];
                 return runs >= count;
-            }, count * (HEALTH_INTERVAL_S + 60), 200);
+            }, count * (HEALTH_INTERVAL_S + 180), 200); // a run takes seconds idle, a minute and more on a loaded machine
         };
         /** Runs a stack's installed check now, as its timer does; throws with its journal when it fails. */
         const runCheckService = (env: EnvironmentName) => {
@@ -769,24 +769,35 @@ http.createServer((req, res) => { let body = ""; req.on("data", (chunk) => { bod
         const faultScenario = (name: string, fault: { inject: () => unknown; named: string; restore: () => unknown }) =>
             scenario(name, async (timings, details) => {
                 clearAlerts();
+                // Making a fault takes a moment (a unit stopping stops the app first, a container recreated by
+                // hand is briefly gone), and a check in that moment alerts about it, then no more while it stays
+                // failing. The timer is paused over it, so the alert is about the fault in place.
+                const timer = `${healthUnitName("dev")}.timer`;
+                host.must(["systemctl", "--user", "stop", timer]);
+                await waitFor(`${checkService("dev")} to finish its run`, () => !["active", "activating"].includes(host.exec(["systemctl", "--user", "is-active", checkService("dev")]).stdout.trim()), 120);
                 await fault.inject();
-                const faultAt = now(); // the fault in place
-                const failed = failingChecks(["--stack", "dev", "--json"]);
-                details.failed_checks = failed;
-                expect(failed.join("\n")).toContain(fault.named);
-
+                host.must(["systemctl", "--user", "start", timer]);
+                const faultAt = now();
                 const byChannel = (kind: string) => alerts().filter((a) => a.kind === kind);
-                await waitFor("the alert, by command and webhook", () => byChannel("failing").length >= 2, 6 * HEALTH_INTERVAL_S + 120, 200);
-                for (const alert of byChannel("failing")) {
-                    timings[`fault_to_${alert.via}_alert_s`] = round(alert.at - faultAt);
-                    expect(alert.environment).toBe("dev");
-                    expect(alert.text).toContain(host.name);
-                    expect(alert.text).toContain(fault.named);
+                try {
+                    const failed = failingChecks(["--stack", "dev", "--json"]);
+                    details.failed_checks = failed;
+                    expect(failed.join("\n")).toContain(fault.named);
+                    await waitFor("the alert, by command and webhook", () => byChannel("failing").length >= 2, 6 * HEALTH_INTERVAL_S + 120, 200);
+                    for (const alert of byChannel("failing")) {
+                        timings[`fault_to_${alert.via}_alert_s`] = round(alert.at - faultAt);
+                        expect(alert.environment).toBe("dev");
+                        expect(alert.text).toContain(host.name);
+                        expect(alert.text).toContain(fault.named);
+                    }
+                    // While it stays down, the timer goes on checking and nobody is alerted again.
+                    await timerRuns(2);
+                    expect(alerts().map((a) => `${a.via} ${a.environment} ${a.kind}`).sort()).toEqual(["command dev failing", "webhook dev failing"]);
+                } catch (error) {
+                    // A failed scenario leaves dev as it found it, so the next one starts healthy.
+                    await fault.restore();
+                    throw error;
                 }
-                // While it stays down, the timer goes on checking and nobody is alerted again.
-                await timerRuns(2);
-                expect(alerts().map((a) => `${a.via} ${a.environment} ${a.kind}`).sort()).toEqual(["command dev failing", "webhook dev failing"]);
-
                 const restoredAt = now();
                 await fault.restore();
                 timings.restore_s = round(now() - restoredAt);
@@ -824,13 +835,7 @@ http.createServer((req, res) => { let body = ""; req.on("data", (chunk) => { bod
         faultScenario("health-env-tampered", {
             // dev's app recreated by hand as in the incident: on prod's database host. Same image, networks,
             // volumes and settings otherwise; the values reach podman through its environment, not argv.
-            inject: async () => {
-                // Recreating by hand leaves a moment without the container: a check then would alert "no such
-                // container", and no more while it stays failing. The timer is paused over it, so the alert is
-                // about the end state.
-                const timer = `${healthUnitName("dev")}.timer`;
-                host.must(["systemctl", "--user", "stop", timer]);
-                await waitFor(`${checkService("dev")} to finish its run`, () => !["active", "activating"].includes(host.exec(["systemctl", "--user", "is-active", checkService("dev")]).stdout.trim()), 120);
+            inject: () => {
                 const app = dev.appContainer;
                 const info = JSON.parse(host.must(["podman", "container", "inspect", app]))[0];
                 const env = Object.fromEntries(Object.entries(parseEnvLines(info.Config.Env))
@@ -840,7 +845,6 @@ http.createServer((req, res) => { let body = ""; req.on("data", (chunk) => { bod
                     ...Object.keys(info.NetworkSettings.Networks).flatMap((network) => ["--network", network]),
                     ...(info.Mounts as { Type: string; Name: string; Destination: string }[]).filter((m) => m.Type === "volume").flatMap((m) => ["--volume", `${m.Name}:${m.Destination}`]),
                     ...Object.keys(env).flatMap((key) => ["--env", key]), info.ImageName], { env, timeoutMs: 120_000 });
-                host.must(["systemctl", "--user", "start", timer]);
             },
             named: `POSTGRES_HOST is "${names("prod").dbContainer}", not the dev database`,
             // The row's fix: remove it, then `pulumi up --refresh` (the state's container is gone, so up creates it).
