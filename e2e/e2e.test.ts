@@ -4,50 +4,17 @@
  * rebooted, crashed, probed for isolation, replaced and uninstalled. Needs root.
  * Writes reports/e2e.json with each scenario's result and measured timings.
  */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parse } from "yaml";
-import { SECRET_KEYS } from "../lib/config";
 import { ENVIRONMENTS, EnvironmentName, environmentNames, unitName } from "../lib/environments";
 import { deploy, DeployError, Deployment, destroy, pendingChanges, removeUnits, runScript } from "./deploy";
 import { must, SystemdHost, USER } from "./host";
-import { applyProjectConfig } from "../test/pulumiCliConfig";
+import { mergeReport } from "./report";
+import { IMAGES, stackConfig } from "./stacks";
 import { runProgram, TYPES } from "../test/harness";
 import { planAdoption } from "../lib/adoption";
 import { applySteps, observe } from "../scripts/adopt";
 
 const UNIT_DIR = `${USER.home}/.config/systemd/user`;
-
-const IMAGES = {
-    postgres: "localhost/e2e-postgres:15-e2e",
-    postgresChanged: "localhost/e2e-postgres:15-e2e-b",
-    app: "localhost/e2e-app:v1.0.0",
-    appNext: "localhost/e2e-app:v1.0.1",
-    /** Starts and never answers: a bad release. */
-    appBroken: "localhost/e2e-app:v1.0.2",
-};
-
-const project = parse(readFileSync(join(__dirname, "..", "Pulumi.yaml"), "utf8"));
-
-/**
- * What the CLI hands the program for a stack: its committed stack file, the e2e
- * images and password, and Pulumi.yaml's defaults, by the CLI's rules
- * (test/pulumiCliConfig.ts). Rootless, as on the real host: systemdScope=user.
- */
-function stackConfig(env: EnvironmentName, overrides: Record<string, string> = {}): Record<string, string> {
-    const file = parse(readFileSync(join(__dirname, "..", `Pulumi.${env}.yaml`), "utf8")).config ?? {};
-    // Secrets as `pulumi config set --secret` leaves them: encrypted (here "decrypted" by the identity).
-    const prefixed = (values: Record<string, string>) => Object.fromEntries(Object.entries(values)
-        .map(([k, v]) => [`rezept-tagebuch:${k}`, (SECRET_KEYS as string[]).includes(k) ? { secure: v } : v]));
-    const merged = applyProjectConfig(project, env, {
-        ...file,
-        ...prefixed({ dbImage: IMAGES.postgres, ...(env === "test" ? {} : { appImage: IMAGES.app }) }),
-        ...prefixed({ dbPassword: `e2e-${env}-password`, ...overrides }),
-    });
-    if (merged.errors.length > 0) throw new Error(merged.errors.join("\n"));
-    return merged.values;
-}
 
 type Timings = Record<string, number>;
 type Details = Record<string, unknown>;
@@ -129,9 +96,7 @@ describe("rezept-tagebuch on a real systemd host", () => {
     }, 1_200_000);
 
     afterAll(() => {
-        const dir = join(__dirname, "..", "reports");
-        mkdirSync(dir, { recursive: true });
-        writeFileSync(join(dir, "e2e.json"), `${JSON.stringify(report, null, 2)}\n`);
+        mergeReport(report);
         if (!process.env.E2E_KEEP_HOST) host.destroy();
     });
 
