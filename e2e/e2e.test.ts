@@ -10,6 +10,7 @@ import { deploy, DeployError, Deployment, destroy, pendingChanges, removeUnits, 
 import { must, SystemdHost, USER } from "./host";
 import { mergeReport } from "./report";
 import { IMAGES, stackConfig } from "./stacks";
+import { parsePollLines, summarizeOutage } from "./bootPoll";
 import { runProgram, TYPES } from "../test/harness";
 import { planAdoption } from "../lib/adoption";
 import { applySteps, observe } from "../scripts/adopt";
@@ -278,6 +279,49 @@ describe("rezept-tagebuch on a real systemd host", () => {
             }
         }
         expect(get(names("prod").appContainer, "/api/recipes").status).toBe(200);
+    });
+    scenario("deploy-downtime", async (timings, details) => {
+        // What an operator feels during a deploy (issue 12): dev's app asked every 100 ms, as the reverse proxy
+        // asks it (a poller on seaser-network), while the deploy changes (a) the app's image only and (b) the
+        // database's image only. Dev runs the new app tag, the changed database image and port 5433 here
+        // (data-survival); each change flips one of them and keeps the rest.
+        const { appContainer } = names("dev");
+        const poller = "rt-deploy-poller";
+        const target = `http://${appContainer}:80/api/recipes`;
+        const changes = [
+            { label: "app_image", config: { appImage: IMAGES.app, dbImage: IMAGES.postgresChanged, dbPort: "5433" }, replaced: ["dev-app-container"] },
+            { label: "db_image", config: { appImage: IMAGES.app, dbImage: IMAGES.postgres, dbPort: "5433" }, replaced: ["dev-db-container"] },
+        ];
+        for (const change of changes) {
+            host.exec(["podman", "rm", "-f", "-t", "0", poller]);
+            host.must(["podman", "run", "-d", "--name", poller, "--network", "seaser-network", IMAGES.app,
+                "python3", "/usr/local/lib/probe.py", "poll", String(now() + 600), "0.1", target], { timeoutMs: 180_000 });
+            await waitFor("the poller getting 200s", () => parsePollLines(host.exec(["podman", "logs", poller]).stdout).some((l) => l.r === "200"), 60);
+            const changeAt = now();
+            const result = await deploy(host, "dev", stackConfig("dev", change.config), deployed.get("dev"));
+            deployed.set("dev", result);
+            const deployedAt = now();
+            await waitFor("dev serving after the deploy", () => get(appContainer, "/api/recipes").status === 200, 120);
+            // Long enough after the first good answer to see a second outage (the unit's restart is 5 s).
+            await sleep(8000);
+            host.must(["podman", "kill", poller]);
+            const outage = summarizeOutage(parsePollLines(host.must(["podman", "logs", poller])), target, changeAt);
+            host.must(["podman", "rm", "-f", poller]);
+            const at = (t: number | null) => (t === null ? null : round(t - changeAt));
+            timings[`${change.label}_deploy_s`] = round(deployedAt - changeAt);
+            timings[`${change.label}_outage_s`] = outage.outage_s ?? -1;
+            timings[`${change.label}_failed_requests`] = outage.failed;
+            details[change.label] = {
+                first_failed_s: at(outage.first_failed_at), back_s: at(outage.back_at), failed_after_back: outage.failed_after_back,
+                by_result: outage.by_result, steps: result.steps,
+                timeline: result.timeline?.map((s) => ({ step: s.step, start_s: at(s.start), seconds: s.seconds })),
+            };
+            const replaced = result.steps.filter((step) => step.startsWith("delete Container")).map((step) => step.split(" ").pop());
+            expect(replaced, change.label).toEqual(change.replaced);
+            expect(outage.outage_s, `${change.label}: dev came back`).not.toBeNull();
+            // One outage, then serving: no failed request once it is back.
+            expect(outage.failed_after_back, `${change.label}: ${JSON.stringify(outage.by_result)}`).toBe(0);
+        }
     });
     /** Deploys a stack that must fail; keeps the state the failed deploy left, as pulumi does, and returns its message. */
     const deployFailing = async (env: EnvironmentName, config: Record<string, string>): Promise<string> => {
