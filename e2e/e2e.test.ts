@@ -282,15 +282,24 @@ describe("rezept-tagebuch on a real systemd host", () => {
     });
     scenario("deploy-downtime", async (timings, details) => {
         // What an operator feels during a deploy (issue 12): dev's app asked every 100 ms, as the reverse proxy
-        // asks it (a poller on seaser-network), while the deploy changes (a) the app's image only and (b) the
-        // database's image only. Dev runs the new app tag, the changed database image and port 5433 here
-        // (data-survival); each change flips one of them and keeps the rest.
-        const { appContainer } = names("dev");
+        // asks it (a poller on seaser-network), while the deploy changes (a) the app's image tag only and (b) the
+        // database's image only. Each keeps the rest of what dev runs now (earlier scenarios change it).
+        const { appContainer, dbContainer } = names("dev");
         const poller = "rt-deploy-poller";
         const target = `http://${appContainer}:80/api/recipes`;
+        const running = {
+            appImage: JSON.parse(get(appContainer, "/api/version").body).version === "v1.0.1" ? IMAGES.appNext : IMAGES.app,
+            dbPort: inspect(dbContainer, "{{range .Config.Env}}{{println .}}{{end}}").split("\n").find((e) => e.startsWith("PGPORT="))?.split("=")[1] ?? "5432",
+            // Every e2e postgres tag names the same image id, which is what the container runs: no change.
+            dbImage: IMAGES.postgres,
+        };
+        // The e2e tags of an image share its id, and a container runs the id: a new database image needs an id of its own.
+        const dbImageNext = "localhost/e2e-postgres:15-e2e-downtime";
+        host.must(["sh", "-c", `mkdir -p /tmp/pg-next && printf '%s\\n' 'FROM ${IMAGES.postgres}' 'LABEL e2e.change=db-image' > /tmp/pg-next/Containerfile && podman build -q -t ${dbImageNext} /tmp/pg-next`], { timeoutMs: 300_000 });
+        const appImageNext = running.appImage === IMAGES.app ? IMAGES.appNext : IMAGES.app;
         const changes = [
-            { label: "app_image", config: { appImage: IMAGES.app, dbImage: IMAGES.postgresChanged, dbPort: "5433" }, replaced: ["dev-app-container"] },
-            { label: "db_image", config: { appImage: IMAGES.app, dbImage: IMAGES.postgres, dbPort: "5433" }, replaced: ["dev-db-container"] },
+            { label: "app_image", config: { ...running, appImage: appImageNext }, replaced: ["dev-app-container"] },
+            { label: "db_image", config: { ...running, appImage: appImageNext, dbImage: dbImageNext }, replaced: ["dev-db-container"] },
         ];
         for (const change of changes) {
             host.exec(["podman", "rm", "-f", "-t", "0", poller]);
