@@ -29,6 +29,8 @@ export interface BootSummary {
     readonly boot_to_all_apps_200_s: number | null;
     /** Seconds from boot to the poller's first request: nothing before it is counted. */
     readonly poller_first_request_s: number | null;
+    /** Seconds from boot to its last request. */
+    readonly poller_last_request_s: number | null;
     readonly window_s: number;
     readonly apps: Readonly<Record<string, AppBoot>>;
 }
@@ -63,9 +65,11 @@ export function summarizeBoot(lines: readonly PollLine[], urls: Readonly<Record<
     }
     const firsts = Object.values(apps).map((a) => a.first_ok_s);
     const first = lines.length > 0 ? Math.min(...lines.map((line) => line.t)) : null;
+    const last = lines.length > 0 ? Math.max(...lines.map((line) => line.t)) : null;
     return {
         boot_to_all_apps_200_s: firsts.some((f) => f === null) ? null : Math.max(...(firsts as number[])),
         poller_first_request_s: first === null ? null : round(first - bootedAt),
+        poller_last_request_s: last === null ? null : round(last - bootedAt),
         window_s: windowS,
         apps,
     };

@@ -21,6 +21,7 @@ describe("the boot poller's figures (e2e/bootPoll.ts)", () => {
         expect(summary.apps.b.first_ok_s).toBe(35);
         expect(summary.boot_to_all_apps_200_s).toBe(35);
         expect(summary.poller_first_request_s).toBe(1);
+        expect(summary.poller_last_request_s).toBe(40);
     });
 
     it("has no boot time when one app never answered 200", () => {

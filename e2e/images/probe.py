@@ -1,8 +1,8 @@
 """Run inside a container: probe.py requests URL COUNT INTERVAL -> status counts;
 probe.py reach HOST PORT -> whether HOST resolves and a TCP connection opens;
-probe.py poll UNTIL INTERVAL URL... -> one JSON line per request, each URL polled
-every INTERVAL seconds until the epoch time UNTIL (the kernel clock, shared with
-the machine outside the host)."""
+probe.py poll UNTIL[,LATEST] INTERVAL URL... -> one JSON line per request, each URL
+polled every INTERVAL seconds until the epoch time UNTIL (the kernel clock, shared
+with the machine outside the host), and on, up to LATEST, until it has answered 200."""
 import errno
 import json
 import socket
@@ -36,12 +36,14 @@ def classify(url):
         return "error:" + type(error).__name__
 
 
-def poll(url, until, interval, lock):
+def poll(url, until, latest, interval, lock):
+    answered = False
     while True:
         started = time.time()
-        if started >= until:
+        if started >= latest or (started >= until and answered):
             return
         result = classify(url)
+        answered = answered or result == "200"
         with lock:
             print(json.dumps({"t": started, "url": url, "r": result}), flush=True)
         time.sleep(max(0.0, interval - (time.time() - started)))
@@ -61,9 +63,11 @@ if sys.argv[1] == "requests":
         time.sleep(interval)
     print(json.dumps(statuses))
 elif sys.argv[1] == "poll":
-    until, interval, urls = float(sys.argv[2]), float(sys.argv[3]), sys.argv[4:]
+    # UNTIL[,LATEST]: a URL that has not answered 200 by UNTIL is polled on until it does, or until LATEST.
+    until, latest = (float(x) for x in (sys.argv[2] + "," + sys.argv[2]).split(",")[:2])
+    interval, urls = float(sys.argv[3]), sys.argv[4:]
     lock = threading.Lock()
-    threads = [threading.Thread(target=poll, args=(url, until, interval, lock)) for url in urls]
+    threads = [threading.Thread(target=poll, args=(url, until, latest, interval, lock)) for url in urls]
     for thread in threads:
         thread.start()
     for thread in threads:
