@@ -38,6 +38,8 @@ export interface Deployment {
     readonly resources: ReadonlyMap<string, Applied>;
     /** What the fixture did, in order, for the report and the tests. */
     readonly steps: string[];
+    /** When each step started and how long it took (epoch seconds), to see where a deploy's time goes. */
+    readonly timeline?: { step: string; start: number; seconds: number }[];
     readonly installer: Registered;
 }
 
@@ -190,6 +192,14 @@ export async function deploy(host: SystemdHost, environment: EnvironmentName, co
     }
 
     const steps: string[] = [];
+    const timeline: { step: string; start: number; seconds: number }[] = [];
+    const timed = async <T>(work: () => Promise<T>): Promise<T> => {
+        const start = Date.now() / 1000;
+        const before = steps.length;
+        const result = await work();
+        if (steps.length > before) timeline.push({ step: steps[before], start, seconds: Math.round((Date.now() / 1000 - start) * 100) / 100 });
+        return result;
+    };
     const applied = new Map<string, Applied>();
     const plans = new Map(custom.map((r) => [r.urn, plan(r, prior(r))]));
     const ordered = inDependencyOrder(custom);
@@ -212,7 +222,7 @@ export async function deploy(host: SystemdHost, environment: EnvironmentName, co
             if (deleteFirst(r) && !deleted.has(r.urn)) {
                 const group = ordered.filter((d) => deleteFirst(d) && !deleted.has(d.urn) && (d === r || dependsOn(d).has(r.urn)));
                 for (const d of group.reverse()) {
-                    await remove(host, api, previous!.resources.get(d.urn)!, steps);
+                    await timed(() => remove(host, api, previous!.resources.get(d.urn)!, steps));
                     deleted.add(d.urn);
                 }
             }
@@ -221,22 +231,22 @@ export async function deploy(host: SystemdHost, environment: EnvironmentName, co
             const id = mockId(r) ?? `${r.name}-id`;
             if (action === "same") { applied.set(r.urn, { ...old!, registered: r }); continue; }
             if (action === "update") {
-                applied.set(r.urn, await update(host, r, old!, changes, id, steps));
+                applied.set(r.urn, await timed(() => update(host, r, old!, changes, id, steps)));
                 continue;
             }
-            applied.set(r.urn, await create(host, api, r, id, steps));
+            applied.set(r.urn, await timed(() => create(host, api, r, id, steps)));
             // Create-before-delete (a resource that does not ask to delete first): the old one goes after.
-            if (action === "replace" && !r.deleteBeforeReplace) await remove(host, api, old!, steps);
+            if (action === "replace" && !r.deleteBeforeReplace) await timed(() => remove(host, api, old!, steps));
         }
         // What the program no longer registers is deleted last, dependents first, as the engine does.
-        for (const r of removed.reverse()) await remove(host, api, previous!.resources.get(r.urn)!, steps);
+        for (const r of removed.reverse()) await timed(() => remove(host, api, previous!.resources.get(r.urn)!, steps));
     } catch (error) {
         // As a failed `pulumi up` leaves the state: what was done, and what was not touched yet.
         const resources = new Map(applied);
         for (const [urn, old] of previous?.resources ?? []) if (!resources.has(urn) && !deleted.has(urn)) resources.set(urn, old);
         throw new DeployError(String(error instanceof Error ? error.message : error), { environment, run, resources, steps, installer });
     }
-    return { environment, run, resources: applied, steps, installer };
+    return { environment, run, resources: applied, steps, timeline, installer };
 }
 
 /** A deploy that stopped part-way, as `pulumi up` does at a failed step, with the state it left. */

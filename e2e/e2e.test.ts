@@ -4,15 +4,15 @@
  * rebooted, crashed, probed for isolation, replaced and uninstalled. Needs root.
  * Writes reports/e2e.json with each scenario's result and measured timings.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parse } from "yaml";
-import { SECRET_KEYS } from "../lib/config";
 import { ENVIRONMENTS, EnvironmentName, environmentNames, unitName } from "../lib/environments";
 import { deploy, DeployError, Deployment, destroy, pendingChanges, refresh, removeUnits, runScript } from "./deploy";
 import { must, SystemdHost, USER } from "./host";
-import { applyProjectConfig } from "../test/pulumiCliConfig";
+import { mergeReport } from "./report";
+import { ALERT_DIR, IMAGES, stackConfig, WEBHOOK_PORT } from "./stacks";
+import { parsePollLines, summarizeOutage } from "./bootPoll";
 import { runProgram, TYPES } from "../test/harness";
 import { planAdoption } from "../lib/adoption";
 import { applySteps, observe } from "../scripts/adopt";
@@ -20,47 +20,6 @@ import { healthUnitName } from "../lib/healthUnits";
 import { parseEnvLines } from "../lib/appEnv";
 
 const UNIT_DIR = `${USER.home}/.config/systemd/user`;
-
-const IMAGES = {
-    postgres: "localhost/e2e-postgres:15-e2e",
-    postgresChanged: "localhost/e2e-postgres:15-e2e-b",
-    app: "localhost/e2e-app:v1.0.0",
-    appNext: "localhost/e2e-app:v1.0.1",
-    /** Starts and never answers: a bad release. */
-    appBroken: "localhost/e2e-app:v1.0.2",
-};
-
-/**
- * Where each stack's installed health check sends alerts: a command writing one file an alert,
- * and a webhook receiver (started in the health scenarios), both inside the host.
- */
-const ALERT_DIR = `${USER.home}/e2e-alerts`;
-const WEBHOOK_PORT = 8931;
-const HEALTH_ALERTS = {
-    alertCommand: `mkdir -p ${ALERT_DIR} && cat > ${ALERT_DIR}/.alert.$$ && mv ${ALERT_DIR}/.alert.$$ ${ALERT_DIR}/command-$(date +%s%N).txt`,
-    alertWebhookUrl: `http://127.0.0.1:${WEBHOOK_PORT}/alert`,
-};
-
-const project = parse(readFileSync(join(__dirname, "..", "Pulumi.yaml"), "utf8"));
-
-/**
- * What the CLI hands the program for a stack: its committed stack file, the e2e
- * images and password, and Pulumi.yaml's defaults, by the CLI's rules
- * (test/pulumiCliConfig.ts). Rootless, as on the real host: systemdScope=user.
- */
-function stackConfig(env: EnvironmentName, overrides: Record<string, string> = {}): Record<string, string> {
-    const file = parse(readFileSync(join(__dirname, "..", `Pulumi.${env}.yaml`), "utf8")).config ?? {};
-    // Secrets as `pulumi config set --secret` leaves them: encrypted (here "decrypted" by the identity).
-    const prefixed = (values: Record<string, string>) => Object.fromEntries(Object.entries(values)
-        .map(([k, v]) => [`rezept-tagebuch:${k}`, (SECRET_KEYS as string[]).includes(k) ? { secure: v } : v]));
-    const merged = applyProjectConfig(project, env, {
-        ...file,
-        ...prefixed({ dbImage: IMAGES.postgres, ...(env === "test" ? {} : { appImage: IMAGES.app }) }),
-        ...prefixed({ dbPassword: `e2e-${env}-password`, ...HEALTH_ALERTS, ...overrides }),
-    });
-    if (merged.errors.length > 0) throw new Error(merged.errors.join("\n"));
-    return merged.values;
-}
 
 type Timings = Record<string, number>;
 type Details = Record<string, unknown>;
@@ -142,9 +101,7 @@ describe("rezept-tagebuch on a real systemd host", () => {
     }, 1_200_000);
 
     afterAll(() => {
-        const dir = join(__dirname, "..", "reports");
-        mkdirSync(dir, { recursive: true });
-        writeFileSync(join(dir, "e2e.json"), `${JSON.stringify(report, null, 2)}\n`);
+        mergeReport(report);
         if (!process.env.E2E_KEEP_HOST) host.destroy();
     });
 
@@ -326,6 +283,60 @@ describe("rezept-tagebuch on a real systemd host", () => {
             }
         }
         expect(get(names("prod").appContainer, "/api/recipes").status).toBe(200);
+    });
+    scenario("deploy-downtime", async (timings, details) => {
+        // What an operator feels during a deploy (issue 12): dev's app asked every 100 ms, as the reverse proxy
+        // asks it (a poller on seaser-network), while the deploy changes (a) the app's image tag only and (b) the
+        // database's image only. Each keeps the rest of what dev runs now (earlier scenarios change it).
+        const { appContainer, dbContainer } = names("dev");
+        const poller = "rt-deploy-poller";
+        const target = `http://${appContainer}:80/api/recipes`;
+        const running = {
+            appImage: JSON.parse(get(appContainer, "/api/version").body).version === "v1.0.1" ? IMAGES.appNext : IMAGES.app,
+            dbPort: inspect(dbContainer, "{{range .Config.Env}}{{println .}}{{end}}").split("\n").find((e) => e.startsWith("PGPORT="))?.split("=")[1] ?? "5432",
+            // Every e2e postgres tag names the same image id, which is what the container runs: no change.
+            dbImage: IMAGES.postgres,
+        };
+        // The e2e tags of an image share its id, and a container runs the id: a new database image needs an id of its own.
+        const dbImageNext = "localhost/e2e-postgres:15-e2e-downtime";
+        host.must(["sh", "-c", `mkdir -p /tmp/pg-next && printf '%s\\n' 'FROM ${IMAGES.postgres}' 'LABEL e2e.change=db-image' > /tmp/pg-next/Containerfile && podman build -q -t ${dbImageNext} /tmp/pg-next`], { timeoutMs: 300_000 });
+        const appImageNext = running.appImage === IMAGES.app ? IMAGES.appNext : IMAGES.app;
+        const changes = [
+            { label: "app_image", config: { ...running, appImage: appImageNext }, replaced: ["dev-app-container"] },
+            { label: "db_image", config: { ...running, appImage: appImageNext, dbImage: dbImageNext }, replaced: ["dev-db-container"] },
+        ];
+        for (const change of changes) {
+            host.exec(["podman", "rm", "-f", "-t", "0", poller]);
+            host.must(["podman", "run", "-d", "--name", poller, "--network", "seaser-network", IMAGES.app,
+                "python3", "/usr/local/lib/probe.py", "poll", String(now() + 600), "0.1", target], { timeoutMs: 180_000 });
+            await waitFor("the poller getting 200s", () => parsePollLines(host.exec(["podman", "logs", poller]).stdout).some((l) => l.r === "200"), 60);
+            const changeAt = now();
+            const result = await deploy(host, "dev", stackConfig("dev", change.config), deployed.get("dev"));
+            deployed.set("dev", result);
+            const deployedAt = now();
+            await waitFor("dev serving after the deploy", () => get(appContainer, "/api/recipes").status === 200, 120);
+            // Long enough after the first good answer to see a second outage (the unit's restart is 5 s).
+            await sleep(8000);
+            host.must(["podman", "kill", poller]);
+            const outage = summarizeOutage(parsePollLines(host.must(["podman", "logs", poller])), target, changeAt);
+            host.must(["podman", "rm", "-f", poller]);
+            const at = (t: number | null) => (t === null ? null : round(t - changeAt));
+            timings[`${change.label}_deploy_s`] = round(deployedAt - changeAt);
+            timings[`${change.label}_outage_s`] = outage.outage_s ?? -1;
+            timings[`${change.label}_failed_requests`] = outage.failed;
+            details[change.label] = {
+                first_failed_s: at(outage.first_failed_at), back_s: at(outage.back_at), failed_after_back: outage.failed_after_back,
+                by_result: outage.by_result, steps: result.steps,
+                timeline: result.timeline?.map((s) => ({ step: s.step, start_s: at(s.start), seconds: s.seconds })),
+            };
+            const replaced = result.steps.filter((step) => step.startsWith("delete Container")).map((step) => step.split(" ").pop());
+            expect(replaced, change.label).toEqual(change.replaced);
+            expect(outage.outage_s, `${change.label}: dev came back`).not.toBeNull();
+            // An app-only deploy: one outage, then serving, no failed request once it is back. (A database deploy
+            // is recorded as it is: the old database's unit restarts 5 s after the provider stopped it, and PartOf=
+            // restarts the app with it, a second short outage; measured, not fixed yet.)
+            if (change.label === "app_image") expect(outage.failed_after_back, `${change.label}: ${JSON.stringify(outage.by_result)}`).toBe(0);
+        }
     });
     /** Deploys a stack that must fail; keeps the state the failed deploy left, as pulumi does, and returns its message. */
     const deployFailing = async (env: EnvironmentName, config: Record<string, string>): Promise<string> => {

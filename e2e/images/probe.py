@@ -1,11 +1,53 @@
 """Run inside a container: probe.py requests URL COUNT INTERVAL -> status counts;
-probe.py reach HOST PORT -> whether HOST resolves and a TCP connection opens."""
+probe.py reach HOST PORT -> whether HOST resolves and a TCP connection opens;
+probe.py poll UNTIL[,LATEST] INTERVAL URL... -> one JSON line per request, each URL
+polled every INTERVAL seconds until the epoch time UNTIL (the kernel clock, shared
+with the machine outside the host), and on, up to LATEST, until it has answered 200."""
+import errno
 import json
 import socket
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
+
+
+def classify(url):
+    """200, 5xx (the app up without its database), or why no answer came: the app not up yet."""
+    try:
+        return str(urllib.request.urlopen(url, timeout=5).status)
+    except urllib.error.HTTPError as error:
+        return str(error.code)
+    except urllib.error.URLError as error:
+        reason = error.reason
+        if isinstance(reason, socket.gaierror):
+            return "unresolved"
+        if isinstance(reason, ConnectionRefusedError):
+            return "refused"
+        if isinstance(reason, OSError) and reason.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH):
+            return "unreachable"
+        if isinstance(reason, (socket.timeout, TimeoutError)):
+            return "timeout"
+        return "error:" + type(reason).__name__
+    except (socket.timeout, TimeoutError):
+        return "timeout"
+    except OSError as error:
+        return "error:" + type(error).__name__
+
+
+def poll(url, until, latest, interval, lock):
+    answered = False
+    while True:
+        started = time.time()
+        if started >= latest or (started >= until and answered):
+            return
+        result = classify(url)
+        answered = answered or result == "200"
+        with lock:
+            print(json.dumps({"t": started, "url": url, "r": result}), flush=True)
+        time.sleep(max(0.0, interval - (time.time() - started)))
+
 
 if sys.argv[1] == "requests":
     url, count, interval = sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
@@ -20,6 +62,16 @@ if sys.argv[1] == "requests":
         statuses[str(status)] = statuses.get(str(status), 0) + 1
         time.sleep(interval)
     print(json.dumps(statuses))
+elif sys.argv[1] == "poll":
+    # UNTIL[,LATEST]: a URL that has not answered 200 by UNTIL is polled on until it does, or until LATEST.
+    until, latest = (float(x) for x in (sys.argv[2] + "," + sys.argv[2]).split(",")[:2])
+    interval, urls = float(sys.argv[3]), sys.argv[4:]
+    lock = threading.Lock()
+    threads = [threading.Thread(target=poll, args=(url, until, latest, interval, lock)) for url in urls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 elif sys.argv[1] == "reach":
     host, port = sys.argv[2], int(sys.argv[3])
     result = {"resolves": False, "connects": False}
