@@ -48,7 +48,10 @@ function renderContainerUnit(spec: BootSpec, container: string, role: string, ex
         ...extra.preStart.map((line) => `ExecStartPre=${line}`),
         `ExecStartPre=${PODMAN} start ${container}`,
         `ExecStart=${PODMAN} wait ${container}`,
-        `ExecStop=${PODMAN} stop --time ${STOP_SECONDS} ${container}`,
+        // Only while `podman wait` runs (systemd sets MAINPID then, and unsets it once the main process has
+        // exited): a container that stopped on its own, or that a deploy is replacing, is left alone; a plain
+        // `podman stop <name>` here would stop the replacement a deploy has just created under the same name.
+        `ExecStop=/bin/sh -c '[ -z "$$MAINPID" ] || exec ${PODMAN} stop --time ${STOP_SECONDS} ${container}'`,
         "Restart=always",
         "RestartSec=5",
         `TimeoutStartSec=${extra.startSeconds}`,
