@@ -16,6 +16,7 @@ import { deploy } from "./deploy";
 import { BootSummary, parsePollLines, summarizeBoot } from "./bootPoll";
 import { must, SystemdHost, USER } from "./host";
 import { mergeReport } from "./report";
+import { now, waitFor } from "./wait";
 import { IMAGES, stackConfig } from "./stacks";
 
 const SETUPS = ["status-quo", "podman-restart", "generate-systemd", "this-project"] as const;
@@ -30,9 +31,6 @@ const UNIT_DIR = `${USER.home}/.config/systemd/user`;
 const APP_ENVS = ["prod", "dev"] as const;
 const url = (env: EnvironmentName) => `http://${environmentNames(env).appContainer}:80/api/recipes`;
 
-const now = () => Date.now() / 1000;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 const results: Partial<Record<Setup, BootSummary & { setup_s: number }>> = {};
 
 describe("boot against what operators use today (issue 12)", () => {
@@ -41,15 +39,6 @@ describe("boot against what operators use today (issue 12)", () => {
     const apps = Object.fromEntries(APP_ENVS.map((env) => [environmentNames(env).appContainer, url(env)]));
     const answers200 = (env: EnvironmentName) => host.exec(["podman", "exec", environmentNames(env).appContainer,
         "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:80/api/recipes"]).stdout.trim() === "200";
-
-    async function waitFor(what: string, condition: () => boolean, timeoutS: number): Promise<void> {
-        const deadline = now() + timeoutS;
-        while (now() < deadline) {
-            if (condition()) return;
-            await sleep(250);
-        }
-        throw new Error(`timed out after ${timeoutS}s waiting for ${what}`);
-    }
 
     /** The user's systemd has finished starting (or gave up on) what it starts. */
     const settled = () => ["running", "degraded"].includes(host.exec(["systemctl", "--user", "is-system-running"]).stdout.trim());

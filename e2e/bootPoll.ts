@@ -35,8 +35,9 @@ export interface BootSummary {
     readonly apps: Readonly<Record<string, AppBoot>>;
 }
 
+import { round } from "./wait";
+
 const NOT_UP = new Set(["refused", "unresolved", "unreachable"]);
-const round = (seconds: number) => Math.round(seconds * 100) / 100;
 
 /**
  * Sums the poller's lines per app: counts over [boot, boot + windowS); the first 200

@@ -11,6 +11,7 @@ import { ENVIRONMENTS, EnvironmentName, environmentNames, unitName } from "../li
 import { deploy, DeployError, Deployment, destroy, pendingChanges, refresh, removeUnits, runScript } from "./deploy";
 import { must, SystemdHost, USER } from "./host";
 import { mergeReport } from "./report";
+import { now, round, sleep, waitFor } from "./wait";
 import { ALERT_DIR, IMAGES, stackConfig, WEBHOOK_PORT } from "./stacks";
 import { parsePollLines, summarizeOutage } from "./bootPoll";
 import { runProgram, TYPES } from "../test/harness";
@@ -39,20 +40,6 @@ function scenario(name: string, body: (timings: Timings, details: Details) => Pr
             throw error;
         }
     }, timeoutMs);
-}
-
-const now = () => Date.now() / 1000;
-const round = (seconds: number) => Math.round(seconds * 100) / 100;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls until `condition` holds; returns the seconds it took, or throws naming what never happened. */
-async function waitFor(what: string, condition: () => boolean, timeoutS: number, intervalMs = 250): Promise<number> {
-    const start = now();
-    while (now() - start < timeoutS) {
-        if (condition()) return now() - start;
-        await sleep(intervalMs);
-    }
-    throw new Error(`timed out after ${timeoutS}s waiting for ${what}`);
 }
 
 describe("rezept-tagebuch on a real systemd host", () => {
