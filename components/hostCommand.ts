@@ -28,7 +28,7 @@ export function hostCommand(
     return connection.kind === "ssh"
         ? new command.remote.Command(name, {
             ...args,
-            connection: { host: connection.host, user: connection.user, port: connection.port, privateKey: connection.privateKey },
+            connection: { host: connection.host, user: connection.user, port: connection.port, privateKey: connection.privateKey, hostKey: connection.hostKey },
         }, opts)
         : new command.local.Command(name, { ...args, interpreter: ["/bin/sh", "-c"] }, opts);
 }

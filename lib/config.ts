@@ -50,7 +50,11 @@ export interface StackConfig {
     };
     readonly connection:
         | { readonly kind: "local" }
-        | { readonly kind: "ssh"; readonly host: string; readonly user: string; readonly port: number; readonly privateKey: pulumi.Output<string> };
+        | {
+            readonly kind: "ssh"; readonly host: string; readonly user: string; readonly port: number; readonly privateKey: pulumi.Output<string>;
+            /** The host's public key as `<type> <base64>`: the command provider refuses any other (without one it accepts any). */
+            readonly hostKey: string;
+        };
     /** The installed health check (components/healthCheck.ts) and its alerts. */
     readonly health: {
         /** The app behind the reverse proxy, checked through it; absent: no proxy check. */
@@ -150,6 +154,14 @@ const KEYS = {
     sshHost: { schema: z.string().regex(/^[A-Za-z0-9.:-]+$/, "must be a host name or address"), hint: "pulumi config set sshHost host.example" },
     sshUser: { schema: z.string().regex(/^[a-z_][a-z0-9_-]*$/, "must be a user name"), hint: "pulumi config set sshUser seaser" },
     sshPort: { schema: port, hint: "pulumi config set sshPort 22" },
+    sshHostKey: {
+        schema: z.string().transform((line, ctx) => {
+            const parsed = parseHostKey(line);
+            if (!parsed.ok) ctx.addIssue({ code: "custom", message: parsed.reason });
+            return parsed.ok ? parsed.key : z.NEVER;
+        }),
+        hint: "pulumi config set sshHostKey \"$(ssh-keyscan -t ed25519 <sshHost> | grep -v '^#')\" (check its fingerprint with ssh-keygen -lf against the host's own: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub)",
+    },
     proxyUrl: { schema: z.string().regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, "must be an http:// or https:// URL"), hint: "pulumi config set proxyUrl http://host/rezept-tagebuch-dev/" },
     alertCommand: { schema: z.string().regex(/^[^\n]+$/, "must be one line"), hint: "pulumi config set alertCommand 'mail -s rezept-tagebuch ops@example.org'" },
     alertWebhookUrl: { schema: z.string().regex(/^https?:\/\/\S+$/, "must be an http:// or https:// URL"), hint: "pulumi config set --secret alertWebhookUrl (it prompts for the URL; in a script: pulumi config set --secret alertWebhookUrl < url-file)", secret: true },
@@ -261,10 +273,13 @@ export function parseStackConfig(
         const host = need("sshHost", "when hostConnection is ssh");
         const user = need("sshUser", "when hostConnection is ssh");
         const privateKey = need("sshPrivateKey", "when hostConnection is ssh");
+        // Without it the command provider accepts any host key (pulumi-command v1.2.1,
+        // provider/pkg/provider/remote/connection.go:88-98, InsecureIgnoreHostKey): a man in the middle would get the key's sessions.
+        const hostKey = need("sshHostKey", "when hostConnection is ssh (the host's public key, so no other host is trusted)");
         // The docker provider cannot reuse the command's key: the Podman API must be reachable on its own.
         if (raw.dockerHost === undefined) fail("dockerHost", "is required when hostConnection is ssh (the Podman API of the same host)", KEYS.dockerHost.hint);
-        if (host !== undefined && user !== undefined && privateKey !== undefined) {
-            connection = { kind: "ssh", host, user, port: read("sshPort", 22), privateKey: pulumi.secret(privateKey) };
+        if (host !== undefined && user !== undefined && privateKey !== undefined && hostKey !== undefined) {
+            connection = { kind: "ssh", host, user, port: read("sshPort", 22), privateKey: pulumi.secret(privateKey), hostKey };
         }
     }
 
@@ -307,6 +322,34 @@ export function parseStackConfig(
     };
     if (problems.length > 0) throw new ConfigError(problems);
     return config;
+}
+
+const HOST_KEY_TYPES = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "ssh-rsa", "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com"];
+
+/**
+ * The public key of a known_hosts line (`ssh-keyscan` prints `<host> <type> <base64>`) or of a
+ * `.pub` file (`<type> <base64> [comment]`), as `<type> <base64>`: the form the command provider
+ * parses (ssh.ParseAuthorizedKey, connection.go:89). A key's base64 starts with its own type name
+ * (RFC 4253 6.6), so a cut or pasted-wrong key is caught here, not at the first connection.
+ */
+export function parseHostKey(line: string): { ok: true; key: string } | { ok: false; reason: string } {
+    const fields = line.trim().split(/\s+/);
+    const at = fields.findIndex((field) => HOST_KEY_TYPES.includes(field));
+    if (at < 0 || at > 1 || fields.length < at + 2) {
+        return { ok: false, reason: `is not a host key line (expected "<host> <type> <base64>" as ssh-keyscan prints it, or "<type> <base64>" of /etc/ssh/ssh_host_*_key.pub; types: ${HOST_KEY_TYPES.join(", ")})` };
+    }
+    const [type, encoded] = [fields[at], fields[at + 1]];
+    const blob = /^[A-Za-z0-9+/]+={0,2}$/.test(encoded) ? Buffer.from(encoded, "base64") : Buffer.alloc(0);
+    // The wire form is length-prefixed fields, the first the type's name (RFC 4253 6.6); a cut key ends inside a field.
+    const parts: Buffer[] = [];
+    for (let offset = 0; offset + 4 <= blob.length && offset + 4 + blob.readUInt32BE(offset) <= blob.length; offset += 4 + blob.readUInt32BE(offset)) {
+        parts.push(blob.subarray(offset + 4, offset + 4 + blob.readUInt32BE(offset)));
+    }
+    const whole = parts.reduce((length, part) => length + 4 + part.length, 0) === blob.length;
+    if (!whole || parts.length < 2 || parts[0].toString("latin1") !== type) {
+        return { ok: false, reason: `is a ${type} line whose data is not a whole ${type} key (cut short or pasted wrong?)` };
+    }
+    return { ok: true, key: `${type} ${encoded}` };
 }
 
 /** Each stack keeps its backups in a folder of its own name, below backupDir or the default. */

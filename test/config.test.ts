@@ -48,7 +48,7 @@ const BAD_INPUT: [string, string, Record<string, string | undefined>, string, st
     ["dbPort not a number", "prod", { ...validConfig("prod"), dbPort: "fivefour" }, "dbPort", ""],
     ["appPort 65536", "dev", { ...validConfig("dev"), appPort: "65536" }, "appPort", "1 to 65535"],
     ["appPort fraction", "dev", { ...validConfig("dev"), appPort: "80.5" }, "appPort", "whole number"],
-    ["sshPort out of range", "prod", { ...validConfig("prod"), hostConnection: "ssh", sshHost: "h", sshUser: "u", sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----", dockerHost: "tcp://h:2375", sshPort: "0" }, "sshPort", "1 to 65535"],
+    ["sshPort out of range", "prod", { ...validConfig("prod"), hostConnection: "ssh", sshHost: "h", sshUser: "u", sshHostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINXpl/7d40SGpaIqHl0RmwLW6om3fgoamwbWD6qzI3uh", sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----", dockerHost: "tcp://h:2375", sshPort: "0" }, "sshPort", "1 to 65535"],
     ["appEnabled not boolean", "test", { ...validConfig("test"), appEnabled: "yes" }, "appEnabled", "true or false"],
     ["dbImage :latest", "prod", { ...validConfig("prod"), dbImage: "postgres:latest" }, "dbImage", "not pinned"],
     ["dbImage untagged", "dev", { ...validConfig("dev"), dbImage: "postgres" }, "dbImage", "not pinned"],
@@ -176,7 +176,7 @@ describe("config accepts what an operator should be able to run", () => {
 
     it("takes an SSH connection with the key as a secret", async () => {
         const config = parseStackConfig("prod", {
-            ...validConfig("prod"), hostConnection: "ssh", sshHost: "rezept.example", sshUser: "seaser",
+            ...validConfig("prod"), hostConnection: "ssh", sshHost: "rezept.example", sshUser: "seaser", sshHostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINXpl/7d40SGpaIqHl0RmwLW6om3fgoamwbWD6qzI3uh",
             sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----", dockerHost: "unix:///tmp/podman.sock",
         });
         expect(config.connection).toMatchObject({ kind: "ssh", host: "rezept.example", user: "seaser", port: 22 });

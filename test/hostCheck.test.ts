@@ -186,7 +186,7 @@ describe("the program checks the host before it puts anything there", () => {
 
     it("runs over SSH where the units are installed over SSH", async () => {
         const run = await runProgram("prod", {
-            ...validConfig("prod"), hostConnection: "ssh", sshHost: "rezept.example", sshUser: "seaser",
+            ...validConfig("prod"), hostConnection: "ssh", sshHost: "rezept.example", sshUser: "seaser", sshHostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINXpl/7d40SGpaIqHl0RmwLW6om3fgoamwbWD6qzI3uh",
             sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nkey-material\n-----END OPENSSH PRIVATE KEY-----", dockerHost: "unix:///tmp/podman.sock",
         });
         const check = run.find(TYPES.remoteCommand, "prod-host-check-run");

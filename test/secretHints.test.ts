@@ -19,7 +19,7 @@ describe("the fix lines for secrets never put the secret on the command line", (
         ["dbPassword", { dbPassword: "short" }],
         ["appSecretEnv", { dbPassword: "long-enough-pw", appSecretEnv: '{"A":1}' }],
         ["alertWebhookUrl", { dbPassword: "long-enough-pw", alertWebhookUrl: "not-a-url" }],
-        ["sshPrivateKey", { dbPassword: "long-enough-pw", hostConnection: "ssh", sshHost: "h", sshUser: "seaser", dockerHost: "ssh://seaser@h", sshPrivateKey: "nope" }],
+        ["sshPrivateKey", { dbPassword: "long-enough-pw", hostConnection: "ssh", sshHost: "h", sshUser: "seaser", sshHostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINXpl/7d40SGpaIqHl0RmwLW6om3fgoamwbWD6qzI3uh", dockerHost: "ssh://seaser@h", sshPrivateKey: "nope" }],
     ] as const)("%s (%j)", (key, raw) => {
         const fix = fixFor(raw);
         expect(fix).toMatch(new RegExp(`^pulumi config set --secret ${key}( \\(| <)`));

@@ -245,7 +245,7 @@ describe("the command resource installs in place when content changes, and repla
 
     it("runs over SSH with the key as a secret when hostConnection is ssh", async () => {
         const run = await runProgram("prod", {
-            ...validConfig("prod"), hostConnection: "ssh", sshHost: "rezept.example", sshUser: "seaser",
+            ...validConfig("prod"), hostConnection: "ssh", sshHost: "rezept.example", sshUser: "seaser", sshHostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINXpl/7d40SGpaIqHl0RmwLW6om3fgoamwbWD6qzI3uh",
             sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nkey-material\n-----END OPENSSH PRIVATE KEY-----", dockerHost: "unix:///tmp/podman.sock",
         });
         expect(run.ofType(TYPES.localCommand)).toEqual([]);
