@@ -25,6 +25,18 @@ describe("the drift workflow", () => {
         expect(job.env.PULUMI_CONFIG_PASSPHRASE).toBe("${{ secrets.PULUMI_CONFIG_PASSPHRASE }}");
     });
 
+    it("reads the passphrase from an environment that holds it, and stops at once, naming it, when it is empty", () => {
+        const job = workflow.jobs.drift;
+        // The passphrase is an environment secret (README); without an environment the job reads "".
+        expect(job.environment).toBe("drift");
+        const first = job.steps[0];
+        for (const [passphrase, status] of [["", 1], ["a passphrase", 0]] as const) {
+            const result = spawnSync("bash", ["-e", "-c", first.run], { encoding: "utf8", env: { PATH: process.env.PATH, PULUMI_CONFIG_PASSPHRASE: passphrase } });
+            expect(result.status).toBe(status);
+            if (status === 1) expect(result.stdout).toContain("PULUMI_CONFIG_PASSPHRASE is empty: add it as a secret of the GitHub environment 'drift'");
+        }
+    });
+
     it("fails on a refresh that finds changes, and on a failing health check, which runs either way", () => {
         const runs = workflow.jobs.drift.steps.filter((s: any) => s.run);
         const preview = runs.find((s: any) => String(s.run).startsWith("pulumi preview"));
