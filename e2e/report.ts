@@ -3,6 +3,8 @@ import { join } from "node:path";
 
 /** The suite's report; each e2e test file writes its own top-level keys. */
 export const REPORT = join(__dirname, "..", "reports", "e2e.json");
+/** What `npm run bench` measured (e2e/*.bench.ts). */
+export const BENCH_REPORT = join(__dirname, "..", "reports", "bench.json");
 
 /**
  * Merges `part` into reports/e2e.json. The test files run one after another in one
@@ -10,13 +12,13 @@ export const REPORT = join(__dirname, "..", "reports", "e2e.json");
  * replacing the whole file would drop what the file before it wrote. A key left from
  * an earlier run (a file filtered out) stays, so `measured_at` says when each was written.
  */
-export function mergeReport(part: Record<string, unknown>): void {
-    mkdirSync(join(REPORT, ".."), { recursive: true });
+export function mergeReport(part: Record<string, unknown>, file = REPORT): void {
+    mkdirSync(join(file, ".."), { recursive: true });
     let current: Record<string, unknown> = {};
-    if (existsSync(REPORT)) {
-        try { current = JSON.parse(readFileSync(REPORT, "utf8")); } catch { current = {}; }
+    if (existsSync(file)) {
+        try { current = JSON.parse(readFileSync(file, "utf8")); } catch { current = {}; }
     }
     const at = new Date().toISOString();
     const measuredAt = { ...(current.measured_at as Record<string, string> | undefined), ...Object.fromEntries(Object.keys(part).map((key) => [key, at])) };
-    writeFileSync(REPORT, `${JSON.stringify({ ...current, ...part, measured_at: measuredAt }, null, 2)}\n`);
+    writeFileSync(file, `${JSON.stringify({ ...current, ...part, measured_at: measuredAt }, null, 2)}\n`);
 }

@@ -6,7 +6,7 @@
  * proxy's network `seaser-network` (as the proxy sees the apps), the same in every
  * setup and no part of any, is started by the harness as soon as the host lets it,
  * and asks each app's /api/recipes (which needs the database) every 100 ms.
- * Writes `baselines` into reports/e2e.json.
+ * A benchmark (`npm run bench`), not part of .ci/run: writes `baselines` into reports/bench.json.
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -15,7 +15,7 @@ import { ENVIRONMENTS, EnvironmentName, environmentNames, unitName } from "../li
 import { deploy } from "./deploy";
 import { BootSummary, parsePollLines, summarizeBoot } from "./bootPoll";
 import { must, SystemdHost, USER } from "./host";
-import { mergeReport } from "./report";
+import { BENCH_REPORT, mergeReport } from "./report";
 import { now, waitFor } from "./wait";
 import { IMAGES, stackConfig } from "./stacks";
 
@@ -144,7 +144,7 @@ describe("boot against what operators use today (issue 12)", () => {
                 setups: results,
                 ratios_this_project_to: ratios,
             },
-        });
+        }, BENCH_REPORT);
         if (!process.env.E2E_KEEP_HOST) host.destroy();
     });
 
