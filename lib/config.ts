@@ -178,7 +178,7 @@ type Parsed<K extends ConfigKey> = z.output<(typeof KEYS)[K]["schema"]>;
  * Validates the raw configuration of one stack. Every problem is collected, so
  * the operator fixes them in one round; nothing is registered before this returns.
  * `given` maps keys without the project prefix to their string values. An empty value
- * is no value, for every key and every test below: Pulumi.yaml declares "" as the
+ * is no value, for every key and every check below: Pulumi.yaml declares "" as the
  * default of keys whose default the program derives, because the CLI requires every
  * declared key without a default, and the CLI hands the program that "".
  * `isSecret` tells whether a key's value came from an encrypted (`secure:`) entry.
