@@ -90,7 +90,7 @@ const BAD_INPUT: [string, string, Record<string, string | undefined>, string, st
     ["both volumes set to one name", "prod", { ...validConfig("prod"), dbDataVolume: "shared", appDataVolume: "shared" }, "appDataVolume", "the same volume"],
     ["proxyNetwork on prod's internal network", "dev", { ...validConfig("dev"), proxyNetwork: "seaser-rezept-tagebuch-prod-internal" }, "proxyNetwork", "dev app would join prod's database network"],
     ["proxyNetwork on its own internal network", "dev", { ...validConfig("dev"), proxyNetwork: "seaser-rezept-tagebuch-dev-internal" }, "proxyNetwork", "the dev internal network"],
-    ["proxyNetwork on test's internal network, test without its app", "test", { ...validConfig("test"), proxyNetwork: "seaser-rezept-tagebuch-prod-internal" }, "proxyNetwork", "prod's database network"],
+    ["proxyNetwork on prod's internal network, in test without its app", "test", { ...validConfig("test"), proxyNetwork: "seaser-rezept-tagebuch-prod-internal" }, "proxyNetwork", "prod's database network"],
     ["misspelt key", "prod", { ...validConfig("prod"), appimage: "x" }, "appimage", "not a setting"],
 ];
 
@@ -160,6 +160,8 @@ describe("a stack names no volume that the other stack files set", () => {
     it("a stack file claiming another environment's derived name refuses that stack, not the owner", () => {
         const prodFile = { dbDataVolume: "seaser-postgres-dev-data" };
         expect(problemsWith("dev", validConfig("dev"), { prod: prodFile })).toEqual([]);
+        // Also where dev sets its own name (adoption sets the volume in use).
+        expect(problemsWith("dev", { ...validConfig("dev"), dbDataVolume: "seaser-postgres-dev-data" }, { prod: prodFile })).toEqual([]);
         expect(problemsWith("prod", { ...validConfig("prod"), ...prodFile }, {})).toEqual([expect.stringContaining("the dev database volume")]);
     });
 
