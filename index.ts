@@ -16,7 +16,10 @@ const names = config.names;
 
 // Nothing of the stack goes on a host that fails the check: every docker resource uses this provider.
 const hostCheck = new HostCheck(`${env}-host-check`, {
-    spec: { environment: env, scope: config.boot.scope, proxyNetwork: config.app && config.proxyNetwork },
+    spec: {
+        environment: env, scope: config.boot.scope, proxyNetwork: config.app && config.proxyNetwork, internalNetwork: names.internalNetwork,
+        volumes: [{ name: config.db.volume, key: "dbDataVolume" }, ...(config.app ? [{ name: config.app.volume, key: "appDataVolume" } as const] : [])],
+    },
     connection: config.connection,
 });
 // Without dockerHost the provider uses DOCKER_HOST, e.g. the user's Podman socket.

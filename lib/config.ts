@@ -1,9 +1,13 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { MANAGED_APP_ENV } from "./appEnv";
 import { defaultBackupDirectory } from "./backup";
 import { ACCEPTED_FORMS, checkAppImage, checkPinnedImage, imageVersion } from "./imageRef";
 import { ENVIRONMENTS, EnvironmentName, environmentNames, EnvironmentNames, PROJECT } from "./environments";
+import { foreignVolumeOwner, internalNetworkOwner, OtherStacks, VOLUME_KEYS, VolumeKey } from "./isolation";
 
 /** The validated configuration of one stack. Secrets are Pulumi secrets from the moment they are read. */
 export interface StackConfig {
@@ -185,16 +189,22 @@ type Parsed<K extends ConfigKey> = z.output<(typeof KEYS)[K]["schema"]>;
 /**
  * Validates the raw configuration of one stack. Every problem is collected, so
  * the operator fixes them in one round; nothing is registered before this returns.
- * `raw` maps keys without the project prefix to their string values. An empty value
- * is no value: Pulumi.yaml declares "" as the default of keys whose default the
- * program derives, because the CLI requires every declared key without a default.
+ * `given` maps keys without the project prefix to their string values. An empty value
+ * is no value, for every key and every check below: Pulumi.yaml declares "" as the
+ * default of keys whose default the program derives, because the CLI requires every
+ * declared key without a default, and the CLI hands the program that "".
  * `isSecret` tells whether a key's value came from an encrypted (`secure:`) entry.
+ * `otherStacks` is what the project's other stack files set (stackFileSettings): a
+ * stack may not name a volume they set, nor any other environment's derived names.
  */
 export function parseStackConfig(
     stack: string,
-    raw: Readonly<Record<string, string | undefined>>,
+    given: Readonly<Record<string, string | undefined>>,
     isSecret: (key: string) => boolean = () => true,
+    otherStacks: OtherStacks = {},
 ): StackConfig {
+    const raw: Readonly<Record<string, string>> = Object.fromEntries(
+        Object.entries(given).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ""));
     const problems: string[] = [];
     const fail = (key: string, what: string, fix: string) => problems.push(`${PROJECT}:${key} ${what}; fix: ${fix}`);
 
@@ -205,7 +215,7 @@ export function parseStackConfig(
     const names = environmentNames(environment);
 
     for (const key of Object.keys(raw)) {
-        if (!(key in KEYS) && raw[key] !== undefined) {
+        if (!(key in KEYS)) {
             fail(key, "is not a setting of this program (a typo?)", `pulumi config rm ${key}; known keys: ${CONFIG_KEYS.join(", ")}`);
         }
     }
@@ -217,7 +227,7 @@ export function parseStackConfig(
     function read<K extends ConfigKey>(key: K): Parsed<K> | undefined;
     function read<K extends ConfigKey>(key: K, fallback: Parsed<K>): Parsed<K>;
     function read<K extends ConfigKey>(key: K, fallback?: Parsed<K>): Parsed<K> | undefined {
-        const value = raw[key] === "" ? undefined : raw[key];
+        const value = raw[key];
         if (value === undefined) return fallback;
         const result = KEYS[key].schema.safeParse(value);
         if (result.success) return result.data as Parsed<K>;
@@ -320,6 +330,7 @@ export function parseStackConfig(
         },
         warnings,
     };
+    isolationProblems(config, raw, otherStacks, fail);
     if (problems.length > 0) throw new ConfigError(problems);
     return config;
 }
@@ -352,12 +363,64 @@ export function parseHostKey(line: string): { ok: true; key: string } | { ok: fa
     return { ok: true, key: `${type} ${encoded}` };
 }
 
+/**
+ * Environment isolation by name, before anything is registered: dev must not run on
+ * prod's data files nor join prod's database network because a key names them. A
+ * derived name is the environment's own, so only a key that is set can name another's.
+ */
+function isolationProblems(
+    config: StackConfig, raw: Readonly<Record<string, string>>, otherStacks: OtherStacks,
+    fail: (key: string, what: string, fix: string) => void,
+): void {
+    const env = config.environment;
+    const defaults: Record<VolumeKey, string> = { dbDataVolume: config.names.dbVolume, appDataVolume: config.names.appVolume };
+    for (const key of Object.keys(VOLUME_KEYS) as VolumeKey[]) {
+        const owner = raw[key] === undefined ? undefined : foreignVolumeOwner(raw[key], env, otherStacks);
+        if (owner) {
+            fail(key, `is ${raw[key]}, ${owner.how}: the ${env} stack would use ${owner.environment}'s data`,
+                `pulumi config rm ${key} (the ${env} ${VOLUME_KEYS[key]} is then ${defaults[key]}), or pulumi config set ${key} <a volume no other stack names>`);
+        }
+    }
+    if (config.app && config.app.volume === config.db.volume) {
+        const key: VolumeKey = raw.appDataVolume === undefined ? "dbDataVolume" : "appDataVolume";
+        fail(key, `is ${raw[key]}, the same volume as the ${key === "appDataVolume" ? "database's (dbDataVolume)" : "app's uploads (appDataVolume)"}: the app's uploads would land in the database's data files`,
+            `pulumi config rm ${key} (it is then ${defaults[key]}), or pulumi config set ${key} <another volume>`);
+    }
+    const owner = internalNetworkOwner(config.proxyNetwork);
+    if (owner) {
+        const what = owner === env ? `the ${env} internal network: the reverse proxy would have to join the ${env} database's network to reach the app` : `the ${owner} internal network: the ${env} app would join ${owner}'s database network`;
+        fail("proxyNetwork", `is ${config.proxyNetwork}, ${what}`, `pulumi config set proxyNetwork seaser-network (the reverse proxy's own network, which no environment owns)`);
+    }
+}
+
+/**
+ * A stack file's `config:` as parseStackConfig takes it: keys of this project without
+ * the prefix, plain values as text. An encrypted value (`secure:`) is left out: no
+ * volume or network key is a secret, and another stack's secrets stay unread.
+ */
+export function stackFileSettings(config: Readonly<Record<string, unknown>>): Record<string, string> {
+    const prefix = `${PROJECT}:`;
+    const settings: Record<string, string> = {};
+    for (const [key, value] of Object.entries(config)) {
+        if (key.startsWith(prefix) && (typeof value === "string" || typeof value === "number" || typeof value === "boolean")) {
+            settings[key.slice(prefix.length)] = String(value);
+        }
+    }
+    return settings;
+}
+
 /** Each stack keeps its backups in a folder of its own name, below backupDir or the default. */
 function backupDirectory(environment: EnvironmentName, configured: string | undefined): string {
     return configured === undefined ? defaultBackupDirectory(environment) : `${configured.replace(/\/+$/, "")}/${environment}`;
 }
 
-/** Reads this stack's configuration from Pulumi; the only place the program touches config. */
+/**
+ * Reads this stack's configuration from Pulumi, and the project's other stack files
+ * from beside Pulumi.yaml: the working directory, where the CLI runs the program
+ * (run.js --pwd, @pulumi/pulumi cmd/run/run.js; the project sets no `main`). Not
+ * getRootDirectory(): without the CLI it is the literal "rootDirectory"
+ * (runtime/state.js). The only place the program touches config.
+ */
 export function readStackConfig(): StackConfig {
     const prefix = `${PROJECT}:`;
     const raw: Record<string, string> = {};
@@ -366,5 +429,16 @@ export function readStackConfig(): StackConfig {
     }
     // Internal to the SDK (not in its typings): whether the CLI passed a key as a secret.
     const runtime = pulumi.runtime as unknown as { isConfigSecret(key: string): boolean };
-    return parseStackConfig(pulumi.getStack(), raw, (key) => runtime.isConfigSecret(prefix + key));
+    const stack = pulumi.getStack();
+    const otherStacks: Partial<Record<EnvironmentName, Record<string, string>>> = {};
+    for (const other of ENVIRONMENTS.filter((env) => env !== stack)) {
+        const file = join(process.cwd(), `Pulumi.${other}.yaml`);
+        if (!existsSync(file)) continue;
+        try {
+            otherStacks[other] = stackFileSettings(parseYaml(readFileSync(file, "utf8"))?.config ?? {});
+        } catch (error) {
+            throw new ConfigError([`Pulumi.${other}.yaml cannot be read (${(error as Error).message.split("\n")[0]}), so the ${stack} stack cannot be checked against the ${other} stack's volumes; fix: repair the file (pulumi config --stack ${other} reads it)`]);
+        }
+    }
+    return parseStackConfig(stack, raw, (key) => runtime.isConfigSecret(prefix + key), otherStacks);
 }

@@ -1,5 +1,6 @@
 import { quote } from "shell-quote";
-import { EnvironmentName, PROJECT } from "./environments";
+import { ENVIRONMENTS, EnvironmentName, PROJECT } from "./environments";
+import { VolumeKey } from "./isolation";
 import { SystemdScope } from "./systemd";
 
 /** What one stack needs of the host before anything of it is put there. */
@@ -8,7 +9,15 @@ export interface HostCheckSpec {
     readonly scope: SystemdScope;
     /** The reverse proxy's network, which the app joins and no stack owns; absent when the stack runs no app. */
     readonly proxyNetwork?: string;
+    /** The stack's data volumes, each with the config key that names it; refused where another environment's. */
+    readonly volumes: readonly { readonly name: string; readonly key: VolumeKey }[];
+    /** The stack's internal network; refused where it exists as another environment's. */
+    readonly internalNetwork: string;
 }
+
+/** The label lib/ownership.ts puts on every container and network of a stack. */
+const ENVIRONMENT_LABEL = "io.seaser.environment";
+const LABEL_FORMAT = `{{index .Labels "${ENVIRONMENT_LABEL}"}}`;
 
 /** Where the checks look; the defaults are the real host's, tests point them elsewhere. */
 export interface HostCheckOptions {
@@ -38,6 +47,9 @@ export function renderHostCheck(spec: HostCheckSpec, opts: HostCheckOptions = {}
     const helperDirs = opts.helperDirs ?? PODMAN_HELPER_DIRS;
     const waitSeconds = opts.managerWaitSeconds ?? 10;
     const proxy = spec.proxyNetwork;
+    const env = spec.environment;
+    // Only the project's environment names count as an owner: a label of some other tool's is no claim.
+    const others = ENVIRONMENTS.filter((other) => other !== env).join("|");
     return [
         "#!/bin/sh",
         `# Checks the host before the Pulumi stack ${PROJECT}/${spec.environment} puts anything on it. Generated: do not edit.`,
@@ -63,8 +75,31 @@ export function renderHostCheck(spec: HostCheckSpec, opts: HostCheckOptions = {}
             `if ! podman network exists ${quote([proxy])} >/dev/null 2>&1; then`,
             `    problem "the reverse proxy's network ${proxy} (config proxyNetwork) does not exist, so the app container cannot be created; ` +
                 `fix: podman network create ${quote([proxy])}, or pulumi config set proxyNetwork <the proxy's network>"`,
+            "else",
+            `    owner=$(podman network inspect --format '${LABEL_FORMAT}' ${quote([proxy])} 2>/dev/null) || owner=""`,
+            `    case "$owner" in ${ENVIRONMENTS.join("|")}) problem "the reverse proxy's network ${proxy} (config proxyNetwork) is labelled ${ENVIRONMENT_LABEL}=$owner, the $owner environment's internal network, so the ${env} app would join a database network; ` +
+                `fix: pulumi config set proxyNetwork <the reverse proxy's network>";; esac`,
             "fi",
         ]),
+        // Environment isolation on the host: what the config check (lib/config.ts) cannot know by name.
+        // The stacks label their containers and networks (lib/ownership.ts) but not their volumes (an
+        // import must match the unlabelled volumes already there, components/hostResources.ts), so a
+        // volume is another environment's when it carries that label or a container of that
+        // environment mounts it (podman ps --filter volume=<name> matches named volumes by name:
+        // containers/podman pkg/domain/filters/containers.go, case "volume").
+        ...spec.volumes.flatMap(({ name, key }) => [
+            `owner=$(podman volume inspect --format '${LABEL_FORMAT}' ${quote([name])} 2>/dev/null) || owner=""`,
+            `case "$owner" in ${others}) problem "the volume ${name} (config ${key}) is labelled ${ENVIRONMENT_LABEL}=$owner, so the ${env} stack would use the $owner environment's data; ` +
+                `fix: pulumi config set ${key} <a volume of ${env}'s own>, or pulumi config rm ${key}";; esac`,
+            `users=$(podman ps -a --filter volume=${quote([name])} --format '{{.Names}}:${LABEL_FORMAT}' 2>/dev/null) || users=""`,
+            "for user in $users; do",
+            `    case "\${user#*:}" in ${others}) problem "the volume ${name} (config ${key}) is mounted by \${user%%:*} of the \${user#*:} environment, so the ${env} stack would use its data; ` +
+                `fix: pulumi config set ${key} <a volume of ${env}'s own>, or pulumi config rm ${key}";; esac`,
+            "done",
+        ]),
+        `owner=$(podman network inspect --format '${LABEL_FORMAT}' ${quote([spec.internalNetwork])} 2>/dev/null) || owner=""`,
+        `case "$owner" in ${others}) problem "the network ${spec.internalNetwork}, the ${env} internal network, exists labelled ${ENVIRONMENT_LABEL}=$owner, so the ${env} database would join the $owner environment's network; ` +
+            `fix: see what uses it (podman ps -a --filter network=${quote([spec.internalNetwork])}) and remove it once nothing does (podman network rm ${quote([spec.internalNetwork])}); the stack creates its own";; esac`,
         ...(user ? [
             // Without lingering the user's units neither start at boot nor survive the last logout.
             "me=$(id -un)",

@@ -3,6 +3,7 @@ import type { ResourceValidationArgs, ResourceValidationPolicy, StackValidationP
 import { appEnvProblems, parseEnvLines } from "../lib/appEnv";
 import { ENVIRONMENTS, EnvironmentName, environmentNames, unitName } from "../lib/environments";
 import { checkAppImage, checkPinnedImage } from "../lib/imageRef";
+import { foreignVolumeOwner, internalNetworkOwner } from "../lib/isolation";
 import { PODMAN } from "../lib/systemd";
 
 /**
@@ -47,6 +48,17 @@ const under = (resource: Seen, component: string) => parseUrn(resource.urn).type
 function isDatabaseContainer(resource: Seen): boolean {
     if (resource.type !== TYPES.container) return false;
     return under(resource, "Database") || ENVIRONMENTS.some((env) => environmentNames(env).dbContainer === resource.props.name);
+}
+
+/** An app container: made by the App component, or named as one. */
+function isAppContainer(resource: Seen): boolean {
+    if (resource.type !== TYPES.container) return false;
+    return under(resource, "App") || ENVIRONMENTS.some((env) => environmentNames(env).appContainer === resource.props.name);
+}
+
+/** The names of the networks a container joins (networksAdvanced). */
+function networksOf(resource: Seen): string[] {
+    return ((resource.props.networksAdvanced ?? []) as { name?: string }[]).map((network) => String(network.name));
 }
 
 /** The container's env as a map; undefined while a preview does not know it yet. */
@@ -114,6 +126,100 @@ export const appUsesOwnDatabase: StackValidationPolicy = {
     },
 };
 
+/**
+ * Which volumes are a container's own environment's: the volumes its stack registers
+ * (every data volume is a docker Volume of the stack, components/hostResources.ts
+ * dataVolume, created or imported), except another environment's derived names.
+ * Names alone cannot tell, as a stack may configure any name (dbDataVolume); the
+ * stack's own Volume resources can, but a stack can register a Volume under another
+ * environment's name (dbDataVolume seaser-postgres-data in dev), and the derived
+ * names are the contract the host already relies on. Labels cannot tell either: the
+ * volumes carry none (an import must match the unlabelled volumes already on the host).
+ * A name that another stack's config sets is beyond a policy, which sees one stack:
+ * lib/config.ts refuses it before anything is registered, the host check on the host.
+ */
+export const containersMountOwnVolumes: StackValidationPolicy = {
+    name: "containers-mount-own-volumes",
+    description: "Every container mounts only volumes of its own environment: named volumes its stack registers, never another environment's, no host path.",
+    validateStack: (args: { resources: Seen[] }, report: Report) => {
+        const registered = new Set(args.resources.filter((r) => r.type === TYPES.volume).map((volume) => String(volume.props.name)));
+        for (const container of args.resources.filter((r) => r.type === TYPES.container)) {
+            const env = environmentOf(container.urn);
+            if (!env) continue;
+            const name = container.props.name;
+            const key = isDatabaseContainer(container) ? "dbDataVolume" : "appDataVolume";
+            const fix = `fix: mount only the stack's own data volumes (components/hostResources.ts dataVolume); for a configured name: pulumi config set --stack ${env} ${key} <a volume of ${env}'s own>`;
+            const mounts = [
+                ...((container.props.volumes ?? []) as { volumeName?: string; hostPath?: string; fromContainer?: string }[])
+                    .map((v) => v.hostPath ? { bind: v.hostPath } : v.fromContainer ? { from: v.fromContainer } : { volume: v.volumeName }),
+                ...((container.props.mounts ?? []) as { type?: string; source?: string }[])
+                    .filter((m) => m.type === "volume" || m.type === "bind").map((m) => m.type === "bind" ? { bind: m.source } : { volume: m.source }),
+            ];
+            for (const mount of mounts) {
+                if ("bind" in mount) report(`container ${name} mounts the host path ${mount.bind}, which is no volume of the ${env} environment (it may be another's data directory); ${fix}`, container.urn);
+                else if ("from" in mount) report(`container ${name} mounts the volumes of container ${mount.from}, which are no volumes of its stack; ${fix}`, container.urn);
+                else if (mount.volume === undefined) continue; // an anonymous volume: the container's own
+                else {
+                    const owner = foreignVolumeOwner(mount.volume, env, {});
+                    if (owner) report(`container ${name} mounts the volume ${mount.volume}, ${owner.how}: the ${env} stack would use ${owner.environment}'s data; ${fix}`, container.urn);
+                    else if (!registered.has(mount.volume)) report(`container ${name} mounts the volume ${mount.volume}, which its stack neither creates nor imports; ${fix}`, container.urn);
+                }
+            }
+        }
+    },
+};
+
+export const containersJoinOwnNetworks: ResourceValidationPolicy = {
+    name: "containers-join-own-networks",
+    description: "Every container joins only its environment's internal network and, for an app, one network that is no environment's internal network (the proxy's); databases: db-on-internal-network-only.",
+    validateResource: (args: Seen, report: Report) => {
+        // A database gets the stricter db-on-internal-network-only; reported twice, one fault would read as two.
+        if (args.type !== TYPES.container || isDatabaseContainer(args)) return;
+        const env = environmentOf(args.urn);
+        if (!env) return;
+        const own = environmentNames(env).internalNetwork;
+        const app = isAppContainer(args);
+        const allowed = app ? `${own} and the reverse proxy's network` : own;
+        const mode = String(args.props.networkMode ?? "");
+        if (mode === "host" || mode.startsWith("container:")) {
+            report(`container ${args.props.name} has networkMode ${mode}, which shares another network namespace than its environment's; fix: leave networkMode unset and join only ${allowed} (networksAdvanced)`);
+        }
+        const outside = networksOf(args).filter((network) => network !== own);
+        for (const network of outside) {
+            const owner = internalNetworkOwner(network);
+            if (owner) {
+                report(`container ${args.props.name} joins network ${network}, the ${owner} internal network, where ${owner}'s database is; fix: it joins only ${allowed}` +
+                    (app ? ` (pulumi config set --stack ${env} proxyNetwork <the reverse proxy's network>)` : ` (remove ${network} from its networksAdvanced)`));
+            } else if (!app) {
+                report(`container ${args.props.name} joins network ${network}, which is not the ${env} internal network; only apps join the proxy network; fix: remove ${network} from its networksAdvanced`);
+            }
+        }
+        const proxies = outside.filter((network) => internalNetworkOwner(network) === undefined);
+        if (app && proxies.length > 1) {
+            report(`app container ${args.props.name} joins ${proxies.join(", ")}: more than the one proxy network; fix: it joins only ${allowed} (components/app.ts)`);
+        }
+    },
+};
+
+export const proxyNetworkNotInternal: ResourceValidationPolicy = {
+    name: "proxy-network-not-internal",
+    description: "An app's proxy network (each network besides its one internal network) is no environment's internal network, its own included.",
+    validateResource: (args: Seen, report: Report) => {
+        if (!isAppContainer(args)) return;
+        const env = environmentOf(args.urn);
+        if (!env) return;
+        const networks = networksOf(args);
+        const internal = networks.indexOf(environmentNames(env).internalNetwork);
+        for (const [index, network] of networks.entries()) {
+            const owner = index === internal ? undefined : internalNetworkOwner(network);
+            if (owner) {
+                report(`app container ${args.props.name} has the ${owner} internal network ${network} as its proxy network, so the reverse proxy's side is a database network; ` +
+                    `fix: pulumi config set --stack ${env} proxyNetwork seaser-network (the reverse proxy's own network, which no environment owns)`);
+            }
+        }
+    },
+};
+
 /** The containers a unit file starts, read from the installer's triggers (`<unit file>\n<content>`). */
 function startedByUnits(commands: Seen[]): Set<string> {
     const started = new Set<string>();
@@ -149,5 +255,6 @@ export const containersStartedByUnits: StackValidationPolicy = {
 /** Every rule of the pack; mandatory. */
 export const policies: (ResourceValidationPolicy | StackValidationPolicy)[] = [
     imagesPinned, dbOnInternalNetworkOnly, dataVolumesProtected, appUsesOwnDatabase, containersStartedByUnits,
+    containersMountOwnVolumes, containersJoinOwnNetworks, proxyNetworkNotInternal,
 ];
 

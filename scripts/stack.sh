@@ -39,8 +39,9 @@ if ! pulumi config get dbPassword >/dev/null 2>&1; then
         exit 1
     fi
 fi
+# The policy pack (policy/) is mandatory on both: a violation stops the deploy as it fails the preview.
 if [ "$action" = up ]; then
-    exec pulumi up --stack "$stack"
+    exec pulumi up --stack "$stack" --policy-pack policy
 fi
 if [ "$action" = adopt ]; then
     exec node_modules/.bin/ts-node --transpile-only scripts/adopt.ts "$stack" --yes

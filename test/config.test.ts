@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseStackConfig } from "../lib/config";
+import { ConfigError, parseStackConfig, stackFileSettings } from "../lib/config";
+import { OtherStacks } from "../lib/isolation";
 import { validConfig } from "./harness";
 
 /** The problems parseStackConfig reports, or [] when it accepts the config. */
@@ -71,12 +72,25 @@ const BAD_INPUT: [string, string, Record<string, string | undefined>, string, st
     ["ssh without key", "prod", { ...validConfig("prod"), hostConnection: "ssh", sshHost: "h", sshUser: "u", dockerHost: "tcp://h:2375" }, "sshPrivateKey", "is required"],
     ["ssh key not PEM", "prod", { ...validConfig("prod"), hostConnection: "ssh", sshHost: "h", sshUser: "u", sshPrivateKey: "hunter2", dockerHost: "tcp://h:2375" }, "sshPrivateKey", "PEM"],
     ["ssh without dockerHost", "prod", { ...validConfig("prod"), hostConnection: "ssh", sshHost: "h", sshUser: "u", sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----" }, "dockerHost", "is required"],
+    ["ssh with dockerHost at its declared empty default", "prod", { ...validConfig("prod"), hostConnection: "ssh", sshHost: "h", sshUser: "u", sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----", dockerHost: "" }, "dockerHost", "is required"],
     ["dockerHost without scheme", "prod", { ...validConfig("prod"), dockerHost: "/run/podman/podman.sock" }, "dockerHost", "unix://"],
     ["proxyUrl without scheme", "dev", { ...validConfig("dev"), proxyUrl: "host/rezept-tagebuch-dev/" }, "proxyUrl", "http:// or https://"],
     ["alertWebhookUrl not a URL", "prod", { ...validConfig("prod"), alertWebhookUrl: "hooks.example" }, "alertWebhookUrl", "http:// or https://"],
     ["alertCommand on two lines", "prod", { ...validConfig("prod"), alertCommand: "mail\nrm -rf /" }, "alertCommand", "one line"],
     ["alertRepeatMinutes too short", "prod", { ...validConfig("prod"), alertRepeatMinutes: "1" }, "alertRepeatMinutes", "5 to 10080"],
     ["healthIntervalMinutes too long", "prod", { ...validConfig("prod"), healthIntervalMinutes: "90" }, "healthIntervalMinutes", "1 to 60"],
+    ["dev on prod's database volume", "dev", { ...validConfig("dev"), dbDataVolume: "seaser-postgres-data" }, "dbDataVolume", "the prod database volume"],
+    ["dev on prod's uploads volume", "dev", { ...validConfig("dev"), appDataVolume: "seaser-rezept-tagebuch-volume" }, "appDataVolume", "the prod uploads volume"],
+    ["test on dev's database volume", "test", { ...validConfig("test"), dbDataVolume: "seaser-postgres-dev-data" }, "dbDataVolume", "the dev database volume"],
+    ["test, without its app, naming prod's uploads volume", "test", { ...validConfig("test"), appDataVolume: "seaser-rezept-tagebuch-volume" }, "appDataVolume", "the prod uploads volume"],
+    ["prod on dev's uploads volume", "prod", { ...validConfig("prod"), dbDataVolume: "seaser-rezept-tagebuch-dev-volume" }, "dbDataVolume", "the dev uploads volume"],
+    ["prod on test's database volume", "prod", { ...validConfig("prod"), appDataVolume: "seaser-postgres-test-data" }, "appDataVolume", "the test database volume"],
+    ["the database on the app's uploads volume", "dev", { ...validConfig("dev"), dbDataVolume: "seaser-rezept-tagebuch-dev-volume" }, "dbDataVolume", "the same volume as the app's uploads"],
+    ["the uploads on the database's volume", "prod", { ...validConfig("prod"), appDataVolume: "seaser-postgres-data" }, "appDataVolume", "the same volume as the database's"],
+    ["both volumes set to one name", "prod", { ...validConfig("prod"), dbDataVolume: "shared", appDataVolume: "shared" }, "appDataVolume", "the same volume"],
+    ["proxyNetwork on prod's internal network", "dev", { ...validConfig("dev"), proxyNetwork: "seaser-rezept-tagebuch-prod-internal" }, "proxyNetwork", "dev app would join prod's database network"],
+    ["proxyNetwork on its own internal network", "dev", { ...validConfig("dev"), proxyNetwork: "seaser-rezept-tagebuch-dev-internal" }, "proxyNetwork", "the dev internal network"],
+    ["proxyNetwork on prod's internal network, in test without its app", "test", { ...validConfig("test"), proxyNetwork: "seaser-rezept-tagebuch-prod-internal" }, "proxyNetwork", "prod's database network"],
     ["misspelt key", "prod", { ...validConfig("prod"), appimage: "x" }, "appimage", "not a setting"],
 ];
 
@@ -110,6 +124,52 @@ describe("config validation: every bad input fails with one line naming the key,
         expect(line).toContain("rezept_version_10_11_2025_001");
         expect(line).toContain("v25.11.10");
         expect(line).toContain("@sha256:");
+    });
+});
+
+describe("a stack names no volume that the other stack files set", () => {
+    /** parseStackConfig's problems for `stack` with `raw`, given what the other stacks' files set. */
+    function problemsWith(stack: string, raw: Record<string, string>, otherStacks: OtherStacks): string[] {
+        try {
+            parseStackConfig(stack, raw, () => true, otherStacks);
+            return [];
+        } catch (error) {
+            expect(error).toBeInstanceOf(ConfigError);
+            return [...(error as ConfigError).problems];
+        }
+    }
+
+    it.each([
+        ["dbDataVolume", "dbDataVolume", "the prod database volume (dbDataVolume in Pulumi.prod.yaml)"],
+        ["appDataVolume", "appDataVolume", "the prod uploads volume (appDataVolume in Pulumi.prod.yaml)"],
+        ["dbDataVolume", "appDataVolume", "the prod uploads volume (appDataVolume in Pulumi.prod.yaml)"],
+    ] as const)("refuses dev's %s naming what prod's file sets as %s, one line with the fix", (key, prodKey, how) => {
+        const found = problemsWith("dev", { ...validConfig("dev"), [key]: "pg-main" }, { prod: { [prodKey]: "pg-main" } });
+        expect(found).toEqual([
+            `rezept-tagebuch:${key} is pg-main, ${how}: the dev stack would use prod's data; fix: pulumi config rm ${key} (the dev ${key === "dbDataVolume" ? "database" : "uploads"} volume is then ${key === "dbDataVolume" ? "seaser-postgres-dev-data" : "seaser-rezept-tagebuch-dev-volume"}), or pulumi config set ${key} <a volume no other stack names>`,
+        ]);
+    });
+
+    it("refuses it for any other stack, and accepts names no other stack sets", () => {
+        expect(problemsWith("prod", { ...validConfig("prod"), dbDataVolume: "pg-t" }, { test: { dbDataVolume: "pg-t" } }))
+            .toEqual([expect.stringContaining("rezept-tagebuch:dbDataVolume is pg-t, the test database volume (dbDataVolume in Pulumi.test.yaml)")]);
+        expect(problemsWith("dev", { ...validConfig("dev"), dbDataVolume: "pg-dev", appDataVolume: "up-dev" },
+            { prod: { dbDataVolume: "pg-prod", appDataVolume: "up-prod" }, test: { dbDataVolume: "pg-test" } })).toEqual([]);
+    });
+
+    it("a stack file claiming another environment's derived name refuses that stack, not the owner", () => {
+        const prodFile = { dbDataVolume: "seaser-postgres-dev-data" };
+        expect(problemsWith("dev", validConfig("dev"), { prod: prodFile })).toEqual([]);
+        // Also where dev sets its own name (adoption sets the volume in use).
+        expect(problemsWith("dev", { ...validConfig("dev"), dbDataVolume: "seaser-postgres-dev-data" }, { prod: prodFile })).toEqual([]);
+        expect(problemsWith("prod", { ...validConfig("prod"), ...prodFile }, {})).toEqual([expect.stringContaining("the dev database volume")]);
+    });
+
+    it("reads a stack file's plain values with the project prefix, and leaves encrypted ones out", () => {
+        expect(stackFileSettings({
+            "rezept-tagebuch:dbDataVolume": "pg-main", "rezept-tagebuch:appEnabled": false, "rezept-tagebuch:dbPort": 5433,
+            "rezept-tagebuch:dbPassword": { secure: "v1:abc" }, "other-project:dbDataVolume": "x",
+        })).toEqual({ dbDataVolume: "pg-main", appEnabled: "false", dbPort: "5433" });
     });
 });
 

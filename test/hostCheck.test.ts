@@ -17,7 +17,17 @@ interface HostState {
     mayEnableLinger?: boolean;
     /** Successive answers of `systemctl is-system-running`; the last one repeats. */
     managerStates?: string[];
+    /** io.seaser.environment labels of networks in `networks` ("" or absent: none). */
+    networkLabels?: Record<string, string>;
+    /** The volumes that exist, each with its io.seaser.environment label ("": none). */
+    volumes?: Record<string, string>;
+    /** Containers with their io.seaser.environment label (absent: none) and the named volumes they mount. */
+    containers?: { name: string; label?: string; volumes: string[] }[];
 }
+
+/** `case` arms answering with `answer(name)` for each of `names`, and failing as podman does for any other. */
+const arms = (names: string[], answer: (name: string) => string, otherwise = 'echo "Error: no such object" >&2; exit 125') =>
+    [...names.map((name) => `${name}) ${answer(name)};;`), `*) ${otherwise};;`].join(" ");
 
 /**
  * A host stand-in: podman, systemctl and loginctl are stubs on PATH that answer
@@ -26,7 +36,10 @@ interface HostState {
  * (its lingering, its podman) does not matter.
  */
 function stubHost(state: HostState = {}) {
-    const s = { backend: "netavark", aardvark: true, networks: ["seaser-network"], linger: "yes", mayEnableLinger: true, managerStates: ["running"], ...state };
+    const s = {
+        backend: "netavark", aardvark: true, networks: ["seaser-network"], linger: "yes", mayEnableLinger: true, managerStates: ["running"],
+        networkLabels: {}, volumes: {}, containers: [], ...state,
+    } as Required<HostState>;
     const root = mkdtempSync(join(tmpdir(), "host-check-"));
     const bin = join(root, "bin");
     const helpers = join(root, "helpers");
@@ -42,6 +55,12 @@ function stubHost(state: HostState = {}) {
         'case "$1 $2" in',
         `"info --format") echo "${s.backend}";;`,
         `"network exists") case "$3" in ${s.networks.length > 0 ? s.networks.join("|") : "''"}) exit 0;; *) exit 1;; esac;;`,
+        // `<object> inspect --format <template> <name>`: the label the template asks for.
+        `"network inspect") case "$5" in ${arms(s.networks, (n) => `echo "${s.networkLabels[n] ?? ""}"`)} esac;;`,
+        `"volume inspect") case "$5" in ${arms(Object.keys(s.volumes), (v) => `echo "${s.volumes[v]}"`)} esac;;`,
+        // `ps -a --filter volume=<name> --format {{.Names}}:<label>`: one line per container mounting it.
+        `"ps -a") case "$4" in ${arms(Object.keys(s.volumes).map((v) => `volume=${v}`), (filter) => `printf '${s.containers
+            .filter((c) => c.volumes.includes(filter.slice("volume=".length))).map((c) => `${c.name}:${c.label ?? ""}\n`).join("")}'`, "exit 0")} esac;;`,
         '*) exit 99;;',
         "esac",
     ].join("\n"));
@@ -73,7 +92,11 @@ function stubHost(state: HostState = {}) {
     return { run, calls };
 }
 
-const dev: HostCheckSpec = { environment: "dev", scope: "user", proxyNetwork: "seaser-network" };
+const dev: HostCheckSpec = {
+    environment: "dev", scope: "user", proxyNetwork: "seaser-network", internalNetwork: "seaser-rezept-tagebuch-dev-internal",
+    volumes: [{ name: "seaser-postgres-dev-data", key: "dbDataVolume" }, { name: "seaser-rezept-tagebuch-dev-volume", key: "appDataVolume" }],
+};
+const LABEL = '{{index .Labels "io.seaser.environment"}}';
 const ONE_LINE = /^rezept-tagebuch: host check: [^\n]+; fix: \S[^\n]*$/;
 
 describe("the host check", () => {
@@ -86,6 +109,12 @@ describe("the host check", () => {
         expect(host.calls()).toEqual([
             "podman info --format {{.Host.NetworkBackend}}",
             "podman network exists seaser-network",
+            `podman network inspect --format ${LABEL} seaser-network`,
+            `podman volume inspect --format ${LABEL} seaser-postgres-dev-data`,
+            `podman ps -a --filter volume=seaser-postgres-dev-data --format {{.Names}}:${LABEL}`,
+            `podman volume inspect --format ${LABEL} seaser-rezept-tagebuch-dev-volume`,
+            `podman ps -a --filter volume=seaser-rezept-tagebuch-dev-volume --format {{.Names}}:${LABEL}`,
+            `podman network inspect --format ${LABEL} seaser-rezept-tagebuch-dev-internal`,
             `loginctl show-user ${userInfo().username} --property=Linger --value`,
             "systemctl --user is-system-running",
         ]);
@@ -100,6 +129,17 @@ describe("the host check", () => {
         ["lingering off, and the user may not turn it on", { linger: "no", mayEnableLinger: false }, "lingering is off for", "sudo loginctl enable-linger"],
         ["a user unknown to logind, who may not linger", { linger: undefined, mayEnableLinger: false }, "lingering is off for", "sudo loginctl enable-linger"],
         ["an unreachable user manager", { managerStates: ["offline"] }, "user manager of", "XDG_RUNTIME_DIR="],
+        // Environment isolation: what another environment owns on the host.
+        ["the database volume labelled prod's", { volumes: { "seaser-postgres-dev-data": "prod" } },
+            "the volume seaser-postgres-dev-data (config dbDataVolume) is labelled io.seaser.environment=prod, so the dev stack would use the prod environment's data",
+            "pulumi config set dbDataVolume <a volume of dev's own>, or pulumi config rm dbDataVolume"],
+        ["the uploads volume, unlabelled, mounted by a prod container (the stacks label no volume)",
+            { volumes: { "seaser-rezept-tagebuch-dev-volume": "" }, containers: [{ name: "seaser-rezept-tagebuch", label: "prod", volumes: ["seaser-rezept-tagebuch-dev-volume"] }] },
+            "the volume seaser-rezept-tagebuch-dev-volume (config appDataVolume) is mounted by seaser-rezept-tagebuch of the prod environment", "pulumi config set appDataVolume"],
+        ["the internal network labelled test's", { networks: ["seaser-network", "seaser-rezept-tagebuch-dev-internal"], networkLabels: { "seaser-rezept-tagebuch-dev-internal": "test" } },
+            "the network seaser-rezept-tagebuch-dev-internal, the dev internal network, exists labelled io.seaser.environment=test", "podman network rm seaser-rezept-tagebuch-dev-internal"],
+        ["a proxy network that is an environment's internal network, its own included", { networkLabels: { "seaser-network": "dev" } },
+            "network seaser-network (config proxyNetwork) is labelled io.seaser.environment=dev, the dev environment's internal network", "pulumi config set proxyNetwork"],
     ] as [string, HostState, string, string][])("refuses %s with one line", (_name, state, what, fix) => {
         const result = stubHost(state).run(dev);
         expect(result.status).toBe(1);
@@ -115,6 +155,39 @@ describe("the host check", () => {
         expect(result.status).toBe(1);
         expect(result.lines).toHaveLength(5);
         for (const line of result.lines) expect(line).toMatch(ONE_LINE);
+    });
+
+    it("passes volumes and networks of its own environment, hand-made ones, and labels of other tools, changing nothing", () => {
+        const host = stubHost({
+            networks: ["seaser-network", "seaser-rezept-tagebuch-dev-internal"], networkLabels: { "seaser-network": "edge", "seaser-rezept-tagebuch-dev-internal": "dev" },
+            volumes: { "seaser-postgres-dev-data": "dev", "seaser-rezept-tagebuch-dev-volume": "" },
+            containers: [
+                { name: "seaser-postgres-dev", label: "dev", volumes: ["seaser-postgres-dev-data"] },
+                { name: "uploads-by-hand", volumes: ["seaser-rezept-tagebuch-dev-volume"] },
+                { name: "other-tool", label: "staging", volumes: ["seaser-rezept-tagebuch-dev-volume"] },
+            ],
+        });
+        const result = host.run(dev);
+        expect(result.lines).toEqual([]);
+        expect(result.status).toBe(0);
+    });
+
+    it("names every container of another environment that mounts the volume, and turns no lingering on", () => {
+        const host = stubHost({
+            linger: "no", mayEnableLinger: true, volumes: { "seaser-postgres-dev-data": "" },
+            containers: [
+                { name: "seaser-postgres", label: "prod", volumes: ["seaser-postgres-dev-data"] },
+                { name: "seaser-postgres-test", label: "test", volumes: ["seaser-postgres-dev-data"] },
+            ],
+        });
+        const result = host.run(dev);
+        expect(result.status).toBe(1);
+        expect(result.lines.map((line) => line.split(", so ")[0])).toEqual([
+            "rezept-tagebuch: host check: the volume seaser-postgres-dev-data (config dbDataVolume) is mounted by seaser-postgres of the prod environment",
+            "rezept-tagebuch: host check: the volume seaser-postgres-dev-data (config dbDataVolume) is mounted by seaser-postgres-test of the test environment",
+            expect.stringContaining("lingering is off"),
+        ]);
+        expect(host.calls().filter((call) => call.startsWith("loginctl enable-linger"))).toEqual([]);
     });
 
     it("turns lingering on where the user may, whatever the machine running the tests has", () => {
@@ -147,14 +220,16 @@ describe("the host check", () => {
 
     it("skips the proxy network without an app, and lingering in the system scope", () => {
         const host = stubHost({ networks: [], linger: "no", mayEnableLinger: false });
-        const result = host.run({ environment: "test", scope: "system" });
+        const result = host.run({ environment: "test", scope: "system", internalNetwork: "seaser-rezept-tagebuch-test-internal", volumes: [] });
         expect(result.lines).toEqual([]);
         expect(result.status).toBe(0);
-        expect(host.calls()).toEqual(["podman info --format {{.Host.NetworkBackend}}", "systemctl is-system-running"]);
+        expect(host.calls()).toEqual([
+            "podman info --format {{.Host.NetworkBackend}}", `podman network inspect --format ${LABEL} seaser-rezept-tagebuch-test-internal`, "systemctl is-system-running",
+        ]);
     });
 
     it("passes shellcheck as POSIX sh", () => {
-        for (const spec of [dev, { environment: "prod", scope: "system", proxyNetwork: "my proxy" } as HostCheckSpec]) {
+        for (const spec of [dev, { environment: "prod", scope: "system", proxyNetwork: "my proxy", internalNetwork: "my net", volumes: [{ name: "my vol", key: "dbDataVolume" }] } as HostCheckSpec]) {
             const result = spawnSync("shellcheck", ["--shell=sh", "--severity=style", "-"], { input: renderHostCheck(spec), encoding: "utf8" });
             expect(result.error, "shellcheck is missing: apt-get install shellcheck").toBeUndefined();
             expect(result.stdout).toBe("");
@@ -167,7 +242,7 @@ describe("the program checks the host before it puts anything there", () => {
     it("runs the check first: the Podman provider, and so every docker resource, depends on it", async () => {
         const run = await runProgram("dev", validConfig("dev"));
         const check = run.find(TYPES.localCommand, "dev-host-check-run");
-        expect(check.inputs.create).toBe(renderHostCheck({ environment: "dev", scope: "user", proxyNetwork: "seaser-network" }));
+        expect(check.inputs.create).toBe(renderHostCheck(dev));
         expect(check.inputs.interpreter).toEqual(["/bin/sh", "-c"]);
         expect(check.dependencies).toEqual([]);
         const provider = run.find(TYPES.provider, "podman");
@@ -182,6 +257,18 @@ describe("the program checks the host before it puts anything there", () => {
         expect(custom.find(TYPES.localCommand, "prod-host-check-run").inputs.create).toContain("podman network exists edge-proxy");
         const test = await runProgram("test", validConfig("test"));
         expect(test.find(TYPES.localCommand, "test-host-check-run").inputs.create).not.toContain("podman network exists");
+    });
+
+    it("checks the volumes the stack's config names, and its own internal network", async () => {
+        const run = await runProgram("prod", { ...validConfig("prod"), dbDataVolume: "pg-main", appDataVolume: "uploads-main" });
+        expect(run.find(TYPES.localCommand, "prod-host-check-run").inputs.create).toBe(renderHostCheck({
+            environment: "prod", scope: "user", proxyNetwork: "seaser-network", internalNetwork: "seaser-rezept-tagebuch-prod-internal",
+            volumes: [{ name: "pg-main", key: "dbDataVolume" }, { name: "uploads-main", key: "appDataVolume" }],
+        }));
+        const test = await runProgram("test", validConfig("test"));
+        expect(test.find(TYPES.localCommand, "test-host-check-run").inputs.create).toBe(renderHostCheck({
+            environment: "test", scope: "user", internalNetwork: "seaser-rezept-tagebuch-test-internal", volumes: [{ name: "seaser-postgres-test-data", key: "dbDataVolume" }],
+        }));
     });
 
     it("runs over SSH where the units are installed over SSH", async () => {

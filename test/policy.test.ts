@@ -98,6 +98,62 @@ describe("each rule refuses a violating resource, with how to fix it, and accept
     });
 });
 
+describe("environment isolation: each rule refuses a violating resource, with how to fix it, and accepts a satisfying one", () => {
+    const volume = (stack: string, name: string) => resource(stack, ["Database"], TYPES.volume, `${stack}-${name}`, { name }, true);
+    const mounting = (stack: string, parent: "Database" | "App", name: string, props: Record<string, any>) =>
+        resource(stack, [parent], TYPES.container, `${stack}-${parent === "App" ? "app" : "db"}-container`, { name, ...props });
+    /** The rule's own messages only: the satisfying stacks here are not complete stacks for the other rules. */
+    const of = async (rule: string, resources: Seen[]) => (await violations(resources)).filter((line) => line.startsWith(`${rule}: `));
+
+    it("containers-mount-own-volumes: a container mounts only volumes its stack registers, never another environment's", async () => {
+        const rule = "containers-mount-own-volumes";
+        const devDb = (volumeName: string) => mounting("dev", "Database", "seaser-postgres-dev", { volumes: [{ volumeName, containerPath: "/var/lib/postgresql/data" }] });
+        // prod's derived name, even registered by the dev stack (dbDataVolume seaser-postgres-data).
+        expect(await of(rule, [volume("dev", "seaser-postgres-data"), devDb("seaser-postgres-data")])).toEqual([
+            `${rule}: container seaser-postgres-dev mounts the volume seaser-postgres-data, the prod database volume: the dev stack would use prod's data; ` +
+                "fix: mount only the stack's own data volumes (components/hostResources.ts dataVolume); for a configured name: pulumi config set --stack dev dbDataVolume <a volume of dev's own>",
+        ]);
+        expect(await of(rule, [volume("dev", "seaser-postgres-dev-data"), devDb("pg-main")])).toEqual([expect.stringContaining("mounts the volume pg-main, which its stack neither creates nor imports")]);
+        const app = (props: Record<string, any>) => mounting("prod", "App", "seaser-rezept-tagebuch", props);
+        expect(await of(rule, [app({ volumes: [{ hostPath: "/home/seaser/.local/share/containers/storage/volumes/seaser-postgres-dev-data/_data", containerPath: "/data" }] })]))
+            .toEqual([expect.stringMatching(/mounts the host path .*seaser-postgres-dev-data\/_data, which is no volume of the prod environment.*fix: .*appDataVolume/)]);
+        expect(await of(rule, [app({ volumes: [{ fromContainer: "seaser-postgres-dev" }] })])).toEqual([expect.stringContaining("mounts the volumes of container seaser-postgres-dev")]);
+        expect(await of(rule, [app({ mounts: [{ type: "volume", source: "seaser-rezept-tagebuch-dev-volume", target: "/data" }] })])).toEqual([expect.stringContaining("the dev uploads volume")]);
+        // Satisfying: its stack's own volume, under a configured name too; tmpfs and anonymous volumes are the container's own.
+        expect(await of(rule, [volume("dev", "pg-dev"), devDb("pg-dev")])).toEqual([]);
+        expect(await of(rule, [volume("prod", "seaser-rezept-tagebuch-volume"),
+            app({ volumes: [{ volumeName: "seaser-rezept-tagebuch-volume", containerPath: "/data" }, { containerPath: "/cache" }], mounts: [{ type: "tmpfs", target: "/tmp" }] })])).toEqual([]);
+    });
+
+    it("containers-join-own-networks: an app joins its internal network and one proxy network; other containers their internal network only", async () => {
+        const rule = "containers-join-own-networks";
+        const app = (networks: string[], extra: Record<string, any> = {}) =>
+            mounting("dev", "App", "seaser-rezept-tagebuch-dev", { networksAdvanced: networks.map((name) => ({ name })), ...extra });
+        expect(await of(rule, [app(["seaser-rezept-tagebuch-dev-internal", "seaser-rezept-tagebuch-prod-internal"])])).toEqual([
+            `${rule}: container seaser-rezept-tagebuch-dev joins network seaser-rezept-tagebuch-prod-internal, the prod internal network, where prod's database is; ` +
+                "fix: it joins only seaser-rezept-tagebuch-dev-internal and the reverse proxy's network (pulumi config set --stack dev proxyNetwork <the reverse proxy's network>)",
+        ]);
+        expect(await of(rule, [app(["seaser-rezept-tagebuch-dev-internal", "seaser-network", "another-net"])])).toEqual([expect.stringContaining("more than the one proxy network")]);
+        expect(await of(rule, [app(["seaser-rezept-tagebuch-dev-internal"], { networkMode: "container:seaser-postgres" })])).toEqual([expect.stringContaining("networkMode container:seaser-postgres")]);
+        const sidecar = resource("test", [], TYPES.container, "sidecar", { name: "sidecar", networksAdvanced: [{ name: "seaser-rezept-tagebuch-test-internal" }, { name: "seaser-network" }] });
+        expect(await of(rule, [sidecar])).toEqual([expect.stringContaining("joins network seaser-network, which is not the test internal network; only apps join the proxy network; fix: remove seaser-network")]);
+        // Databases have their own, stricter rule, and are not reported twice.
+        expect(await of(rule, [dbContainer("dev", "seaser-postgres-dev", ["seaser-rezept-tagebuch-prod-internal"])])).toEqual([]);
+        expect(await of(rule, [app(["seaser-rezept-tagebuch-dev-internal", "edge-proxy"], { networkMode: "bridge" })])).toEqual([]);
+    });
+
+    it("proxy-network-not-internal: an app's proxy network is no environment's internal network, its own included", async () => {
+        const rule = "proxy-network-not-internal";
+        const app = (networks: string[]) => mounting("dev", "App", "seaser-rezept-tagebuch-dev", { networksAdvanced: networks.map((name) => ({ name })) });
+        expect(await of(rule, [app(["seaser-rezept-tagebuch-dev-internal", "seaser-rezept-tagebuch-dev-internal"])])).toEqual([
+            `${rule}: app container seaser-rezept-tagebuch-dev has the dev internal network seaser-rezept-tagebuch-dev-internal as its proxy network, so the reverse proxy's side is a database network; ` +
+                "fix: pulumi config set --stack dev proxyNetwork seaser-network (the reverse proxy's own network, which no environment owns)",
+        ]);
+        expect(await of(rule, [app(["seaser-rezept-tagebuch-dev-internal", "seaser-rezept-tagebuch-test-internal"])])).toEqual([expect.stringContaining("the test internal network")]);
+        expect(await of(rule, [app(["seaser-rezept-tagebuch-dev-internal", "seaser-network"])])).toEqual([]);
+    });
+});
+
 describe("what the program registers passes every rule", () => {
     it.each(ENVIRONMENTS)("the %s stack", async (stack) => {
         const run = await runProgram(stack, validConfig(stack));
@@ -113,6 +169,16 @@ describe("what the program registers passes every rule", () => {
         const app = seen.find((r) => r.name === "dev-app-container")!;
         app.props = { ...app.props, envs: (app.props.envs as string[]).map((l) => l.startsWith("POSTGRES_HOST=") ? "POSTGRES_HOST=seaser-postgres" : l) };
         expect(await violations(seen)).toEqual([expect.stringContaining('POSTGRES_HOST is "seaser-postgres", not the dev database')]);
+    });
+
+    it("and a program whose database mounts prod's volume, or whose app joins prod's network, fails the policy", async () => {
+        const run = await runProgram("dev", validConfig("dev"));
+        const seen = run.resources.map((r) => asSeen("dev", r));
+        const db = seen.find((r) => r.name === "dev-db-container")!;
+        db.props = { ...db.props, volumes: [{ volumeName: "seaser-postgres-data", containerPath: "/var/lib/postgresql/data" }] };
+        const app = seen.find((r) => r.name === "dev-app-container")!;
+        app.props = { ...app.props, networksAdvanced: [{ name: "seaser-rezept-tagebuch-dev-internal" }, { name: "seaser-rezept-tagebuch-prod-internal" }] };
+        expect((await violations(seen)).map((line) => line.split(": ")[0]).sort()).toEqual(["containers-join-own-networks", "containers-mount-own-volumes", "proxy-network-not-internal"]);
     });
 });
 

@@ -107,7 +107,7 @@ describe("the GitHub Actions workflow", () => {
         const up = workflow.jobs.up;
         expect(up.if).toBe("github.event_name == 'workflow_dispatch'");
         const action = up.steps.find((s: any) => String(s.uses).startsWith("pulumi/actions@"));
-        expect(action.with).toMatchObject({ command: "up", "stack-name": "${{ inputs.stack }}" });
+        expect(action.with).toMatchObject({ command: "up", "stack-name": "${{ inputs.stack }}", policyPacks: "policy" });
     });
 });
 
@@ -189,10 +189,10 @@ describe("scripts/stack.sh, the README's main command, up to the Pulumi CLI", ()
         expect(calls.map((c) => c.split(" | ")[0])).toEqual(["stack select --create dev", "config get dbPassword", "preview --stack dev --diff --policy-pack policy"]);
     });
 
-    it("runs up on the chosen stack", () => {
+    it("runs up on the chosen stack, with the mandatory policy pack", () => {
         const { status, calls } = runWithStub(["up", "prod"], { PULUMI_CONFIG_PASSPHRASE: "pass" });
         expect(status).toBe(0);
-        expect(calls.at(-1)).toMatch(/^up --stack prod \|/);
+        expect(calls.at(-1)).toMatch(/^up --stack prod --policy-pack policy \|/);
     });
 
     it("adopts with the CLI, backend and password ready, then runs up (nothing to adopt on a host without the containers)", () => {
@@ -228,7 +228,7 @@ describe("scripts/stack.sh, the README's main command, up to the Pulumi CLI", ()
         expect(status).toBe(0);
         expect(fetches).toEqual([]);
         expect(stderr).toContain(`no pulumi on PATH; using the project's Pulumi CLI in .pulumi-cli/${sdkVersion}`);
-        expect(calls.at(-1)).toMatch(/^up --stack dev \|/);
+        expect(calls.at(-1)).toMatch(/^up --stack dev --policy-pack policy \|/);
     });
 
     it("replaces an installed CLI older than @pulumi/pulumi", () => {

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { parseStackConfig, SECRET_KEYS } from "../lib/config";
+import { ConfigError, parseStackConfig, SECRET_KEYS, stackFileSettings } from "../lib/config";
 import { ENVIRONMENTS } from "../lib/environments";
 import { applyProjectConfig, StackValue } from "./pulumiCliConfig";
 
@@ -46,6 +46,61 @@ describe("the CLI's config rules (pulumi's mergeConfig), applied to Pulumi.yaml 
             "Stack 'test' with configuration key 'appEnabled' must be of type 'boolean'",
             "Stack 'test' with configuration key 'dbPort' must be of type 'integer'",
         ]);
+    });
+});
+
+describe("isolation, under the CLI's config rules: stack files that name another environment's volume or network", () => {
+    /** The CLI's merge of `stack`'s file, then the program's check against the other stack files, as readStackConfig reads them. */
+    function refusals(stack: string, file: Record<string, StackValue>, others: Record<string, Record<string, StackValue>> = {}): string[] {
+        const merged = applyProjectConfig(project, stack, withPassword(file));
+        expect(merged.errors, "the CLI accepts the file: only the program can refuse it").toEqual([]);
+        const otherStacks = Object.fromEntries(Object.entries(others).map(([env, config]) => [env, stackFileSettings(config)]));
+        try {
+            parseStackConfig(stack, merged.values, (key) => merged.secretKeys.includes(key), otherStacks);
+            return [];
+        } catch (error) {
+            return [...(error as ConfigError).problems].map((line) => line.split("; fix: ")[0]);
+        }
+    }
+
+    it.each([
+        ["dev", "dbDataVolume", "seaser-postgres-data", "the prod database volume"],
+        ["dev", "appDataVolume", "seaser-rezept-tagebuch-volume", "the prod uploads volume"],
+        ["test", "dbDataVolume", "seaser-postgres-data", "the prod database volume"],
+        ["prod", "dbDataVolume", "seaser-postgres-dev-data", "the dev database volume"],
+        ["dev", "proxyNetwork", "seaser-rezept-tagebuch-prod-internal", "the prod internal network"],
+        ["prod", "proxyNetwork", "seaser-rezept-tagebuch-prod-internal", "the prod internal network"],
+    ])("Pulumi.%s.yaml setting %s: %s (%s) is refused", (stack, key, value, owner) => {
+        expect(refusals(stack, { ...stackFile(stack), [`rezept-tagebuch:${key}`]: value })).toEqual([expect.stringContaining(`rezept-tagebuch:${key} is ${value}, ${owner}`)]);
+    });
+
+    it("Pulumi.dev.yaml naming the volume Pulumi.prod.yaml sets is refused; its own name is not", () => {
+        const prod = { ...stackFile("prod"), "rezept-tagebuch:dbDataVolume": "pg-main", "rezept-tagebuch:appDataVolume": "uploads-main" };
+        expect(refusals("dev", { ...stackFile("dev"), "rezept-tagebuch:appDataVolume": "uploads-main" }, { prod })).toEqual([
+            "rezept-tagebuch:appDataVolume is uploads-main, the prod uploads volume (appDataVolume in Pulumi.prod.yaml): the dev stack would use prod's data",
+        ]);
+        expect(refusals("dev", { ...stackFile("dev"), "rezept-tagebuch:appDataVolume": "uploads-dev" }, { prod })).toEqual([]);
+    });
+
+    it("the committed stack files pass against each other", () => {
+        for (const stack of ENVIRONMENTS) {
+            const others = Object.fromEntries(ENVIRONMENTS.filter((env) => env !== stack).map((env) => [env, stackFile(env)]));
+            expect(refusals(stack, stackFile(stack), others), stack).toEqual([]);
+        }
+    });
+});
+
+describe("hostConnection ssh under the CLI's config rules", () => {
+    it("without dockerHost is refused, though the CLI hands the program Pulumi.yaml's default \"\"", () => {
+        const file = {
+            ...stackFile("prod"), "rezept-tagebuch:hostConnection": "ssh", "rezept-tagebuch:sshHost": "rezept.example", "rezept-tagebuch:sshUser": "seaser",
+            "rezept-tagebuch:sshPrivateKey": { secure: "-----BEGIN OPENSSH PRIVATE KEY-----" },
+        };
+        const merged = applyProjectConfig(project, "prod", withPassword(file));
+        expect(merged.errors).toEqual([]);
+        expect(merged.values.dockerHost).toBe("");
+        expect(() => parseStackConfig("prod", merged.values, (key) => merged.secretKeys.includes(key)))
+            .toThrow(/rezept-tagebuch:dockerHost is required when hostConnection is ssh/);
     });
 });
 
