@@ -612,6 +612,23 @@ describe("rezept-tagebuch on a real systemd host", () => {
         expect(passed.stderr).toBe("");
         expect(passed.status).toBe(0);
         await waitFor("prod and dev healthy after the host check", () => appEnvs.every((env) => healthy(names(env).dbContainer) && healthy(names(env).appContainer)), 180);
+        // Isolation on the host: volumes whose names no stack file sets, so only the host knows they are prod's.
+        host.must(["podman", "volume", "create", "--label", "io.seaser.environment=prod", "e2e-prod-labelled"]);
+        host.must(["podman", "create", "--name", "e2e-prod-user", "--label", "io.seaser.environment=prod", "-v", "e2e-prod-used:/data", IMAGES.app]);
+        try {
+            const foreign = (await runProgram("dev", stackConfig("dev", { dbDataVolume: "e2e-prod-labelled", appDataVolume: "e2e-prod-used" }))).find(TYPES.localCommand, "dev-host-check-run");
+            const refused = host.exec([...foreign.inputs.interpreter, foreign.inputs.create]);
+            const lines = refused.stderr.split("\n").filter((line) => line !== "");
+            expect(refused.status, refused.stdout + refused.stderr).not.toBe(0);
+            expect(lines).toEqual([
+                expect.stringMatching(/host check: the volume e2e-prod-labelled \(config dbDataVolume\) is labelled io\.seaser\.environment=prod, .*; fix: pulumi config set dbDataVolume/),
+                expect.stringMatching(/host check: the volume e2e-prod-used \(config appDataVolume\) is mounted by e2e-prod-user of the prod environment, .*; fix: pulumi config set appDataVolume/),
+            ]);
+            timings.isolation_problem_lines = lines.length;
+        } finally {
+            host.must(["podman", "rm", "e2e-prod-user"]);
+            host.must(["podman", "volume", "rm", "e2e-prod-labelled", "e2e-prod-used"]);
+        }
     });
     const adoptedConfig = new Map<EnvironmentName, Record<string, string>>();
     scenario("adopt", async (timings) => {
