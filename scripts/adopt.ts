@@ -198,7 +198,8 @@ export function main(argv: string[], exec: Executor = local, pulumi: Pulumi = pu
         console.log(`${PROJECT} adopt ${env}: nothing changed; to do it: npm run stack -- adopt ${env}`);
         return 0;
     }
-    const problems = preflight(env, plan, exec, pulumi);
+    // Nothing to change before `up` (which previews itself): nothing to check first.
+    const problems = plan.steps.length > 0 ? preflight(env, plan, exec, pulumi) : [];
     for (const line of problems) console.error(`${PROJECT} adopt ${env}: ${line}`);
     if (problems.length > 0) return 1;
     applySteps(plan, adoptionBackup(env, scope, plan, option("--backup-dir")), exec);
