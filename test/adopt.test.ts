@@ -85,6 +85,16 @@ describe("npm run adopt, on the host", () => {
         expect(host.calls.some((args) => args.includes("volume"))).toBe(false);
     });
 
+    it("backs up the uploads only from a volume that exists: exporting one the stack is still to create would fail the backup", () => {
+        const names = environmentNames("dev");
+        const full = planAdoption(observe("dev", "user", true, fakeHost({}).exec), names, true);
+        expect(adoptionBackup("dev", "user", full, "/b/")).toMatchObject({ app: { container: names.appContainer, volume: "seaser-rezept-tagebuch-dev-volume" }, directory: "/b/dev" });
+        const dbOnly = fakeHost({}, { containers: { "seaser-postgres-dev": inspectDevDb }, volumes: { "pgdata-dev": volumeInspect("pgdata-dev") } });
+        const plan = planAdoption(observe("dev", "user", true, dbOnly.exec), names, true);
+        expect(plan.config.adoptAppDataVolume).toBe("false");
+        expect(adoptionBackup("dev", "user", plan).app).toBeUndefined();
+    });
+
     it("marks a volume podman made for one container as anonymous", () => {
         const anonymous = "9".repeat(64);
         const db = [{ ...inspectDevDb[0], Mounts: [{ Type: "volume", Name: anonymous, Source: `/v/${anonymous}/_data`, Destination: "/var/lib/postgresql/data" }] }];
