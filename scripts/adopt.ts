@@ -112,18 +112,19 @@ export function preflight(env: EnvironmentName, plan: AdoptionPlan, exec: Execut
     const problems = volumeProblems(plan, (name) => exists(exec, "volume", name));
     if (problems.length > 0) return problems;
     const previous = new Map<string, string | undefined>();
+    const putBack = (what: string) => {
+        for (const [key, old] of previous) {
+            pulumi(old === undefined ? ["config", "rm", "--stack", env, key] : ["config", "set", "--stack", env, key, old]);
+        }
+        return [`${what} failed (above); the stack's config was put back and nothing on the host was changed; fix what it says, then run this again`];
+    };
     for (const [key, value] of Object.entries(plan.config)) {
         const old = pulumi(["config", "get", "--stack", env, key]);
         previous.set(key, old.status === 0 ? old.stdout.replace(/\n$/, "") : undefined);
-        if (pulumi(["config", "set", "--stack", env, key, value]).status !== 0) {
-            return [`pulumi config set --stack ${env} ${key} ${value} failed; nothing on the host was changed`];
-        }
+        if (pulumi(["config", "set", "--stack", env, key, value]).status !== 0) return putBack(`pulumi config set --stack ${env} ${key} ${value}`);
     }
     if (pulumi(["preview", "--stack", env, "--policy-pack", "policy"]).status === 0) return [];
-    for (const [key, old] of previous) {
-        pulumi(old === undefined ? ["config", "rm", "--stack", env, key] : ["config", "set", "--stack", env, key, old]);
-    }
-    return [`pulumi preview --stack ${env} with the adoption's config failed (above); its config was put back and nothing on the host was changed; fix what it says, then run this again`];
+    return putBack(`pulumi preview --stack ${env} with the adoption's config`);
 }
 
 /**
@@ -179,22 +180,24 @@ export function main(argv: string[], exec: Executor = local, pulumi: Pulumi = pu
     const scope = (option("--scope") ?? "user") as SystemdScope;
     if (scope !== "user" && scope !== "system") { console.error(`${PROJECT} adopt: --scope must be user or system\n${usage}`); return 2; }
     const hasApp = !flags.includes("--no-app") && env !== "test";
-    const names = environmentNames(env);
-    let plan: AdoptionPlan;
     try {
-        plan = planAdoption(observe(env, scope, hasApp, exec), names, hasApp);
+        return adopt(env, scope, hasApp, flags.includes("--yes"), option("--backup-dir"), exec, pulumi);
     } catch (error) {
         if (!(error instanceof HostError)) throw error;
         console.error(`${error.message}\nnothing was changed; fix podman (podman info shows what it says), then run this again`);
         return 1;
     }
+}
+
+function adopt(env: EnvironmentName, scope: SystemdScope, hasApp: boolean, yes: boolean, backupDir: string | undefined, exec: Executor, pulumi: Pulumi): number {
+    const plan = planAdoption(observe(env, scope, hasApp, exec), environmentNames(env), hasApp);
     for (const line of plan.findings) console.log(`${PROJECT} adopt ${env}: ${line}`);
     for (const line of plan.problems) console.error(`${PROJECT} adopt ${env}: ${line}`);
     if (plan.problems.length > 0) return 1;
     const config = Object.entries(plan.config);
     console.log(`${PROJECT} adopt ${env}: plan: ${[...plan.steps.map((s) => s.kind === "backup" ? "back up" : s.kind === "disable-unit" ? `disable ${s.unit}` : `remove ${s.name}`),
         ...config.map(([k, v]) => `pulumi config set ${k} ${v}`), `npm run stack -- up ${env}`].join("; ")}`);
-    if (!flags.includes("--yes")) {
+    if (!yes) {
         console.log(`${PROJECT} adopt ${env}: nothing changed; to do it: npm run stack -- adopt ${env}`);
         return 0;
     }
@@ -202,7 +205,7 @@ export function main(argv: string[], exec: Executor = local, pulumi: Pulumi = pu
     const problems = plan.steps.length > 0 ? preflight(env, plan, exec, pulumi) : [];
     for (const line of problems) console.error(`${PROJECT} adopt ${env}: ${line}`);
     if (problems.length > 0) return 1;
-    applySteps(plan, adoptionBackup(env, scope, plan, option("--backup-dir")), exec);
+    applySteps(plan, adoptionBackup(env, scope, plan, backupDir), exec);
     return pulumi(["up", "--stack", env, "--policy-pack", "policy"]).status ?? 1;
 }
 

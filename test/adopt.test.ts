@@ -138,7 +138,7 @@ describe("npm run adopt, on the host", () => {
         };
         const run = runMain(["dev", "--yes"], host.exec, pulumi);
         expect(run.status).toBe(1);
-        expect(run.out).toContain("pulumi preview --stack dev with the adoption's config failed (above); its config was put back and nothing on the host was changed");
+        expect(run.out).toContain("pulumi preview --stack dev with the adoption's config failed (above); the stack's config was put back and nothing on the host was changed");
         expect(pulumiCalls.filter((a) => a[1] !== "get").map((a) => a.join(" "))).toEqual([
             "config set --stack dev dbDataVolume pgdata-dev", "config set --stack dev adoptDbDataVolume true",
             "config set --stack dev appDataVolume seaser-rezept-tagebuch-dev-volume", "config set --stack dev adoptAppDataVolume true",
@@ -157,6 +157,16 @@ describe("npm run adopt, on the host", () => {
         const pulumi = vi.fn(() => ({ status: 0, stdout: "" }));
         expect(preflight("dev", plan, gone, pulumi)).toEqual([expect.stringContaining("the volume pgdata-dev (dbDataVolume) was to be imported and does not exist any more")]);
         expect(pulumi).not.toHaveBeenCalled();
+        // ...and podman failing at that moment is reported as on the first look.
+        // The units are looked at last: after them, podman breaks.
+        let looked = false;
+        const breaking = (args: string[]): Executed => {
+            if (args[0] === "sh" && args[2].startsWith("head -n 1")) looked = true;
+            return looked && args[1] === "volume" ? { status: 125, stdout: "", stderr: "Error: boom" } : host.exec(args);
+        };
+        const run = runMain(["dev", "--yes"], breaking, pulumi);
+        expect(run).toMatchObject({ status: 1 });
+        expect(run.out).toContain("cannot tell what the host has: podman volume exists pgdata-dev exited with 125: Error: boom");
     });
 
     it("with a good preview, backs up, removes the old containers and runs up with the policy pack", () => {
