@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ENVIRONMENTS, EnvironmentName, environmentNames, unitName } from "../lib/environments";
 import { deploy, DeployError, Deployment, destroy, dockerApi, pendingChanges, refresh, removeUnits, runScript } from "./deploy";
 import { must, SystemdHost, USER } from "./host";
+import { containerDeleteCalls } from "./provider";
 import { mergeReport } from "./report";
 import { now, round, sleep, waitFor } from "./wait";
 import { ALERT_DIR, IMAGES, stackConfig, WEBHOOK_PORT } from "./stacks";
@@ -741,6 +742,23 @@ describe("rezept-tagebuch on a real systemd host", () => {
         expect(mounts.map((m) => [m.Name, m.Destination])).toEqual([[n.dbVolume, "/var/lib/postgresql/data"]]);
         // The copy's source, untouched until here, goes as the message says.
         host.must(["podman", "volume", "rm", mount.Name]);
+
+        // Why: the provider's delete of a container, with the provider's default and with the stack's
+        // removeVolumes: false, against this Podman. The default takes the anonymous volume with it.
+        const api = dockerApi(host.apiSocket);
+        const keptWith: Record<string, boolean> = {};
+        for (const [setting, state] of [["default", {}], ["removeVolumes: false", { remove_volumes: false }]] as const) {
+            const id = host.must(["podman", "create", "--name", "e2e-anonymous-probe", IMAGES.postgres]).trim();
+            const anonymous = JSON.parse(host.must(["podman", "container", "inspect", id]))[0].Mounts[0].Name as string;
+            for (const step of containerDeleteCalls(id, state)) {
+                const { status } = await api(step.method, step.path, step.body);
+                if (step.method === "DELETE") expect(status, step.path).toBeLessThan(400);
+            }
+            keptWith[setting] = volumeExists(anonymous);
+            if (keptWith[setting]) host.must(["podman", "volume", "rm", anonymous]);
+        }
+        details.anonymous_volume_kept = keptWith;
+        expect(keptWith).toEqual({ default: false, "removeVolumes: false": true });
     });
 
     scenario("adopt-db-only", async (timings) => {
