@@ -52,7 +52,7 @@ const database = new Database(`${env}-db`, {
     port: config.db.port,
     volumeName: config.db.volume,
     password: config.db.password,
-    adoptVolume: config.adoptExistingVolumes,
+    adoptVolume: config.adoptDbDataVolume,
     gate,
     after: [backups.beforeDeploy],
 }, opts);
@@ -69,7 +69,7 @@ const app = config.app && new App(`${env}-app`, {
     volumeName: config.app.volume,
     env: config.app.env,
     secretEnv: config.app.secretEnv,
-    adoptVolume: config.adoptExistingVolumes,
+    adoptVolume: config.adoptAppDataVolume,
     gate,
     after: [backups.beforeDeploy],
 }, opts);

@@ -39,16 +39,23 @@ export const STOP_GRACE_SECONDS = 30;
  * unit owns. So podman keeps no restart policy of its own (two supervisors would
  * race), and a stopped container is no reason for Pulumi to drop or recreate it on
  * refresh (`mustRun`): its unit starts it again. Its fixed name cannot exist twice,
- * so a replacement deletes the old container first, stopping it cleanly.
+ * so a replacement deletes the old container first, stopping it cleanly, and never
+ * with its anonymous volumes: the provider's `remove_volumes` defaults to true
+ * (terraform-provider-docker internal/provider/resource_docker_container.go:256-261 at
+ * 5074970c; pulumi-docker provider/cmd/pulumi-resource-docker/schema.json:3575-3577), and
+ * its Delete passes it to ContainerRemove (resource_docker_container_funcs.go:1100-1103),
+ * which makes Podman remove every anonymous volume of the container
+ * (libpod/runtime_ctr.go:815-835 at v4.3.1), also one adopted by name, such as a database
+ * that a hand-made container kept in the image's `VOLUME`.
  */
 export function ownedContainer(
     name: string,
     environment: EnvironmentName,
-    args: Omit<docker.ContainerArgs, "restart" | "mustRun" | "labels" | "destroyGraceSeconds">,
+    args: Omit<docker.ContainerArgs, "restart" | "mustRun" | "labels" | "destroyGraceSeconds" | "removeVolumes">,
     opts: pulumi.CustomResourceOptions & { parent: pulumi.Resource },
 ): docker.Container {
     return new docker.Container(name, {
-        ...args, labels: ownerLabels(environment), restart: "no", mustRun: false, destroyGraceSeconds: STOP_GRACE_SECONDS,
+        ...args, labels: ownerLabels(environment), restart: "no", mustRun: false, destroyGraceSeconds: STOP_GRACE_SECONDS, removeVolumes: false,
     }, {
         ...opts,
         deleteBeforeReplace: true,

@@ -321,7 +321,8 @@ async function update(host: SystemdHost, r: Registered, old: Applied, changes: C
         if (script !== undefined) runScript(host, r.inputs, script);
         return { ...old, registered: r, id, state: r.inputs };
     }
-    const applying = changes.filter((c) => c.kind !== "update" || !["destroy_grace_seconds"].includes(c.attribute));
+    // Only Delete reads these, from the state (resource_docker_container_funcs.go:1086-1103).
+    const applying = changes.filter((c) => c.kind !== "update" || !["destroy_grace_seconds", "remove_volumes"].includes(c.attribute));
     if (applying.length > 0) throw new Error(`e2e fixture: updating ${r.name} (${applying.map((c) => c.attribute).join(", ")}) is not mapped`);
     const state = { ...old.state };
     for (const change of changes) state[change.attribute] = change.config;

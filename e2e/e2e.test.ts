@@ -8,15 +8,16 @@ import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ENVIRONMENTS, EnvironmentName, environmentNames, unitName } from "../lib/environments";
-import { deploy, DeployError, Deployment, destroy, pendingChanges, refresh, removeUnits, runScript } from "./deploy";
+import { deploy, DeployError, Deployment, destroy, dockerApi, pendingChanges, refresh, removeUnits, runScript } from "./deploy";
 import { must, SystemdHost, USER } from "./host";
+import { containerDeleteCalls } from "./provider";
 import { mergeReport } from "./report";
 import { now, round, sleep, waitFor } from "./wait";
 import { ALERT_DIR, IMAGES, stackConfig, WEBHOOK_PORT } from "./stacks";
 import { parsePollLines, summarizeOutage } from "./bootPoll";
 import { runProgram, TYPES } from "../test/harness";
-import { planAdoption } from "../lib/adoption";
-import { applySteps, observe } from "../scripts/adopt";
+import { planAdoption, volumeProblems } from "../lib/adoption";
+import { adoptionBackup, applySteps, observe } from "../scripts/adopt";
 import { healthUnitName } from "../lib/healthUnits";
 import { parseEnvLines } from "../lib/appEnv";
 
@@ -365,7 +366,7 @@ describe("rezept-tagebuch on a real systemd host", () => {
         const serving = () => waitFor(`${test.appContainer} serving`, () => get(test.appContainer, "/api/recipes").status === 200, 60);
 
         // A first deploy that adopts the volumes, with another password in config.
-        const adopted = { appEnabled: "true", appImage: IMAGES.app, adoptExistingVolumes: "true" };
+        const adopted = { appEnabled: "true", appImage: IMAGES.app, adoptDbDataVolume: "true", adoptAppDataVolume: "true" };
         let startedAt = now();
         deployed.set("test", await deploy(host, "test", stackConfig("test", { ...adopted, dbPassword: "configured-test-password-1" })));
         timings.adopt_deploy_s = round(now() - startedAt);
@@ -657,7 +658,7 @@ describe("rezept-tagebuch on a real systemd host", () => {
             // The adoption command's look, plan and steps, driven inside the host.
             const plan = planAdoption(observe(env, "user", true, exec), n, true);
             expect(plan.problems).toEqual([]);
-            expect(plan.config).toEqual({ dbDataVolume: dataVolume, appDataVolume: n.appVolume, adoptExistingVolumes: "true" });
+            expect(plan.config).toEqual({ dbDataVolume: dataVolume, adoptDbDataVolume: "true", appDataVolume: n.appVolume, adoptAppDataVolume: "true" });
             if (env === "dev") expect(plan.findings.join("\n")).toContain(`uses POSTGRES_HOST=seaser-postgres, not its own database ${n.dbContainer}`);
             else expect(plan.findings.join("\n")).toContain(`runs ${handTag}, a moving tag`);
             applySteps(plan, {
@@ -681,6 +682,128 @@ describe("rezept-tagebuch on a real systemd host", () => {
         host.reboot();
         await waitFor("every app serving after the reboot", () => appEnvs.every((env) => get(names(env).appContainer, "/api/recipes").status === 200), 240, 500);
         for (const env of appEnvs) expect(recipes(names(env).appContainer)).toContain(`HAND-RUN ${env} row`);
+    });
+
+    /** Back to a hand-run dev: its stack gone but for its volumes, and `remove` of those volumes gone too. */
+    const dropStack = async (env: EnvironmentName, remove: string[]) => {
+        // The API client keeps connections alive, and one pooled before a reboot (`adopt` ends with one, while
+        // the event loop was blocked) is dead: its first request fails with EPIPE, and the pool drops it.
+        for (let attempt = 1; ; attempt++) {
+            try { await dockerApi(host.apiSocket)("GET", "/_ping"); break; } catch (error) { if (attempt === 3) throw error; }
+        }
+        await destroy(host, deployed.get(env)!);
+        deployed.delete(env);
+        for (const volume of remove) host.must(["sh", "-c", 'podman volume exists "$1" && podman volume rm "$1" >/dev/null || true', "sh", volume]);
+    };
+    /** The database as the incident's operator ran it, with `volume` args (none: the image's VOLUME, an anonymous volume), and a row in it. */
+    const handMadeDb = async (env: EnvironmentName, volume: string[], row: string) => {
+        const n = names(env);
+        host.must(["podman", "run", "-d", "--name", n.dbContainer, "--network", "seaser-network", "-e", "POSTGRES_PASSWORD=old-env-password",
+            "-e", "POSTGRES_USER=postgres", "-e", `POSTGRES_DB=${n.dbName}`, ...volume, IMAGES.postgres], { timeoutMs: 180_000 });
+        await waitFor(`hand-made ${n.dbContainer} ready`, () => host.exec(["podman", "exec", n.dbContainer, "pg_isready", "-h", "127.0.0.1"]).status === 0, 120);
+        host.must(["podman", "exec", n.dbContainer, "psql", "-q", "-U", "postgres", "-d", n.dbName, "-c",
+            `CREATE TABLE recipes (id serial PRIMARY KEY, title text NOT NULL); INSERT INTO recipes (title) VALUES ('${row}')`]);
+    };
+    const dbRows = (env: EnvironmentName) => host.must(["podman", "exec", names(env).dbContainer, "psql", "-U", "postgres", "-d", names(env).dbName, "-Atc", "SELECT title FROM recipes"]).trim().split("\n");
+    const volumeExists = (name: string) => host.exec(["podman", "volume", "exists", name]).status === 0;
+    const adoptExec = (args: string[], input?: string) => host.exec(args, { input });
+
+    scenario("adopt-anonymous-volume", async (timings, details) => {
+        const env = "dev";
+        const n = names(env);
+        let startedAt = now();
+        // The named volume the copy goes to must be new: the first deploy's is still there (protected, retained).
+        await dropStack(env, [n.dbVolume]);
+        await handMadeDb(env, [], "ANONYMOUS-VOLUME dev row");
+        host.must(["podman", "run", "-d", "--name", n.appContainer, "--network", "seaser-network", "-e", `POSTGRES_HOST=${n.dbContainer}`,
+            "-e", "POSTGRES_PASSWORD=old-env-password", "-e", "POSTGRES_USER=postgres", "-e", `POSTGRES_DB=${n.dbName}`, "-e", "POSTGRES_PORT=5432",
+            "-e", "DB_TYPE=postgresql", "-e", "APP_VERSION=v1.0.0", "-v", `${n.appVolume}:/data`, IMAGES.app], { timeoutMs: 180_000 });
+        timings.hand_made_s = round(now() - startedAt);
+        // Podman's own account: a volume without a name of ours at the data directory, and volume inspect calls it anonymous.
+        const mount = (JSON.parse(host.must(["podman", "container", "inspect", n.dbContainer]))[0].Mounts as { Type: string; Name: string; Destination: string }[])
+            .find((m) => m.Destination === "/var/lib/postgresql/data")!;
+        expect(mount.Type).toBe("volume");
+        expect(JSON.parse(host.must(["podman", "volume", "inspect", mount.Name]))[0].Anonymous).toBe(true);
+
+        startedAt = now();
+        const refused = planAdoption(observe(env, "user", true, adoptExec), n, true);
+        timings.refused_s = round(now() - startedAt);
+        details.refusal = refused.problems;
+        expect(refused.problems).toHaveLength(1);
+        expect(refused.problems[0]).toContain(`${n.dbContainer} keeps /var/lib/postgresql/data in an anonymous volume (${mount.Name})`);
+        // Refused before anything changed: the database runs on, its row there.
+        expect(inspect(n.dbContainer, "{{.State.Running}}")).toBe("true");
+        expect(dbRows(env)).toEqual(["ANONYMOUS-VOLUME dev row"]);
+
+        // The operator runs the printed commands as they are.
+        startedAt = now();
+        const commands = refused.problems[0].split("\n").slice(1).map((line) => line.trim());
+        details.copy_commands = commands;
+        for (const command of commands) host.must(["sh", "-c", command], { timeoutMs: 180_000 });
+        timings.copy_s = round(now() - startedAt);
+        expect(volumeExists(mount.Name)).toBe(true);
+
+        startedAt = now();
+        const plan = planAdoption(observe(env, "user", true, adoptExec), n, true);
+        expect(plan.problems).toEqual([]);
+        expect(plan.config).toEqual({ dbDataVolume: n.dbVolume, adoptDbDataVolume: "true", appDataVolume: n.appVolume, adoptAppDataVolume: "true" });
+        expect(volumeProblems(plan, volumeExists)).toEqual([]);
+        applySteps(plan, adoptionBackup(env, "user", plan, `${USER.home}/rezept-tagebuch-backups`), adoptExec);
+        deployed.set(env, await deploy(host, env, stackConfig(env, plan.config)));
+        adoptedConfig.set(env, plan.config);
+        timings.adopt_s = round(now() - startedAt);
+        await waitFor(`${n.appContainer} serving`, () => get(n.appContainer, "/api/recipes").status === 200, 120);
+        expect(recipes(n.appContainer)).toContain("ANONYMOUS-VOLUME dev row");
+        // The stack's database runs on the named copy, with no anonymous volume of its own.
+        const mounts = JSON.parse(host.must(["podman", "container", "inspect", n.dbContainer]))[0].Mounts as { Name: string; Destination: string }[];
+        expect(mounts.map((m) => [m.Name, m.Destination])).toEqual([[n.dbVolume, "/var/lib/postgresql/data"]]);
+        // The copy's source, untouched until here, goes as the message says.
+        host.must(["podman", "volume", "rm", mount.Name]);
+
+        // Why: the provider's delete of a container, with the provider's default and with the stack's
+        // removeVolumes: false, against this Podman. The default takes the anonymous volume with it.
+        const api = dockerApi(host.apiSocket);
+        const keptWith: Record<string, boolean> = {};
+        for (const [setting, state] of [["default", {}], ["removeVolumes: false", { remove_volumes: false }]] as const) {
+            const id = host.must(["podman", "create", "--name", "e2e-anonymous-probe", IMAGES.postgres]).trim();
+            const anonymous = JSON.parse(host.must(["podman", "container", "inspect", id]))[0].Mounts[0].Name as string;
+            for (const step of containerDeleteCalls(id, state)) {
+                const { status } = await api(step.method, step.path, step.body);
+                if (step.method === "DELETE") expect(status, step.path).toBeLessThan(400);
+            }
+            keptWith[setting] = volumeExists(anonymous);
+            if (keptWith[setting]) host.must(["podman", "volume", "rm", anonymous]);
+        }
+        details.anonymous_volume_kept = keptWith;
+        expect(keptWith).toEqual({ default: false, "removeVolumes: false": true });
+    });
+
+    scenario("adopt-db-only", async (timings) => {
+        const env = "dev";
+        const n = names(env);
+        const dataVolume = "rezept-dev-db-only";
+        let startedAt = now();
+        // Only the database made by hand: no app container, no uploads volume.
+        await dropStack(env, [n.appVolume, dataVolume]);
+        await handMadeDb(env, ["-v", `${dataVolume}:/var/lib/postgresql/data`], "DB-ONLY dev row");
+        timings.hand_made_s = round(now() - startedAt);
+
+        startedAt = now();
+        const plan = planAdoption(observe(env, "user", true, adoptExec), n, true);
+        expect(plan.problems).toEqual([]);
+        // The database volume imported, the uploads volume created: the one flag imported both, and failed on the second.
+        expect(plan.config).toEqual({ dbDataVolume: dataVolume, adoptDbDataVolume: "true", appDataVolume: n.appVolume, adoptAppDataVolume: "false" });
+        expect(plan.steps).toEqual([{ kind: "backup" }, { kind: "remove-container", name: n.dbContainer }]);
+        expect(volumeProblems(plan, volumeExists)).toEqual([]);
+        applySteps(plan, adoptionBackup(env, "user", plan, `${USER.home}/rezept-tagebuch-backups`), adoptExec);
+        deployed.set(env, await deploy(host, env, stackConfig(env, plan.config)));
+        adoptedConfig.set(env, plan.config);
+        timings.adopt_s = round(now() - startedAt);
+        await waitFor(`${n.appContainer} serving`, () => get(n.appContainer, "/api/recipes").status === 200, 120);
+        expect(recipes(n.appContainer)).toContain("DB-ONLY dev row");
+        await waitFor("both of dev healthy", () => healthy(n.dbContainer) && healthy(n.appContainer), 120);
+        expect(volumeExists(n.appVolume)).toBe(true);
+        expect(planAdoption(observe(env, "user", true, adoptExec), n, true)).toMatchObject({ adopted: true, steps: [] });
     });
 
     /**

@@ -261,10 +261,14 @@ export class SystemdHost {
         return must("podman", ["exec", this.name, ...args]);
     }
 
-    /** Imports the stand-in images: PostgreSQL (stops on SIGINT, as the official image) and the app. */
+    /**
+     * Imports the stand-in images: PostgreSQL (stops on SIGINT and declares its data directory a
+     * VOLUME, as the official image does: docker-library/postgres 16/alpine3.23/Dockerfile:195-198,
+     * so a container started without -v keeps its data in an anonymous volume) and the app.
+     */
     importImages(images: { postgres: string[]; app: string[] }): void {
         const imports: [string[], string[]][] = [
-            [images.postgres, ["CMD [\"/bin/sh\", \"/usr/local/lib/postgres-entrypoint.sh\"]", "STOPSIGNAL SIGINT"]],
+            [images.postgres, ["CMD [\"/bin/sh\", \"/usr/local/lib/postgres-entrypoint.sh\"]", "STOPSIGNAL SIGINT", "VOLUME /var/lib/postgresql/data"]],
             [images.app, ["CMD [\"python3\", \"/usr/local/lib/app.py\", \"80\"]"]],
         ];
         for (const [[first, ...aliases], changes] of imports) {

@@ -61,6 +61,8 @@ export const CONTAINER_SCHEMA: Record<string, AttributeSchema> = {
     restart: { type: "string", default: "no" }, // C:230
     max_retry_count: { type: "int" }, // C:238
     working_dir: { type: "string", forceNew: true, emptyIsNoChange: true }, // C:243
+    // C:256-261: Optional, Default true, not ForceNew; only Delete reads it (CF:1100-1103), from the state.
+    remove_volumes: { type: "bool", default: true },
     // C:262: ForceNew, not Computed, "TODO implement DiffSuppressFunc".
     capabilities: { type: "set", forceNew: true, blockDefaults: { add: [], drop: [] } },
     security_opts: { type: "set", forceNew: true, computed: true }, // C:291
@@ -175,7 +177,7 @@ function toTf(what: string, inputs: Record<string, unknown>, known: Record<strin
 /** A docker Container's inputs, as the provider receives them. Only fields this model maps; anything else throws. */
 export function containerConfig(inputs: Record<string, unknown>): Attributes {
     return toTf("container", inputs, {
-        name: null, image: null, envs: null, restart: null, mustRun: null, destroyGraceSeconds: null,
+        name: null, image: null, envs: null, restart: null, mustRun: null, destroyGraceSeconds: null, removeVolumes: null,
         volumes: ["volumeName", "containerPath", "readOnly"],
         networksAdvanced: ["name"],
         labels: ["label", "value"],
@@ -275,9 +277,11 @@ export function containerCreateCalls(config: Attributes): ApiCall[] {
 /**
  * The calls that delete a container (CF:1079-1131): ContainerStop with
  * destroy_grace_seconds, or 0 when unset (CF:1086-1093; t=0 is an immediate SIGKILL),
- * then ContainerRemove with force and remove_volumes (default true, C:256; only
- * anonymous volumes), then ContainerWait "not-running". "No such container" is
- * tolerated throughout.
+ * then ContainerRemove with force and the state's remove_volumes (CF:1100-1103;
+ * default true, C:256-261), which the Docker client sends as `v=1` and Podman's
+ * compat handler reads as "remove the anonymous volumes" (pkg/api/handlers/compat/
+ * containers.go:42,66 at v4.3.1; libpod/runtime_ctr.go:815-835), then ContainerWait
+ * "not-running". "No such container" is tolerated throughout.
  */
 export function containerDeleteCalls(id: string, state: Attributes): ApiCall[] {
     const grace = Number(state.destroy_grace_seconds ?? 0);
@@ -492,7 +496,8 @@ export function diff(schema: Record<string, AttributeSchema>, config: Attributes
         const spec = schema[attribute];
         if (!spec) throw new Error(`e2e provider model: attribute "${attribute}" is not in the model's schema`);
         let wanted = config[attribute] ?? spec.default;
-        const have = state[attribute];
+        // A Default is planned into the state (SDK schemaMap.Diff), so a state without the key holds it.
+        const have = state[attribute] ?? spec.default;
         if (wanted === undefined) {
             // An omitted string compares as "", which a DiffSuppressFunc for "" suppresses.
             if (spec.computed || isZero(have) || spec.emptyIsNoChange) continue;

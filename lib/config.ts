@@ -15,8 +15,10 @@ export interface StackConfig {
     readonly names: EnvironmentNames;
     /** The reverse-proxy network the apps join; no stack owns it. */
     readonly proxyNetwork: string;
-    /** Import the data volumes that already exist on the host (adoption), instead of creating them. */
-    readonly adoptExistingVolumes: boolean;
+    /** Import the database's data volume that already exists on the host (adoption), instead of creating it. */
+    readonly adoptDbDataVolume: boolean;
+    /** Import the app's uploads volume that already exists on the host (adoption), instead of creating it. */
+    readonly adoptAppDataVolume: boolean;
     /** Set to reach the Podman API elsewhere than DOCKER_HOST. */
     readonly dockerHost?: string;
     readonly db: {
@@ -147,7 +149,8 @@ const KEYS = {
         schema: wholeNumber(10, 1800),
         hint: "pulumi config set deployTimeoutSeconds 180",
     },
-    adoptExistingVolumes: { schema: bool, hint: "pulumi config set adoptExistingVolumes true" },
+    adoptDbDataVolume: { schema: bool, hint: "pulumi config set adoptDbDataVolume true (only when the volume dbDataVolume names exists on the host)" },
+    adoptAppDataVolume: { schema: bool, hint: "pulumi config set adoptAppDataVolume true (only when the volume appDataVolume names exists on the host)" },
     proxyNetwork: { schema: resourceName, hint: "pulumi config set proxyNetwork seaser-network" },
     systemdScope: { schema: z.enum(["user", "system"], "must be user or system"), hint: "pulumi config set systemdScope user" },
     hostConnection: { schema: z.enum(["local", "ssh"], "must be local or ssh"), hint: "pulumi config set hostConnection local" },
@@ -214,8 +217,13 @@ export function parseStackConfig(
     const environment = stack as EnvironmentName;
     const names = environmentNames(environment);
 
+    if (raw.adoptExistingVolumes !== undefined) {
+        // One flag imported both volumes, and failed after the old containers were gone when one of them did not exist.
+        const set = raw.adoptExistingVolumes === "true" ? ` && pulumi config set --stack ${stack} adoptDbDataVolume true && pulumi config set --stack ${stack} adoptAppDataVolume true (each only if that volume exists on the host)` : "";
+        fail("adoptExistingVolumes", "was replaced by adoptDbDataVolume and adoptAppDataVolume, one per volume (npm run adopt sets them)", `pulumi config rm --stack ${stack} adoptExistingVolumes${set}`);
+    }
     for (const key of Object.keys(raw)) {
-        if (!(key in KEYS)) {
+        if (!(key in KEYS) && key !== "adoptExistingVolumes") {
             fail(key, "is not a setting of this program (a typo?)", `pulumi config rm ${key}; known keys: ${CONFIG_KEYS.join(", ")}`);
         }
     }
@@ -298,7 +306,8 @@ export function parseStackConfig(
         environment,
         names,
         proxyNetwork: read("proxyNetwork", "seaser-network"),
-        adoptExistingVolumes: read("adoptExistingVolumes", false),
+        adoptDbDataVolume: read("adoptDbDataVolume", false),
+        adoptAppDataVolume: read("adoptAppDataVolume", false),
         dockerHost: read("dockerHost"),
         db: {
             image: dbImage,

@@ -1,7 +1,7 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { planAdoption } from "../lib/adoption";
 import { environmentNames } from "../lib/environments";
-import { applySteps, Executed, observe } from "../scripts/adopt";
+import { adoptionBackup, applySteps, Executed, main, observe, preflight } from "../scripts/adopt";
 
 /** `podman container inspect` of the hand-made dev app, trimmed to the fields podman 4.3 reports that adoption reads. */
 const inspectDevApp = [{
@@ -15,21 +15,42 @@ const inspectDevDb = [{
     Mounts: [{ Type: "volume", Name: "pgdata-dev", Source: "/v", Destination: "/var/lib/postgresql/data" }],
 }];
 
-/** A host that answers as the incident's did, and logs every command. */
-function fakeHost(units: Record<string, string>) {
+/** `podman volume inspect` of a volume, as podman 4.3 reports it (Anonymous only when true: omitempty). */
+const volumeInspect = (name: string, anonymous = false) => [{ Name: name, Driver: "local", Mountpoint: `/v/${name}/_data`, ...(anonymous ? { Anonymous: true } : {}), MountCount: 0 }];
+
+/**
+ * A host that answers as the incident's did, and logs every command: `exists` exits 0 or 1
+ * (cmd/podman/containers/exists.go:48-49), `inspect` of a missing name 125 "no such ...".
+ */
+function fakeHost(units: Record<string, string>, opts: { containers?: Record<string, unknown[]>; volumes?: Record<string, unknown[]> } = {}) {
+    const containers: Record<string, unknown[]> = opts.containers ?? { "seaser-rezept-tagebuch-dev": inspectDevApp, "seaser-postgres-dev": inspectDevDb };
+    const volumes: Record<string, unknown[]> = opts.volumes ?? { "pgdata-dev": volumeInspect("pgdata-dev"), "seaser-rezept-tagebuch-dev-volume": volumeInspect("seaser-rezept-tagebuch-dev-volume") };
     const calls: string[][] = [];
     const exec = (args: string[]): Executed => {
         calls.push(args);
         const ok = (stdout = "") => ({ status: 0, stdout, stderr: "" });
-        if (args[0] === "podman" && args[1] === "container" && args[2] === "inspect") {
-            if (args[3] === "seaser-rezept-tagebuch-dev") return ok(JSON.stringify(inspectDevApp));
-            if (args[3] === "seaser-postgres-dev") return ok(JSON.stringify(inspectDevDb));
-            return { status: 125, stdout: "[]", stderr: "no such container" };
+        if (args[0] === "podman" && (args[1] === "container" || args[1] === "volume") && (args[2] === "exists" || args[2] === "inspect")) {
+            const found = (args[1] === "container" ? containers : volumes)[args[3]];
+            if (args[2] === "exists") return { status: found ? 0 : 1, stdout: "", stderr: "" };
+            return found ? ok(JSON.stringify(found)) : { status: 125, stdout: "[]", stderr: `Error: no such ${args[1]} ${args[3]}` };
         }
         if (args[0] === "sh" && args[2]?.startsWith("head -n 1")) return units[args[4]] ? ok(units[args[4]]) : { status: 1, stdout: "", stderr: "" };
         return ok();
     };
     return { exec, calls };
+}
+
+/** Runs `main` with console output captured. */
+function runMain(argv: string[], exec: (args: string[]) => Executed, pulumi: (args: string[]) => { status: number | null; stdout: string } = () => ({ status: 0, stdout: "" })) {
+    const out: string[] = [];
+    const log = vi.spyOn(console, "log").mockImplementation((line) => { out.push(String(line)); });
+    const error = vi.spyOn(console, "error").mockImplementation((line) => { out.push(String(line)); });
+    try {
+        return { status: main(argv, exec, pulumi), out: out.join("\n") };
+    } finally {
+        log.mockRestore();
+        error.mockRestore();
+    }
 }
 
 describe("npm run adopt, on the host", () => {
@@ -49,10 +70,7 @@ describe("npm run adopt, on the host", () => {
         const names = environmentNames("dev");
         const plan = planAdoption(observe("dev", "user", true, host.exec), names, true);
         host.calls.length = 0;
-        applySteps(plan, {
-            environment: "dev", scope: "user", dbContainer: names.dbContainer, app: { container: names.appContainer, volume: "v" },
-            directory: "/tmp/x/dev", keep: 1000, maxAgeDays: 3650,
-        }, host.exec);
+        applySteps(plan, adoptionBackup("dev", "user", plan, "/tmp/x"), host.exec);
         const summary = host.calls.map((args) => args[0] === "sh" ? (args[2].includes("pg_dump") ? "backup" : `sh ${args[2].split(" ")[0]} ${args[4]}`) : args.join(" "));
         expect(summary).toEqual([
             "backup",
@@ -65,5 +83,98 @@ describe("npm run adopt, on the host", () => {
             "podman rm seaser-postgres-dev",
         ]);
         expect(host.calls.some((args) => args.includes("volume"))).toBe(false);
+    });
+
+    it("backs up the uploads only from a volume that exists: exporting one the stack is still to create would fail the backup", () => {
+        const names = environmentNames("dev");
+        const full = planAdoption(observe("dev", "user", true, fakeHost({}).exec), names, true);
+        expect(adoptionBackup("dev", "user", full, "/b/")).toMatchObject({ app: { container: names.appContainer, volume: "seaser-rezept-tagebuch-dev-volume" }, directory: "/b/dev" });
+        const dbOnly = fakeHost({}, { containers: { "seaser-postgres-dev": inspectDevDb }, volumes: { "pgdata-dev": volumeInspect("pgdata-dev") } });
+        const plan = planAdoption(observe("dev", "user", true, dbOnly.exec), names, true);
+        expect(plan.config.adoptAppDataVolume).toBe("false");
+        expect(adoptionBackup("dev", "user", plan).app).toBeUndefined();
+    });
+
+    it("marks a volume podman made for one container as anonymous", () => {
+        const anonymous = "9".repeat(64);
+        const db = [{ ...inspectDevDb[0], Mounts: [{ Type: "volume", Name: anonymous, Source: `/v/${anonymous}/_data`, Destination: "/var/lib/postgresql/data" }] }];
+        const host = fakeHost({}, { containers: { "seaser-postgres-dev": db }, volumes: { [anonymous]: volumeInspect(anonymous, true) } });
+        const observation = observe("dev", "user", true, host.exec);
+        expect(observation.volumes).toEqual([{ name: anonymous, anonymous: true }]);
+        expect(planAdoption(observation, environmentNames("dev"), true).problems[0]).toContain(`in an anonymous volume (${anonymous})`);
+    });
+
+    it("reports a podman that does not answer, never 'nothing to adopt': missing, its service down, an error", () => {
+        for (const [result, shown] of [
+            [{ status: null, stdout: "", stderr: "Error: spawnSync podman ENOENT" }, "exited with no status (not run): Error: spawnSync podman ENOENT"],
+            [{ status: 125, stdout: "", stderr: "Error: unable to connect to Podman socket: dial unix /run/user/1000/podman/podman.sock: connect: no such file or directory" }, "exited with 125: Error: unable to connect to Podman socket"],
+        ] as const) {
+            const host = fakeHost({});
+            const exec = (args: string[]) => args[0] === "podman" ? (host.calls.push(args), result) : host.exec(args);
+            const run = runMain(["dev"], exec);
+            expect(run.status).toBe(1);
+            expect(run.out).toContain(`rezept-tagebuch adopt: cannot tell what the host has: podman container exists seaser-postgres-dev ${shown}`);
+            expect(run.out).not.toContain("nothing to adopt");
+        }
+        // An inspect that fails for a container that exists is no answer either.
+        const host = fakeHost({});
+        const failingInspect = (args: string[]) => args[2] === "inspect" ? { status: 125, stdout: "", stderr: "Error: database is locked" } : host.exec(args);
+        expect(() => observe("dev", "user", true, failingInspect)).toThrow("podman container inspect seaser-postgres-dev exited with 125: Error: database is locked");
+    });
+
+    it("on an empty host says there is nothing to adopt", () => {
+        const run = runMain(["dev"], fakeHost({}, { containers: {}, volumes: {} }).exec);
+        expect(run).toMatchObject({ status: 0 });
+        expect(run.out).toContain("nothing to adopt: no container of the stack exists yet");
+    });
+
+    it("checks the plan before the first step: a preview of the new config, and nothing stopped when it fails", () => {
+        const host = fakeHost({});
+        const pulumiCalls: string[][] = [];
+        const pulumi = (args: string[]) => {
+            pulumiCalls.push(args);
+            if (args[1] === "get") return args[4] === "dbDataVolume" ? { status: 0, stdout: "old-name\n" } : { status: 255, stdout: "" };
+            return { status: args[0] === "preview" ? 255 : 0, stdout: "" };
+        };
+        const run = runMain(["dev", "--yes"], host.exec, pulumi);
+        expect(run.status).toBe(1);
+        expect(run.out).toContain("pulumi preview --stack dev with the adoption's config failed (above); the stack's config was put back and nothing on the host was changed");
+        expect(pulumiCalls.filter((a) => a[1] !== "get").map((a) => a.join(" "))).toEqual([
+            "config set --stack dev dbDataVolume pgdata-dev", "config set --stack dev adoptDbDataVolume true",
+            "config set --stack dev appDataVolume seaser-rezept-tagebuch-dev-volume", "config set --stack dev adoptAppDataVolume true",
+            "preview --stack dev --policy-pack policy",
+            "config set --stack dev dbDataVolume old-name", "config rm --stack dev adoptDbDataVolume",
+            "config rm --stack dev appDataVolume", "config rm --stack dev adoptAppDataVolume",
+        ]);
+        // Only looked: no backup, no stop, no rm.
+        expect(host.calls.every((a) => (a[0] === "podman" && ["exists", "inspect"].includes(a[2])) || a[2]?.startsWith("head -n 1"))).toBe(true);
+    });
+
+    it("refuses to start when a volume to import went since the plan was made, before any pulumi or podman change", () => {
+        const host = fakeHost({});
+        const plan = planAdoption(observe("dev", "user", true, host.exec), environmentNames("dev"), true);
+        const gone = (args: string[]) => args[2] === "exists" && args[3] === "pgdata-dev" ? { status: 1, stdout: "", stderr: "" } : host.exec(args);
+        const pulumi = vi.fn(() => ({ status: 0, stdout: "" }));
+        expect(preflight("dev", plan, gone, pulumi)).toEqual([expect.stringContaining("the volume pgdata-dev (dbDataVolume) was to be imported and does not exist any more")]);
+        expect(pulumi).not.toHaveBeenCalled();
+        // ...and podman failing at that moment is reported as on the first look.
+        // The units are looked at last: after them, podman breaks.
+        let looked = false;
+        const breaking = (args: string[]): Executed => {
+            if (args[0] === "sh" && args[2].startsWith("head -n 1")) looked = true;
+            return looked && args[1] === "volume" ? { status: 125, stdout: "", stderr: "Error: boom" } : host.exec(args);
+        };
+        const run = runMain(["dev", "--yes"], breaking, pulumi);
+        expect(run).toMatchObject({ status: 1 });
+        expect(run.out).toContain("cannot tell what the host has: podman volume exists pgdata-dev exited with 125: Error: boom");
+    });
+
+    it("with a good preview, backs up, removes the old containers and runs up with the policy pack", () => {
+        const host = fakeHost({});
+        const pulumiCalls: string[] = [];
+        const run = runMain(["dev", "--yes"], host.exec, (args) => { pulumiCalls.push(args.join(" ")); return { status: args[1] === "get" ? 255 : 0, stdout: "" }; });
+        expect(run.status).toBe(0);
+        expect(pulumiCalls.slice(-2)).toEqual(["preview --stack dev --policy-pack policy", "up --stack dev --policy-pack policy"]);
+        expect(host.calls.filter((a) => a[1] === "rm").map((a) => a[2])).toEqual(["seaser-rezept-tagebuch-dev", "seaser-postgres-dev"]);
     });
 });

@@ -153,6 +153,8 @@ describe("scripts/stack.sh, the README's main command, up to the Pulumi CLI", ()
             const found = spawnSync("sh", ["-c", `command -v ${tool}`], { encoding: "utf8" }).stdout.trim();
             symlinkSync(found, join(tools, tool));
         }
+        // A host without the stack's containers or volumes: `podman ... exists` answers 1 (cmd/podman/containers/exists.go:48-49).
+        writeFileSync(join(tools, "podman"), '#!/bin/sh\n[ "$2" = exists ] && exit 1\necho "podman stub: $*" >&2\nexit 125\n', { mode: 0o755 });
         const log = join(dir, "calls.log");
         const cli = join(dir, "pulumi");
         writeFileSync(cli, stubCli(log, passwordSet));
@@ -200,7 +202,7 @@ describe("scripts/stack.sh, the README's main command, up to the Pulumi CLI", ()
         expect(stderr).toBe("");
         expect(status).toBe(0);
         expect(stdout).toContain("nothing to adopt: no container of the stack exists yet");
-        expect(calls.map((c) => c.split(" | ")[0])).toEqual(["stack select --create dev", "config get dbPassword", "up --stack dev"]);
+        expect(calls.map((c) => c.split(" | ")[0])).toEqual(["stack select --create dev", "config get dbPassword", "up --stack dev --policy-pack policy"]);
     }, 60_000);
 
     it("uses a pulumi on PATH as it is: nothing downloaded, nothing installed", () => {

@@ -46,10 +46,20 @@ describe("the docker provider model against Podman's answers and the program", (
         for (const container of [db(), app()]) {
             const calls = containerDeleteCalls("abc", containerConfig(container.inputs)).map((c) => `${c.method} ${c.path}`);
             // Unset, the provider stops with t=0: a SIGKILL for PostgreSQL.
-            expect(calls).toEqual([`POST /containers/abc/stop?t=${unitStop}`, "DELETE /containers/abc?v=1&force=1", "POST /containers/abc/wait?condition=not-running"]);
+            // No v=1: Podman would remove the container's anonymous volumes with it.
+            expect(calls).toEqual([`POST /containers/abc/stop?t=${unitStop}`, "DELETE /containers/abc?force=1", "POST /containers/abc/wait?condition=not-running"]);
             expect(unitStop).toBeGreaterThanOrEqual(10); // podman's own default stop timeout
         }
-        expect(containerDeleteCalls("abc", {})[0].path).toBe("/containers/abc/stop?t=0");
+        expect(containerDeleteCalls("abc", {}).map((c) => c.path)).toEqual(["/containers/abc/stop?t=0", "/containers/abc?v=1&force=1", "/containers/abc/wait?condition=not-running"]);
+    });
+
+    it("turns remove_volumes off on a container deployed without it by an update of the state, not a replacement", () => {
+        const { remove_volumes: _, ...before } = containerConfig(db().inputs);
+        const { config } = createdState(db(), podman("dev-db-container"));
+        const state = stateAfterCreate(before, readContainer({ ...podman("dev-db-container"), Image: before.image }, before));
+        // The state of a container created without it holds the schema's Default, true (C:256-261).
+        expect(diffContainer(config, state, options(db()))).toEqual([{ attribute: "remove_volumes", kind: "update", state: true, config: false }]);
+        expect(containerDeleteCalls("abc", state)[1].path).toBe("/containers/abc?v=1&force=1");
     });
 
     it("reads back what Podman fills in: dropped capabilities, network_mode, healthcheck durations", () => {

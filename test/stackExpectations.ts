@@ -62,6 +62,8 @@ export function describeStack(env: EnvironmentName, config: Record<string, strin
         it("leaves running to systemd: no podman restart policy, no mustRun", () => {
             for (const container of run.ofType(TYPES.container)) {
                 expect(container.inputs).toMatchObject({ restart: "no", mustRun: false });
+                // The provider's default (true) deletes a container's anonymous volumes with it, at every replacement.
+                expect(container.inputs.removeVolumes, container.name).toBe(false);
                 // A fixed container name cannot exist twice: the old one goes first.
                 expect(container.deleteBeforeReplace).toBe(true);
             }
