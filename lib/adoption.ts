@@ -1,5 +1,6 @@
 import { EnvironmentName, EnvironmentNames, PROJECT, unitName } from "./environments";
 import { isVersioned, parseImageRef } from "./imageRef";
+import { foreignVolumeOwner } from "./isolation";
 
 /** A container found on the host under one of the stack's names; only the settings adoption needs. */
 export interface ObservedContainer {
@@ -116,6 +117,10 @@ export function planAdoption(observation: Observation, names: EnvironmentNames, 
             problems.push(`${container.name} keeps ${destination} in a bind mount (${mount.source}), not a volume; fix: copy it into a volume (podman volume create ${expected}), or back it up and restore it after the first deploy`);
         } else if (container && mount?.volume && onHost(mount.volume)?.anonymous) {
             problems.push(anonymousVolumeProblem(container.name, mount.volume, destination, expected, onHost(expected) !== undefined));
+        } else if (container && mount?.volume && foreignVolumeOwner(mount.volume, env, {})) {
+            // Refused here, before anything is removed: the stack's own config check would refuse it only at `up`.
+            const owner = foreignVolumeOwner(mount.volume, env, {})!;
+            problems.push(`${container.name} keeps ${destination} in ${mount.volume}, ${owner.how}: adopting it would give the ${env} stack ${owner.environment}'s data; fix: if it really holds ${env}'s data, copy it with ${container.name} stopped (podman volume create ${expected}; podman volume export ${mount.volume} | podman volume import ${expected} -), then podman rm ${container.name} and run this again; otherwise podman rm ${container.name} (the stack creates ${expected})`);
         } else if (container && mount?.volume) {
             findings.push(`${container.name} keeps ${destination} in the volume ${mount.volume}: it will be imported, not created`);
             plan(mount.volume, "import");

@@ -38,6 +38,18 @@ describe("planning the adoption of a hand-run environment", () => {
         expect(plan.adopted).toBe(false);
     });
 
+    it("refuses a dev container that keeps its data in prod's volume, before any step removes anything", () => {
+        const onProdData = handMadeDev.map((c) => c.name === "seaser-postgres-dev"
+            ? { ...c, mounts: [{ volume: "seaser-postgres-data", source: "/x", destination: "/var/lib/postgresql/data" }] } : c);
+        const plan = planAdoption({
+            environment: "dev", containers: onProdData, units: [],
+            volumes: [{ name: "seaser-postgres-data", anonymous: false }, { name: "seaser-rezept-tagebuch-dev-volume", anonymous: false }],
+        }, dev, true);
+        expect(plan.problems).toEqual([expect.stringMatching(
+            /^seaser-postgres-dev keeps \/var\/lib\/postgresql\/data in seaser-postgres-data, the prod database volume: adopting it would give the dev stack prod's data; fix: .*podman volume import seaser-postgres-dev-data -/)]);
+        expect(plan.config.dbDataVolume).toBeUndefined();
+    });
+
     it("names what was wrong: dev pointing at prod's database, no DEV_MODE, a moving tag, a unit that would recreate the old container", () => {
         const plan = planAdoption({ environment: "dev", containers: handMadeDev, volumes: handMadeVolumes, units: [{ file: "container-seaser-postgres-dev.service", ours: false }] }, dev, true);
         const text = plan.findings.join("\n");
