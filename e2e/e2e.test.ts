@@ -409,8 +409,11 @@ describe("rezept-tagebuch on a real systemd host", () => {
         expect(host.must(["systemctl", "--user", "cat", "rezept-tagebuch-backup-dev.timer"])).toContain("OnCalendar=*-*-* 03:00:00");
     });
 
-    scenario("deploy-unhealthy", async (timings) => {
+    scenario("deploy-unhealthy", async (timings, details) => {
         const { appContainer } = names("dev");
+        // What the README's rollback reads: `pulumi stack output --stack dev appImageTag`.
+        const previousTag = deployed.get("dev")!.outputs.appImageTag;
+        expect(previousTag).toBe(inspect(appContainer, "{{.ImageName}}").split(":").pop());
         host.must(["sh", "-c", `mkdir -p /tmp/broken && printf '%s\\n' 'FROM ${IMAGES.app}' 'CMD ["python3", "-c", "import time; time.sleep(10**9)"]' > /tmp/broken/Containerfile && podman build -q -t ${IMAGES.appBroken} /tmp/broken`], { timeoutMs: 300_000 });
         const bound = 20;
         const startedAt = now();
@@ -421,6 +424,11 @@ describe("rezept-tagebuch on a real systemd host", () => {
         expect(failure).toContain(`podman logs --tail 50 ${appContainer}`);
         // The bound, plus replacing the container.
         expect(timings.deploy_failed_after_s).toBeLessThan(bound + 60);
+        // The failed deploy left the stack outputs naming the tag to roll back to, not the broken one.
+        details.app_image_tag_before = previousTag;
+        details.app_image_tag_after_failure = deployed.get("dev")!.outputs.appImageTag;
+        details.app_image_tag_attempted = IMAGES.appBroken.split(":").pop();
+        expect(details.app_image_tag_after_failure).toBe(previousTag);
 
         // The rollback the message names: the previous tag, deployed again.
         const rollbackAt = now();
@@ -429,6 +437,7 @@ describe("rezept-tagebuch on a real systemd host", () => {
         await waitFor("dev recipes readable after the rollback", () => get(appContainer, "/api/recipes").status === 200, 60);
         timings.rollback_to_serving_s = round(now() - rollbackAt);
         expect(recipes(appContainer)).toContain("DEV-ONLY Testkuchen");
+        expect(deployed.get("dev")!.outputs.appImageTag).toBe(previousTag);
     });
     const BACKUP_DIR = (env: EnvironmentName) => `${USER.home}/rezept-tagebuch-backups/${env}`;
     const backupFiles = (env: EnvironmentName): string[] =>
