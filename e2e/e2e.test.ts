@@ -787,7 +787,7 @@ http.createServer((req, res) => { let body = ""; req.on("data", (chunk) => { bod
         });
 
         /** A fault in dev: the operator's check names it; one alert by each channel, none more while it lasts; once restored, one recovery each. */
-        const faultScenario = (name: string, fault: { inject: () => unknown; named: string; restore: () => unknown }) =>
+        const faultScenario = (name: string, fault: { inject: () => unknown; named: string; restore: () => unknown; observed?: () => Details }) =>
             scenario(name, async (timings, details) => {
                 clearAlerts();
                 // Making a fault takes a moment (a unit stopping stops the app first, a container recreated by
@@ -803,6 +803,7 @@ http.createServer((req, res) => { let body = ""; req.on("data", (chunk) => { bod
                 try {
                     const failed = failingChecks(["--stack", "dev", "--json"]);
                     details.failed_checks = failed;
+                    Object.assign(details, fault.observed?.());
                     expect(failed.join("\n")).toContain(fault.named);
                     await waitFor("the alert, by command and webhook", () => byChannel("failing").length >= 2, 6 * HEALTH_INTERVAL_S + 120, 200);
                     for (const alert of byChannel("failing")) {
@@ -851,6 +852,39 @@ http.createServer((req, res) => { let body = ""; req.on("data", (chunk) => { bod
             named: `unit ${unitName(dev.dbContainer)} file as deployed: changed by hand`,
             // The row's fix: the stack's installer again (`pulumi up --replace` of <env>-boot-install).
             restore: () => runScript(host, deployed.get("dev")!.installer.inputs, deployed.get("dev")!.installer.inputs.create),
+        });
+
+        /** A login inside dev's database container, as the app's user with the app's password (in the environment only): psql's exit code. */
+        const loginInDb = (address: string) => {
+            const appEnv = parseEnvLines(JSON.parse(host.must(["podman", "container", "inspect", dev.appContainer]))[0].Config.Env);
+            return host.exec(["podman", "exec", "--env", "PGPASSWORD", dev.dbContainer, "psql", "-X", "-q", "-h", address, "-U", appEnv.POSTGRES_USER, "-d", appEnv.POSTGRES_DB, "-c", "select 1"],
+                { env: { PGPASSWORD: appEnv.POSTGRES_PASSWORD } }).status;
+        };
+        faultScenario("health-db-wrong-password", {
+            // The role's password changed in the database, not in the app: psql over the socket, the
+            // statement on stdin and kept out of the server log, as the password sync does (lib/readiness.ts).
+            inject: () => host.must(["podman", "exec", "-i", dev.dbContainer, "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-U", "postgres", "-d", "postgres"], {
+                input: "SET log_statement = 'none';\nSET log_min_error_statement = 'panic';\nALTER ROLE postgres PASSWORD 'e2e-not-the-apps-password';\n",
+            }),
+            named: `database ${dev.dbContainer} accepts the app's login: login failed (exit code 2): psql: error: connection to server at "${dev.dbContainer}"`,
+            // The stand-in trusts loopback as the official image does: a login there would pass with the app's stale password.
+            observed: () => {
+                const loopback = loginInDb("127.0.0.1");
+                const byName = loginInDb(dev.dbContainer);
+                expect({ loopback, byName }).toEqual({ loopback: 0, byName: 2 });
+                const log = host.must(["podman", "logs", dev.dbContainer]);
+                expect(log).toContain("password authentication failed");
+                expect(log).not.toContain("e2e-not-the-apps-password");
+                // The server's own account of which pg_hba.conf line the refused login met.
+                const matched = log.split("\n").filter((line) => line.includes("Connection matched")).pop();
+                expect(matched).toContain("host all all all scram-sha-256");
+                return { app_password_via_127_0_0_1: "accepted (trust)", app_password_via_container_name: "refused", hba_line_matched: matched?.trim() };
+            },
+            // The configured password back, as a deploy's database gate sets it (the stack's dev-db-ready command).
+            restore: () => {
+                const gate = deployed.get("dev")!.run.find(TYPES.localCommand, "dev-db-ready").inputs;
+                return runScript(host, gate, gate.create);
+            },
         });
 
         faultScenario("health-env-tampered", {
