@@ -265,7 +265,7 @@ export async function deploy(host: SystemdHost, environment: EnvironmentName, co
  * `completed` steps decide what would have resolved under the engine (the fixture runs steps one at a
  * time; the engine runs independent ones in parallel, but starts none after a failure).
  */
-async function stackOutputs(
+export async function stackOutputs(
     run: ProgramRun, applies: Registered[], completed: ReadonlyMap<string, Applied>,
     update: { failed: false } | { failed: true; previous: Readonly<Record<string, unknown>> },
 ): Promise<Record<string, unknown>> {
