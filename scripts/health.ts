@@ -79,8 +79,9 @@ async function probeUrl(base: string): Promise<HttpAnswer> {
  * network, as its user, with its password. The password travels in the environment only.
  * psql runs in the database container, whose image has it (the app's may not; a container in the
  * app's network namespace would be created on every run, slow on rootless vfs storage): the name
- * resolves there to the container's network address, not loopback, so the connection meets
- * pg_hba's `host all all all scram-sha-256`, the app's rule. The postgres image trusts the socket
+ * resolves there to the container's network address, not loopback (podman's /etc/hosts maps a
+ * bridge-networked container's own name to its network addresses, libpod getHostsEntries; aardvark-dns
+ * answers the same), so the connection meets pg_hba's `host all all all scram-sha-256`, the app's rule. The postgres image trusts the socket
  * and 127.0.0.1 (e2e/images/postgres-entrypoint.sh cites it): a login there passes any password.
  */
 function dbLogin(db: string, appEnv: Record<string, string>): { code: number; error?: string } {
