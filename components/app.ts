@@ -98,11 +98,10 @@ export class App<E extends EnvironmentName> extends pulumi.ComponentResource {
         }, { parent: this, dependsOn: [this.container] });
         // The stack outputs that name what is deployed wait for the gate (pulumi/pulumi 1b59498): when it
         // fails, the Node SDK never sends them (sdk/nodejs/runtime/stack.ts:77-86 awaits every output, and
-        // sends {} when one rejects;
-        // runtime/resource.ts:789-796 rejects a failed resource's outputs), and the engine keeps the
-        // previous ones (pkg/resource/deploy/step_executor.go:222-231 and 265-268, finalized in
-        // deployment_executor.go:353-362). Plain values would be sent at once and kept: the rollback
-        // would read the failed tag.
+        // sends {} when one rejects; runtime/resource.ts:789-796 rejects a failed resource's outputs), and
+        // the engine keeps the previous ones (pkg/resource/deploy/step_executor.go:222-231 and 265-268,
+        // finalized in deployment_executor.go:353-362). Plain values would be sent at once and kept: the
+        // rollback would read the failed tag.
         const healthy = <T>(value: pulumi.Input<T>) => pulumi.all([this.ready.id, value]).apply(([, v]) => v);
         this.healthyVersion = healthy(args.version);
         this.healthyImageId = healthy(this.imageId);
