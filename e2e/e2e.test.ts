@@ -872,7 +872,9 @@ http.createServer((req, res) => { let body = ""; req.on("data", (chunk) => { bod
                 const loopback = loginInDb("127.0.0.1");
                 const byName = loginInDb(dev.dbContainer);
                 expect({ loopback, byName }).toEqual({ loopback: 0, byName: 2 });
-                const log = host.must(["podman", "logs", dev.dbContainer]);
+                // PostgreSQL logs to stderr, which `podman logs` keeps apart.
+                const logs = host.exec(["podman", "logs", dev.dbContainer]);
+                const log = logs.stdout + logs.stderr;
                 expect(log).toContain("password authentication failed");
                 expect(log).not.toContain("e2e-not-the-apps-password");
                 // The server's own account of which pg_hba.conf line the refused login met.
