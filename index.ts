@@ -120,7 +120,7 @@ export const dbVolume = database.volume.name;
 // null, not undefined, where the environment runs no app: Pulumi drops undefined outputs with a warning.
 export const appContainer = app?.containerName ?? null;
 export const appVolume = app?.volume.name ?? null;
-/** The deployed tag: a rollback sets appImage back to the previous one. */
-export const appImageTag = config.app?.version ?? null;
-export const appImageId = app?.imageId ?? null;
+/** The tag that last passed the health gate: a rollback sets appImage back to it (a failed deploy leaves it unchanged). */
+export const appImageTag = app?.healthyVersion ?? null;
+export const appImageId = app?.healthyImageId ?? null;
 export const systemdUnits = boot.units;

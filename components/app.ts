@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import { EnvironmentName } from "../lib/environments";
 import { renderAppEnv } from "../lib/appEnv";
@@ -49,7 +50,11 @@ export class App<E extends EnvironmentName> extends pulumi.ComponentResource {
     readonly image: docker.RemoteImage;
     readonly container: docker.Container;
     /** Runs after each new container: `pulumi up` succeeds only once the app is healthy. */
-    readonly ready: pulumi.Resource;
+    readonly ready: command.local.Command | command.remote.Command;
+    /** The deployed tag, resolved only once `ready` passed: for the stack output the rollback reads. */
+    readonly healthyVersion: pulumi.Output<string>;
+    /** `imageId`, resolved only once `ready` passed. */
+    readonly healthyImageId: pulumi.Output<string>;
 
     constructor(name: string, args: AppArgs<E>, opts?: pulumi.ComponentResourceOptions) {
         // Checked before anything is registered: the types stop literal mix-ups, this stops the rest.
@@ -91,6 +96,15 @@ export class App<E extends EnvironmentName> extends pulumi.ComponentResource {
             // A new container id is a new container: gate it.
             triggers: [this.container.id],
         }, { parent: this, dependsOn: [this.container] });
+        // The stack outputs that name what is deployed wait for the gate (pulumi/pulumi 1b59498): when it
+        // fails, the Node SDK never sends them (sdk/nodejs/runtime/stack.ts:77-86 awaits every output, and
+        // sends {} when one rejects; runtime/resource.ts:789-796 rejects a failed resource's outputs), and
+        // the engine keeps the previous ones (pkg/resource/deploy/step_executor.go:222-231 and 265-268,
+        // finalized in deployment_executor.go:353-362). Plain values would be sent at once and kept: the
+        // rollback would read the failed tag.
+        const healthy = <T>(value: pulumi.Input<T>) => pulumi.all([this.ready.id, value]).apply(([, v]) => v);
+        this.healthyVersion = healthy(args.version);
+        this.healthyImageId = healthy(this.imageId);
         this.registerOutputs({ imageId: this.imageId, volumeName: this.volume.name });
     }
 }

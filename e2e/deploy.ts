@@ -11,6 +11,7 @@
  */
 import { createHash } from "node:crypto";
 import { request } from "node:http";
+import * as pulumi from "@pulumi/pulumi";
 import { EnvironmentName } from "../lib/environments";
 import { ProgramRun, Registered, runProgram, TYPES } from "../test/harness";
 import { SystemdHost } from "./host";
@@ -41,6 +42,8 @@ export interface Deployment {
     /** When each step started and how long it took (epoch seconds), to see where a deploy's time goes. */
     readonly timeline?: { step: string; start: number; seconds: number }[];
     readonly installer: Registered;
+    /** The stack's outputs as the engine keeps them after this deploy (`pulumi stack output`), see `stackOutputs`. */
+    readonly outputs: Readonly<Record<string, unknown>>;
 }
 
 /** A client of the Docker-compatible API on a unix socket. */
@@ -244,9 +247,48 @@ export async function deploy(host: SystemdHost, environment: EnvironmentName, co
         // As a failed `pulumi up` leaves the state: what was done, and what was not touched yet.
         const resources = new Map(applied);
         for (const [urn, old] of previous?.resources ?? []) if (!resources.has(urn) && !deleted.has(urn)) resources.set(urn, old);
-        throw new DeployError(String(error instanceof Error ? error.message : error), { environment, run, resources, steps, installer });
+        const outputs = await stackOutputs(run, custom, applied, { failed: true, previous: previous?.outputs ?? {} });
+        throw new DeployError(String(error instanceof Error ? error.message : error), { environment, run, resources, steps, installer, outputs });
     }
-    return { environment, run, resources: applied, steps, timeline, installer };
+    return { environment, run, resources: applied, steps, timeline, installer, outputs: await stackOutputs(run, custom, applied, { failed: false }) };
+}
+
+/**
+ * The stack's outputs as the engine keeps them after a deploy (pulumi/pulumi 1b59498). The Node SDK sends all exports in one RegisterResourceOutputs, once each has
+ * resolved (sdk/nodejs/runtime/stack.ts:77-86: `massage` awaits every Output; when one rejects it sends
+ * {}), and an Output resolves only once the resources it depends on completed their steps (a failed
+ * one's outputs reject, sdk/nodejs/runtime/resource.ts:789-796). The engine holds that event to the
+ * end of the update (pkg/resource/deploy/step_executor.go:222-231, deployment_executor.go:353-362):
+ * after a success the sent outputs are the outputs, as sent; after a failure the previous outputs with
+ * the sent ones over them (step_executor.go:265-268), so an export that never resolved, or {}, keeps
+ * every previous value. Here the program ran under mocks, where everything resolves; the deploy's
+ * `completed` steps decide what would have resolved under the engine (the fixture runs steps one at a
+ * time; the engine runs independent ones in parallel, but starts none after a failure).
+ */
+export async function stackOutputs(
+    run: ProgramRun, applies: Registered[], completed: ReadonlyMap<string, Applied>,
+    update: { failed: false } | { failed: true; previous: Readonly<Record<string, unknown>> },
+): Promise<Record<string, unknown>> {
+    const sent: Record<string, unknown> = {};
+    let resolves = true;
+    for (const [name, exported] of Object.entries(run.outputs)) {
+        if (pulumi.Output.isInstance(exported)) {
+            for (const resource of await (exported as any).allResources() as Set<pulumi.Resource>) {
+                const urn = (await run.resolve(resource.urn)).value as string;
+                // Only the steps this fixture applies can fail; a component's or provider's registration returns at once.
+                const step = applies.find((r) => urn.endsWith(`${r.type}::${r.name}`));
+                if (step && !completed.has(step.urn)) resolves = false;
+            }
+        }
+        const { value } = await run.resolve(exported);
+        // An undefined top-level export is no output (stack.ts `massage` warns and drops it).
+        if (value !== undefined) sent[name] = value;
+    }
+    if (!update.failed) {
+        if (!resolves) throw new Error("e2e fixture: a deploy that succeeded left a stack output unresolved");
+        return sent;
+    }
+    return resolves ? { ...update.previous, ...sent } : { ...update.previous };
 }
 
 /** A deploy that stopped part-way, as `pulumi up` does at a failed step, with the state it left. */

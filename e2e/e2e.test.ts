@@ -410,8 +410,11 @@ describe("rezept-tagebuch on a real systemd host", () => {
         expect(host.must(["systemctl", "--user", "cat", "rezept-tagebuch-backup-dev.timer"])).toContain("OnCalendar=*-*-* 03:00:00");
     });
 
-    scenario("deploy-unhealthy", async (timings) => {
+    scenario("deploy-unhealthy", async (timings, details) => {
         const { appContainer } = names("dev");
+        // What the README's rollback reads: `pulumi stack output --stack dev appImageTag`.
+        const previousTag = deployed.get("dev")!.outputs.appImageTag;
+        expect(previousTag).toBe(inspect(appContainer, "{{.ImageName}}").split(":").pop());
         host.must(["sh", "-c", `mkdir -p /tmp/broken && printf '%s\\n' 'FROM ${IMAGES.app}' 'CMD ["python3", "-c", "import time; time.sleep(10**9)"]' > /tmp/broken/Containerfile && podman build -q -t ${IMAGES.appBroken} /tmp/broken`], { timeoutMs: 300_000 });
         const bound = 20;
         const startedAt = now();
@@ -422,6 +425,11 @@ describe("rezept-tagebuch on a real systemd host", () => {
         expect(failure).toContain(`podman logs --tail 50 ${appContainer}`);
         // The bound, plus replacing the container.
         expect(timings.deploy_failed_after_s).toBeLessThan(bound + 60);
+        // The failed deploy left the stack outputs naming the tag to roll back to, not the broken one.
+        details.app_image_tag_before = previousTag;
+        details.app_image_tag_after_failure = deployed.get("dev")!.outputs.appImageTag;
+        details.app_image_tag_attempted = IMAGES.appBroken.split(":").pop();
+        expect(details.app_image_tag_after_failure).toBe(previousTag);
 
         // The rollback the message names: the previous tag, deployed again.
         const rollbackAt = now();
@@ -430,6 +438,7 @@ describe("rezept-tagebuch on a real systemd host", () => {
         await waitFor("dev recipes readable after the rollback", () => get(appContainer, "/api/recipes").status === 200, 60);
         timings.rollback_to_serving_s = round(now() - rollbackAt);
         expect(recipes(appContainer)).toContain("DEV-ONLY Testkuchen");
+        expect(deployed.get("dev")!.outputs.appImageTag).toBe(previousTag);
     });
     const BACKUP_DIR = (env: EnvironmentName) => `${USER.home}/rezept-tagebuch-backups/${env}`;
     const backupFiles = (env: EnvironmentName): string[] =>
@@ -918,7 +927,7 @@ http.createServer((req, res) => { let body = ""; req.on("data", (chunk) => { bod
         });
 
         /** A fault in dev: the operator's check names it; one alert by each channel, none more while it lasts; once restored, one recovery each. */
-        const faultScenario = (name: string, fault: { inject: () => unknown; named: string; restore: () => unknown }) =>
+        const faultScenario = (name: string, fault: { inject: () => unknown; named: string; restore: () => unknown; observed?: () => Details }) =>
             scenario(name, async (timings, details) => {
                 clearAlerts();
                 // Making a fault takes a moment (a unit stopping stops the app first, a container recreated by
@@ -934,6 +943,7 @@ http.createServer((req, res) => { let body = ""; req.on("data", (chunk) => { bod
                 try {
                     const failed = failingChecks(["--stack", "dev", "--json"]);
                     details.failed_checks = failed;
+                    Object.assign(details, fault.observed?.());
                     expect(failed.join("\n")).toContain(fault.named);
                     await waitFor("the alert, by command and webhook", () => byChannel("failing").length >= 2, 6 * HEALTH_INTERVAL_S + 120, 200);
                     for (const alert of byChannel("failing")) {
@@ -982,6 +992,41 @@ http.createServer((req, res) => { let body = ""; req.on("data", (chunk) => { bod
             named: `unit ${unitName(dev.dbContainer)} file as deployed: changed by hand`,
             // The row's fix: the stack's installer again (`pulumi up --replace` of <env>-boot-install).
             restore: () => runScript(host, deployed.get("dev")!.installer.inputs, deployed.get("dev")!.installer.inputs.create),
+        });
+
+        /** A login inside dev's database container, as the app's user with the app's password (in the environment only): psql's exit code. */
+        const loginInDb = (address: string) => {
+            const appEnv = parseEnvLines(JSON.parse(host.must(["podman", "container", "inspect", dev.appContainer]))[0].Config.Env);
+            return host.exec(["podman", "exec", "--env", "PGPASSWORD", dev.dbContainer, "psql", "-X", "-q", "-h", address, "-U", appEnv.POSTGRES_USER, "-d", appEnv.POSTGRES_DB, "-c", "select 1"],
+                { env: { PGPASSWORD: appEnv.POSTGRES_PASSWORD } }).status;
+        };
+        faultScenario("health-db-wrong-password", {
+            // The role's password changed in the database, not in the app: psql over the socket, the
+            // statement on stdin and kept out of the server log, as the password sync does (lib/readiness.ts).
+            inject: () => host.must(["podman", "exec", "-i", dev.dbContainer, "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-U", "postgres", "-d", "postgres"], {
+                input: "SET log_statement = 'none';\nSET log_min_error_statement = 'panic';\nALTER ROLE postgres PASSWORD 'e2e-not-the-apps-password';\n",
+            }),
+            named: `database ${dev.dbContainer} accepts the app's login: login failed (exit code 2): psql: error: connection to server at "${dev.dbContainer}"`,
+            // The stand-in trusts loopback as the official image does: a login there would pass with the app's stale password.
+            observed: () => {
+                const loopback = loginInDb("127.0.0.1");
+                const byName = loginInDb(dev.dbContainer);
+                expect({ loopback, byName }).toEqual({ loopback: 0, byName: 2 });
+                // PostgreSQL logs to stderr, which `podman logs` keeps apart.
+                const logs = host.exec(["podman", "logs", dev.dbContainer]);
+                const log = logs.stdout + logs.stderr;
+                expect(log).toContain("password authentication failed");
+                expect(log).not.toContain("e2e-not-the-apps-password");
+                // The server's own account of which pg_hba.conf line the refused login met.
+                const matched = log.split("\n").filter((line) => line.includes("Connection matched")).pop();
+                expect(matched).toContain("host all all all scram-sha-256");
+                return { app_password_via_127_0_0_1: "accepted (trust)", app_password_via_container_name: "refused", hba_line_matched: matched?.trim() };
+            },
+            // The configured password back, as a deploy's database gate sets it (the stack's dev-db-ready command).
+            restore: () => {
+                const gate = deployed.get("dev")!.run.find(TYPES.localCommand, "dev-db-ready").inputs;
+                return runScript(host, gate, gate.create);
+            },
         });
 
         faultScenario("health-env-tampered", {

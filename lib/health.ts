@@ -49,8 +49,8 @@ export interface Observation {
     readonly containers: Readonly<Record<string, ContainerInspect | undefined>>;
     /** Exit code of `podman healthcheck run` per container. */
     readonly healthcheck: Readonly<Record<string, number>>;
-    /** Exit code of a query as the app's user, with the app's password, in the database container. */
-    readonly dbLogin?: number;
+    /** A query as the app logs in: to its POSTGRES_HOST over the network, its user and password; psql's exit code and last error line. */
+    readonly dbLogin?: { readonly code: number; readonly error?: string };
     readonly http: { readonly direct?: HttpAnswer; readonly proxy?: HttpAnswer };
     readonly units: Readonly<Record<string, UnitObservation>>;
 }
@@ -105,8 +105,10 @@ export function evaluate(expected: HealthExpectation, seen: Observation): Enviro
     containerChecks(expected.dbContainer, "database");
     if (expected.appContainer !== undefined) {
         const app = expected.appContainer;
-        add(`database ${expected.dbContainer} accepts the app's login`, seen.dbLogin === 0,
-            seen.dbLogin === undefined ? "not checked (no app environment to log in with)" : seen.dbLogin === 0 ? "login and query succeed" : `login failed (exit code ${seen.dbLogin})`,
+        const login = seen.dbLogin;
+        add(`database ${expected.dbContainer} accepts the app's login`, login?.code === 0,
+            login === undefined ? "not checked (no app environment to log in with)" : login.code === 0 ? "login and query succeed"
+                : `login failed (exit code ${login.code})${login.error ? `: ${login.error.slice(0, 200)}` : ""}`,
             `podman logs --tail 50 ${expected.dbContainer}`);
         containerChecks(app, "app");
         const probe = (label: string, answer: HttpAnswer | undefined, fix: string) => {

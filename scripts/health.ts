@@ -74,13 +74,25 @@ async function probeUrl(base: string): Promise<HttpAnswer> {
     }
 }
 
-/** A query as the app's user with the app's password, in the database container; the password travels in the environment only. */
-function dbLogin(db: string, appEnv: Record<string, string>): number {
-    const result = run("podman", ["exec", "--env", "PGPASSWORD", db, "psql", "-X", "-q", "-h", "127.0.0.1", "-p", appEnv.POSTGRES_PORT ?? "5432",
+/**
+ * A query as the app logs in: to the app's POSTGRES_HOST (the database's container name) over the
+ * network, as its user, with its password. The password travels in the environment only.
+ * psql runs in the database container, whose image has it (the app's may not; a container in the
+ * app's network namespace would be created on every run, slow on rootless vfs storage): the name
+ * resolves there to the container's network address, not loopback (podman's /etc/hosts maps a
+ * bridge-networked container's own name to its network addresses, libpod getHostsEntries; aardvark-dns
+ * answers the same), so the connection meets pg_hba's `host all all all scram-sha-256`, the app's rule. The postgres image trusts the socket
+ * and 127.0.0.1 (e2e/images/postgres-entrypoint.sh cites it): a login there passes any password.
+ */
+function dbLogin(db: string, appEnv: Record<string, string>): { code: number; error?: string } {
+    const result = run("podman", ["exec", "--env", "PGPASSWORD", "--env", "PGCONNECT_TIMEOUT", db, "psql", "-X", "-q",
+        "-h", appEnv.POSTGRES_HOST ?? db, "-p", appEnv.POSTGRES_PORT ?? "5432",
         "-U", appEnv.POSTGRES_USER ?? "postgres", "-d", appEnv.POSTGRES_DB ?? "postgres", "-c", "select 1"], {
-        env: { ...process.env, PGPASSWORD: appEnv.POSTGRES_PASSWORD ?? "" },
+        env: { ...process.env, PGPASSWORD: appEnv.POSTGRES_PASSWORD ?? "", PGCONNECT_TIMEOUT: "10" },
     });
-    return result.status ?? 1;
+    const code = result.status ?? 1;
+    // psql's own words (e.g. FATAL: password authentication failed for user ...), never the password.
+    return code === 0 ? { code } : { code, error: (result.stderr ?? "").trim().split("\n").pop() || undefined };
 }
 
 async function observe(settings: HealthSettings): Promise<Observation> {

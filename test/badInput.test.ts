@@ -70,6 +70,6 @@ describe("the program refuses bad input before it registers any resource", () =>
     it("warns, and deploys, when dev runs the moving :dev tag", async () => {
         const run = await runProgram("dev", { ...validConfig("dev"), appImage: "localhost/seaser-rezept-tagebuch:dev" });
         expect(run.warnings).toEqual([expect.stringContaining('appImage "localhost/seaser-rezept-tagebuch:dev" is not a versioned image')]);
-        expect(run.outputs.appImageTag).toBe("dev");
+        expect((await run.resolve(run.outputs.appImageTag)).value).toBe("dev");
     });
 });

@@ -22,7 +22,7 @@ const running = (env?: string[]) => ({ State: { Status: "running", ExitCode: 0 }
 const healthy = (): Observation => ({
     containers: { [dev.dbContainer]: running(), [dev.appContainer]: running(appEnv()) },
     healthcheck: { [dev.dbContainer]: 0, [dev.appContainer]: 0 },
-    dbLogin: 0,
+    dbLogin: { code: 0 },
     http: {
         direct: { status: 200, body: JSON.stringify({ version: expected.version }) },
         proxy: { status: 200, body: JSON.stringify({ version: expected.version }) },
@@ -61,10 +61,12 @@ describe("the checks of one environment", () => {
 
     it("a failed login, a wrong version, a 500 and an unreachable proxy each fail", () => {
         const seen = healthy();
-        const bad = failed({ ...seen, dbLogin: 2, http: { direct: { status: 200, body: '{"version":"rezept_version_01_01_2025_001"}' }, proxy: { error: "connection refused" } } });
+        const refused = 'psql: error: connection to server at "seaser-postgres-dev" (10.89.0.2), port 5432 failed: FATAL:  password authentication failed for user "postgres"';
+        const bad = failed({ ...seen, dbLogin: { code: 2, error: refused }, http: { direct: { status: 200, body: '{"version":"rezept_version_01_01_2025_001"}' }, proxy: { error: "connection refused" } } });
         expect(bad.map((c) => c.name)).toEqual([
             `database ${dev.dbContainer} accepts the app's login`, `app ${dev.appContainer} /api/version`, `app ${dev.appContainer} /api/version via the proxy`,
         ]);
+        expect(bad[0]).toMatchObject({ detail: `login failed (exit code 2): ${refused}`, fix: `podman logs --tail 50 ${dev.dbContainer}` });
         expect(bad[1].detail).toContain('expected 200 and "rezept_version_12_11_2025_002"');
         expect(bad[2].fix).toBe("curl -sS -i http://host/rezept-tagebuch-dev/api/version (then the reverse proxy's configuration and logs)");
         expect(failed({ ...seen, http: { ...seen.http, direct: { status: 500, body: "Internal Server Error" } } })[0]).toMatchObject({ detail: expect.stringContaining("HTTP 500"), fix: `podman logs --tail 50 ${dev.appContainer}` });
@@ -117,7 +119,7 @@ describe("the checks of one environment", () => {
 describe("output", () => {
     const bad = (() => {
         const seen = healthy();
-        return evaluate(expected, { ...seen, containers: { ...seen.containers, [dev.appContainer]: running(appEnv("seaser-postgres")) }, dbLogin: 1 });
+        return evaluate(expected, { ...seen, containers: { ...seen.containers, [dev.appContainer]: running(appEnv("seaser-postgres")) }, dbLogin: { code: 1 } });
     })();
 
     it("a table: one row a check with ✓/✗, the fix under each failure", () => {

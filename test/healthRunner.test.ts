@@ -34,13 +34,24 @@ function fakeHost() {
         writeFileSync(join(state, `${name}.json`), JSON.stringify([{ State: { Status: status, ExitCode: 0 }, Config: { Env: envs } }]));
     setContainer(names.dbContainer, "running", [`POSTGRES_PASSWORD=${PASSWORD}`]);
     setContainer(names.appContainer, "running", env);
+    // The role's password in the database (ALTER ROLE changes it there, not in the app's environment).
+    writeFileSync(join(state, "db-password"), PASSWORD);
     // podman: inspect answers from state/<name>.json; healthcheck passes for a running container; exec answers psql and the version probe.
+    // psql authenticates as the official postgres image's pg_hba.conf says (e2e/images/postgres-entrypoint.sh):
+    // the socket and loopback are trusted, any password passes; a network name must resolve (only the
+    // database's own, on its network) and the password must be the role's.
     writeFileSync(join(bin, "podman"), `#!/bin/sh
 S=${state}
 case "$1 $2" in
 "container inspect") [ -f "$S/$3.json" ] && cat "$S/$3.json" || exit 125 ;;
 "healthcheck run") grep -q '"running"' "$S/$3.json" ;;
-"exec --env") [ "$PGPASSWORD" = "${PASSWORD}" ] ;;
+"exec --env")
+    echo "$*" >> "$S/psql.log"
+    host=; prev=
+    for arg in "$@"; do [ "$prev" = -h ] && host=$arg; prev=$arg; done
+    case "$host" in ""|/*|127.0.0.1|localhost|::1) exit 0 ;; esac
+    [ "$host" = "${names.dbContainer}" ] || { echo "psql: error: could not translate host name \\"$host\\" to address: Name or service not known" >&2; exit 2; }
+    [ "$PGPASSWORD" = "$(cat "$S/db-password")" ] || { echo "psql: error: connection to server at \\"$host\\" (10.89.0.2), port 5432 failed: FATAL:  password authentication failed for user \\"postgres\\"" >&2; exit 2; } ;;
 "exec "*) printf '{"version":"v1.2.3"}\\n200' ;;
 esac
 `);
@@ -92,6 +103,22 @@ describe("npm run health on a host", { timeout: 180_000 }, () => {
         expect(failed).toContain(`unit ${unit} file as deployed`);
         expect(failed).toContain(`unit container-${names.dbContainer}.service enabled`);
         expect(result.stdout).not.toContain(PASSWORD);
+    });
+
+    it("logs in as the app does: a password the database no longer has fails the login row, though loopback is trusted", () => {
+        const host = fakeHost();
+        writeFileSync(join(host.state, "db-password"), "changed-by-alter-role");
+        const bad = host.health("--stack", "dev");
+        expect(bad.status).toBe(1);
+        expect(bad.stdout).toMatch(/✗ database seaser-postgres-dev accepts the app's login +login failed \(exit code 2\): psql: error: connection to server at "seaser-postgres-dev" .* password authentication failed for user "postgres"\n/);
+        expect(bad.stdout.match(/✗/g)).toHaveLength(1);
+        // Over the network to the app's POSTGRES_HOST, its user and database; the password in the environment only.
+        const calls = readFileSync(join(host.state, "psql.log"), "utf8");
+        expect(calls).toContain(`exec --env PGPASSWORD --env PGCONNECT_TIMEOUT ${names.dbContainer} psql -X -q -h ${names.dbContainer} -p 5432 -U postgres -d ${names.dbName} -c select 1`);
+        expect(calls + bad.stdout + bad.stderr).not.toContain(PASSWORD);
+
+        writeFileSync(join(host.state, "db-password"), PASSWORD);
+        expect(host.health("--stack", "dev").status).toBe(0);
     });
 
     it("refuses a bad argument, and a stack this host does not run, with one line", () => {

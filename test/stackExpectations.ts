@@ -124,7 +124,7 @@ export function describeStack(env: EnvironmentName, config: Record<string, strin
                 return;
             }
             const tag = config.appImage.split(":").pop();
-            expect(outputs.appImageTag).toBe(tag);
+            expect((await run.resolve(outputs.appImageTag)).value).toBe(tag);
             expect((await run.resolve(outputs.appImageId)).value).toBe(fakeImageId(config.appImage));
         });
 

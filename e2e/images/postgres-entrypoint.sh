@@ -14,9 +14,15 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
     pwfile=$(mktemp)
     printf '%s' "$POSTGRES_PASSWORD" > "$pwfile"
     chown postgres "$pwfile"
-    as_postgres "$BIN/initdb" -D "$PGDATA" -U "$POSTGRES_USER" --pwfile="$pwfile" --auth-local=trust --auth-host=scram-sha-256 >/dev/null
+    # pg_hba.conf as the official image leaves it (docker-library/postgres 6edb0a8, 16/alpine3.23/
+    # docker-entrypoint.sh:92 runs initdb without --auth; pg_setup_hba_conf, :263-281, appends the one
+    # line below, scram-sha-256 being PostgreSQL 14+'s password_encryption): initdb's defaults trust the
+    # socket and 127.0.0.1/::1 (src/bin/initdb/initdb.c check_authmethod_unspecified: no --auth is
+    # "trust", with a warning; pg_hba.conf.sample's local and loopback lines), so inside the container
+    # any password passes there; only other addresses, such as the app's, are asked for one.
+    as_postgres "$BIN/initdb" -D "$PGDATA" -U "$POSTGRES_USER" --pwfile="$pwfile" >/dev/null
     rm -f "$pwfile"
-    echo "host all all all scram-sha-256" >> "$PGDATA/pg_hba.conf"
+    printf '\nhost all all all scram-sha-256\n' >> "$PGDATA/pg_hba.conf"
     # As the official image does: a temporary server on the socket only, so
     # pg_isready on 127.0.0.1 does not report ready during initialisation.
     as_postgres "$BIN/pg_ctl" -D "$PGDATA" -o "-c listen_addresses=''" -w start >/dev/null
