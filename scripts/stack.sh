@@ -40,7 +40,8 @@ if ! pulumi config get dbPassword >/dev/null 2>&1; then
         pulumi config set --secret --stack "$stack" dbPassword
     else
         echo "stack.sh: the $stack stack has no database password yet; set it once with:" >&2
-        echo "    PULUMI_BACKEND_URL=$PULUMI_BACKEND_URL pulumi config set --secret --stack $stack dbPassword" >&2
+        # The CLI's path, as it may be one that the operator's PATH lacks (the download or the local build).
+        echo "    PULUMI_BACKEND_URL=$PULUMI_BACKEND_URL $(command -v pulumi) config set --secret --stack $stack dbPassword" >&2
         exit 1
     fi
 fi

@@ -15,10 +15,11 @@ const root = join(__dirname, "..");
 const sdkVersion: string = JSON.parse(readFileSync(join(root, "node_modules/@pulumi/pulumi/package.json"), "utf8")).version;
 const tools = ["cli", "language-nodejs"];
 
-/** A stub `pulumi` that logs its calls with the plugin setting it ran under. */
-const stubCli = (log: string) =>
+/** A stub `pulumi` that logs its calls with the plugin setting it ran under, and knows of a password when told to. */
+const stubCli = (log: string, passwordSet = true) =>
     `#!/bin/sh\n[ "$1" = version ] && { echo v${sdkVersion}; exit 0; }\n` +
-    `echo "$* | acquisition-disabled=\${PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION:-unset}" >> "${log}"\nexit 0\n`;
+    `echo "$* | acquisition-disabled=\${PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION:-unset}" >> "${log}"\n` +
+    `[ "$1 $2" = "config get" ] && exit ${passwordSet ? 0 : 1}\nexit 0\n`;
 
 /** A stub `go`: `env GOVERSION`, and `build ... -o OUT PKG`, logged as "build <module folder> <args>", writing a stub CLI to OUT. */
 const stubGo = (builds: string, cli: string) => `#!/bin/sh
@@ -39,7 +40,7 @@ interface Setup {
 }
 
 /** A copy of the project's scripts and wrapper modules with only the tools they need on PATH, and a cache folder of its own. */
-function makeProject() {
+function makeProject(passwordSet = true) {
     const dir = mkdtempSync(join(tmpdir(), "pulumi-tools-"));
     const project = join(dir, "project");
     mkdirSync(join(project, "scripts"), { recursive: true });
@@ -56,7 +57,7 @@ function makeProject() {
     const log = join(dir, "calls.log");
     const builds = join(dir, "builds.log");
     const cli = join(dir, "pulumi");
-    writeFileSync(cli, stubCli(log), { mode: 0o755 });
+    writeFileSync(cli, stubCli(log, passwordSet), { mode: 0o755 });
     const cache = join(dir, "cache");
     return { dir, project, system, log, builds, cli, cache };
 }
@@ -148,6 +149,14 @@ describe("npm run stack: where the Pulumi CLI comes from", () => {
         writeFileSync(sum, `${readFileSync(sum, "utf8")}example.invalid/changed v1.0.0 h1:x=\n`);
         expect(run(p, { go: true }).builds).toHaveLength(2);
         expect(toolsFolders(p.cache)).toHaveLength(2);
+    });
+
+    it("tells how to set a missing password with the CLI it found, which the operator's PATH lacks", () => {
+        const p = makeProject(false);
+        const { status, stderr } = run(p, { go: true });
+        expect(status).toBe(1);
+        const [folder] = toolsFolders(p.cache);
+        expect(stderr).toContain(`${join(p.cache, "rezept-tagebuch/pulumi-tools", folder, "bin", "pulumi")} config set --secret --stack dev dbPassword`);
     });
 
     it("without pulumi, download and go, stops with one line naming both ways to get the CLI", () => {
