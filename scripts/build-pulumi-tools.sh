@@ -29,7 +29,7 @@ if [ "v$sdk_version" != "$cli_version" ]; then
 fi
 
 go_version=$(go env GOVERSION)
-hash=$(cat "$tools"/*/go.mod "$tools"/*/go.sum "$0" | sha256sum | cut -c1-12)
+hash=$(cat "$tools"/*/go.mod "$tools"/*/go.sum "$tools"/*/*.go "$0" | sha256sum | cut -c1-12)
 cache=${PULUMI_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rezept-tagebuch/pulumi-tools}
 key="pulumi-$cli_version.nodejs-$nodejs_version.$go_version.$hash"
 dir="$cache/$key"
@@ -72,9 +72,12 @@ build() {
 build pulumi cli github.com/pulumi/pulumi/sdk/v3/go/common/version.Version "$cli_version" \
     github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
 # Next to the CLI, where it looks for its bundled language hosts (sdk/go/common/workspace/plugins.go,
-# getPluginInfoAndPath: "look next to the instance of `pulumi` that is running").
-build pulumi-language-nodejs language-nodejs github.com/pulumi/pulumi/sdk/v3/go/common/version.Version "$nodejs_version" \
+# getPluginInfoAndPath: "look next to the instance of `pulumi` that is running"): the real host
+# of the newest version the proxy serves, behind our front that adds the RPC it lacks
+# (tools/pulumi/language-nodejs-front/main.go says why).
+build pulumi-language-nodejs-upstream language-nodejs github.com/pulumi/pulumi/sdk/v3/go/common/version.Version "$nodejs_version" \
     github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs
+build pulumi-language-nodejs language-nodejs-front github.com/pulumi/pulumi/sdk/v3/go/common/version.Version "$nodejs_version" .
 
 touch "$dir/complete"
 say "done: $dir ($(du -sh "$dir" | cut -f1))"

@@ -13,7 +13,7 @@ import { describe, expect, it } from "vitest";
 
 const root = join(__dirname, "..");
 const sdkVersion: string = JSON.parse(readFileSync(join(root, "node_modules/@pulumi/pulumi/package.json"), "utf8")).version;
-const tools = ["cli", "language-nodejs"];
+const tools = ["cli", "language-nodejs", "language-nodejs-front"];
 
 /** A stub `pulumi` that logs its calls with the plugin setting it ran under, and knows of a password when told to. */
 const stubCli = (log: string, passwordSet = true) =>
@@ -108,20 +108,21 @@ describe("npm run stack: where the Pulumi CLI comes from", () => {
         expect(calls.at(-1)).toBe("preview --stack dev --diff --policy-pack policy | acquisition-disabled=unset");
     });
 
-    it("where the download fails and go is on PATH, builds the CLI and the Node.js language host with the release flags, and runs the built CLI with plugin downloads off", () => {
+    it("where the download fails and go is on PATH, builds the CLI and the Node.js language host (behind our front) with the release flags, and runs the built CLI with plugin downloads off", () => {
         const p = makeProject();
         const { status, stderr, calls, builds } = run(p, { go: true });
         expect(stderr).toContain(`could not install the Pulumi CLI ${sdkVersion}`);
         expect(stderr).toContain("building it from Go modules with scripts/build-pulumi-tools.sh");
         expect(status).toBe(0);
         const version = "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=";
-        expect(builds).toHaveLength(2);
+        expect(builds).toHaveLength(3);
         expect(builds[0]).toMatch(new RegExp(`^build cli CGO_ENABLED=0 build -mod=readonly -trimpath -tags osusergo,grpcnotrace -ldflags -w -s ${version}v${sdkVersion} -o \\S+/bin/pulumi github.com/pulumi/pulumi/pkg/v3/cmd/pulumi$`));
-        expect(builds[1]).toMatch(/^build language-nodejs CGO_ENABLED=0 .* -o \S+\/bin\/pulumi-language-nodejs github.com\/pulumi\/pulumi\/sdk\/v3\/nodejs\/cmd\/pulumi-language-nodejs$/);
+        expect(builds[1]).toMatch(/^build language-nodejs CGO_ENABLED=0 .* -o \S+\/bin\/pulumi-language-nodejs-upstream github.com\/pulumi\/pulumi\/sdk\/v3\/nodejs\/cmd\/pulumi-language-nodejs$/);
+        expect(builds[2]).toMatch(/^build language-nodejs-front CGO_ENABLED=0 .* -o \S+\/bin\/pulumi-language-nodejs \.$/);
         // Into the cache outside the checkout, next to each other (the CLI looks beside itself for its language host).
         const [folder] = toolsFolders(p.cache);
         expect(folder).toMatch(new RegExp(`^pulumi-v${sdkVersion}\\.nodejs-v[0-9.]+\\.go1\\.26\\.8\\.[0-9a-f]{12}$`));
-        expect(readdirSync(join(p.cache, "rezept-tagebuch/pulumi-tools", folder, "bin")).sort()).toEqual(["pulumi", "pulumi-language-nodejs"]);
+        expect(readdirSync(join(p.cache, "rezept-tagebuch/pulumi-tools", folder, "bin")).sort()).toEqual(["pulumi", "pulumi-language-nodejs", "pulumi-language-nodejs-upstream"]);
         expect(existsSync(join(p.project, ".pulumi-cli", sdkVersion, "bin", "pulumi"))).toBe(false);
         expect(calls.map((c) => c.split(" | ")[1])).toEqual(calls.map(() => "acquisition-disabled=true"));
         expect(calls.at(-1)).toBe("preview --stack dev --diff --policy-pack policy | acquisition-disabled=true");
@@ -129,7 +130,7 @@ describe("npm run stack: where the Pulumi CLI comes from", () => {
 
     it("reuses a finished build, and builds again where a build was killed before it finished", () => {
         const p = makeProject();
-        expect(run(p, { go: true }).builds).toHaveLength(2);
+        expect(run(p, { go: true }).builds).toHaveLength(3);
         const again = run(p, { go: true });
         expect(again.status).toBe(0);
         expect(again.builds).toEqual([]);
@@ -139,7 +140,7 @@ describe("npm run stack: where the Pulumi CLI comes from", () => {
         rmSync(join(p.cache, "rezept-tagebuch/pulumi-tools", folder, "complete"));
         const redone = run(p, { go: true });
         expect(redone.status).toBe(0);
-        expect(redone.builds).toHaveLength(2);
+        expect(redone.builds).toHaveLength(3);
     });
 
     it("builds anew in a folder of its own when a wrapper module changes", () => {
@@ -147,7 +148,7 @@ describe("npm run stack: where the Pulumi CLI comes from", () => {
         run(p, { go: true });
         const sum = join(p.project, "tools/pulumi/cli/go.sum");
         writeFileSync(sum, `${readFileSync(sum, "utf8")}example.invalid/changed v1.0.0 h1:x=\n`);
-        expect(run(p, { go: true }).builds).toHaveLength(2);
+        expect(run(p, { go: true }).builds).toHaveLength(3);
         expect(toolsFolders(p.cache)).toHaveLength(2);
     });
 

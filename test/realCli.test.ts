@@ -1,5 +1,6 @@
 /**
- * test/pulumiCliConfig.ts (our model of the CLI's config rule) against the real Pulumi CLI,
+ * The real Pulumi CLI over this project. First test/pulumiCliConfig.ts (our model of the
+ * CLI's config rule) against it,
  * built from Go modules by scripts/build-pulumi-tools.sh: both over the same stack files,
  * the committed ones and refused ones; their verdicts must agree. Opt-in (REAL_PULUMI=1),
  * as the first build takes about 13 minutes (docs/real-engine.md); later runs reuse it.
@@ -24,6 +25,8 @@ interface Case {
     readonly password: "encrypted" | "plaintext" | "none";
     readonly projectConfig?: Record<string, ProjectKey>;
     readonly stackConfig?: Record<string, StackValue>;
+    /** Run with `--policy-pack policy`, as `npm run stack` does. */
+    readonly policyPack?: boolean;
 }
 
 const cases: Case[] = [
@@ -33,16 +36,20 @@ const cases: Case[] = [
     { name: "test with values of the wrong type", stack: "test", password: "encrypted", stackConfig: { [`${PROJECT}:appEnabled`]: "yes", [`${PROJECT}:dbPort`]: "54x" } },
     { name: "a typed key without default", stack: "dev", password: "encrypted", projectConfig: { sshHost: { type: "string" } } },
     { name: "a secret key with a plaintext default", stack: "dev", password: "encrypted", projectConfig: { appSecretEnv: { type: "string", default: "", secret: true } } },
+    { name: "dev with its password and the policy pack", stack: "dev", password: "encrypted", policyPack: true },
+    { name: "dev without a password and the policy pack: the config check comes first", stack: "dev", password: "none", policyPack: true },
 ];
 
-describe.runIf(process.env.REAL_PULUMI === "1")("the real Pulumi CLI's config verdicts agree with test/pulumiCliConfig.ts", () => {
-    let bin = "";
-    beforeAll(() => {
-        const build = spawnSync("sh", [join(root, "scripts/build-pulumi-tools.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
-        expect(build.status, "scripts/build-pulumi-tools.sh").toBe(0);
-        bin = build.stdout.trim().split("\n").at(-1)!;
-    }, 1_800_000);
+const realPulumi = process.env.REAL_PULUMI === "1";
+let bin = "";
+beforeAll(() => {
+    if (!realPulumi) return;
+    const build = spawnSync("sh", [join(root, "scripts/build-pulumi-tools.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+    expect(build.status, "scripts/build-pulumi-tools.sh").toBe(0);
+    bin = build.stdout.trim().split("\n").at(-1)!;
+}, 1_800_000);
 
+describe.runIf(realPulumi)("the real Pulumi CLI's config verdicts agree with test/pulumiCliConfig.ts", () => {
     it.each(cases)("$name", (c) => {
         const dir = mkdtempSync(join(tmpdir(), "real-cli-config-"));
         const project = join(dir, "project");
@@ -71,16 +78,27 @@ describe.runIf(process.env.REAL_PULUMI === "1")("the real Pulumi CLI's config ve
         written.config = { ...written.config, ...c.stackConfig };
         writeFileSync(file, stringify(written));
 
-        const preview = pulumi(["preview", "--stack", c.stack]);
+        const preview = pulumi(["preview", "--stack", c.stack, ...(c.policyPack ? ["--policy-pack", "policy"] : [])]);
         const output = `${preview.stdout}\n${preview.stderr}`;
         const model = applyProjectConfig(projectYaml, c.stack, written.config);
         if (model.errors.length === 0) {
             expect(output).not.toContain("validating stack config");
             expect(output).toMatch(/no resource plugin 'pulumi-resource-(command|docker)' found/);
+            // The policy pack started: @pulumi/policy reads its version from policy/package.json.
+            if (c.policyPack) expect(output).toMatch(/Policies:\s+\S+ rezept-tagebuch@v1\.0\.0 \(local: policy\)/);
         } else {
             // The CLI stops at the first error; the model lists them all.
             expect(preview.status).not.toBe(0);
             expect(output).toContain(`error: validating stack config: ${model.errors[0]}`);
         }
     }, 180_000);
+});
+
+describe("policy/, the pack `npm run stack` runs with --policy-pack", () => {
+    it("has a package.json with a version: @pulumi/policy's PolicyPack reads it from the pack's folder, where the language host runs it", () => {
+        // node_modules/@pulumi/policy/policy.js, PolicyPack constructor: require(`${process.cwd()}/package.json`).version;
+        // the v3.248.0 host sets the pack's folder as its working directory (RunPlugin, kind analyzer).
+        const pkg = JSON.parse(readFileSync(join(root, "policy/package.json"), "utf8"));
+        expect(pkg.version).toMatch(/^\d+\.\d+\.\d+$/);
+    });
 });
