@@ -41,11 +41,11 @@ if [ -f "$dir/complete" ]; then
 fi
 
 mkdir -p "$cache"
-# One build at a time per cache; a second caller waits, then finds the folder complete.
+# One build at a time per cache: a second caller waits for the lock, then runs this script
+# again and finds the folder complete.
 if command -v flock >/dev/null 2>&1 && [ -z "${BUILD_PULUMI_TOOLS_LOCKED:-}" ]; then
     BUILD_PULUMI_TOOLS_LOCKED=1 exec flock "$cache/.lock" sh "$0" "$@"
 fi
-if [ -f "$dir/complete" ]; then echo "$dir/bin"; exit 0; fi
 
 # The machine is shared (2 cores): build at the lowest priority.
 low=""

@@ -3,7 +3,7 @@
  * CLI's config rule) against it,
  * built from Go modules by scripts/build-pulumi-tools.sh: both over the same stack files,
  * the committed ones and refused ones; their verdicts must agree. Opt-in (REAL_PULUMI=1),
- * as the first build takes about 13 minutes (docs/real-engine.md); later runs reuse it.
+ * as the first build takes about 15 minutes (docs/real-engine.md); later runs reuse it.
  * A stack the CLI accepts runs the program, which then stops at the first provider plugin
  * (none can be built here): that error is the sign the config passed.
  */
