@@ -13,11 +13,16 @@ case "$stack" in prod|dev|test) ;; *) echo "stack.sh: unknown stack '$stack'; us
 
 cd "$(dirname "$0")/.."
 [ -d node_modules/@pulumi/pulumi ] || npm ci
-# A pulumi on PATH is used as it is; otherwise the project's own, installed on first use.
+# A pulumi on PATH is used as it is; otherwise the project's own, installed on first use,
+# or built from Go modules where it cannot be downloaded (scripts/pulumi-cli.js).
 if ! command -v pulumi >/dev/null 2>&1; then
-    cli_bin=$(node scripts/pulumi-cli.js) || exit 1
-    PATH="$cli_bin:$PATH"
+    cli=$(node scripts/pulumi-cli.js) || exit 1
+    PATH="${cli#* }:$PATH"
     export PATH
+    # A local build has no plugin downloads to fall back on: the CLI takes the plugins built beside it.
+    if [ "${cli%% *}" = local-build ]; then
+        export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+    fi
 fi
 
 # State on this machine unless the operator chose another backend.
@@ -35,7 +40,8 @@ if ! pulumi config get dbPassword >/dev/null 2>&1; then
         pulumi config set --secret --stack "$stack" dbPassword
     else
         echo "stack.sh: the $stack stack has no database password yet; set it once with:" >&2
-        echo "    PULUMI_BACKEND_URL=$PULUMI_BACKEND_URL pulumi config set --secret --stack $stack dbPassword" >&2
+        # The CLI's path, as it may be one that the operator's PATH lacks (the download or the local build).
+        echo "    PULUMI_BACKEND_URL=$PULUMI_BACKEND_URL $(command -v pulumi) config set --secret --stack $stack dbPassword" >&2
         exit 1
     fi
 fi
