@@ -51,7 +51,9 @@ export function dockerApi(socketPath: string) {
     return (method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> => new Promise((resolve, reject) => {
         const payload = body === undefined ? undefined : JSON.stringify(body);
         const req = request({
-            socketPath, method, path: `/v1.41${path}`,
+            // A connection of its own per request: Node 20's global agent keeps connections alive, and one
+            // pooled before the host rebooted is dead (its next request fails with EPIPE).
+            socketPath, method, path: `/v1.41${path}`, agent: false,
             headers: payload ? { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(payload) } : {},
         }, (res) => {
             let text = "";

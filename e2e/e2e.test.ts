@@ -695,11 +695,6 @@ describe("rezept-tagebuch on a real systemd host", () => {
 
     /** Back to a hand-run dev: its stack gone but for its volumes, and `remove` of those volumes gone too. */
     const dropStack = async (env: EnvironmentName, remove: string[]) => {
-        // The API client keeps connections alive, and one pooled before a reboot (`adopt` ends with one, while
-        // the event loop was blocked) is dead: its first request fails with EPIPE, and the pool drops it.
-        for (let attempt = 1; ; attempt++) {
-            try { await dockerApi(host.apiSocket)("GET", "/_ping"); break; } catch (error) { if (attempt === 3) throw error; }
-        }
         await destroy(host, deployed.get(env)!);
         deployed.delete(env);
         for (const volume of remove) host.must(["sh", "-c", 'podman volume exists "$1" && podman volume rm "$1" >/dev/null || true', "sh", volume]);

@@ -27,7 +27,13 @@ interface Case {
     readonly stackConfig?: Record<string, StackValue>;
     /** Run with `--policy-pack policy`, as `npm run stack` does. */
     readonly policyPack?: boolean;
+    /** The other stack files beside this one (plain values): the program reads them for the isolation check. */
+    readonly otherStacks?: Record<string, Record<string, StackValue>>;
+    /** The config passes the CLI, and the program refuses it with these lines (lib/config.ts ConfigError). */
+    readonly programRefuses?: string[];
 }
+
+const sshKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINXpl/7d40SGpaIqHl0RmwLW6om3fgoamwbWD6qzI3uh";
 
 const cases: Case[] = [
     ...ENVIRONMENTS.map((stack): Case => ({ name: `${stack} as committed, with its password`, stack, password: "encrypted" })),
@@ -38,6 +44,26 @@ const cases: Case[] = [
     { name: "a secret key with a plaintext default", stack: "dev", password: "encrypted", projectConfig: { appSecretEnv: { type: "string", default: "", secret: true } } },
     { name: "dev with its password and the policy pack", stack: "dev", password: "encrypted", policyPack: true },
     { name: "dev without a password and the policy pack: the config check comes first", stack: "dev", password: "none", policyPack: true },
+    // Issue 17: what the CLI lets through and the program must refuse, as the CLI hands it over.
+    {
+        name: "dev on prod's database volume", stack: "dev", password: "encrypted", stackConfig: { [`${PROJECT}:dbDataVolume`]: "seaser-postgres-data" },
+        programRefuses: ["rezept-tagebuch:dbDataVolume is seaser-postgres-data, the prod database volume"],
+    },
+    {
+        name: "dev's app on prod's internal network as its proxy network", stack: "dev", password: "encrypted", stackConfig: { [`${PROJECT}:proxyNetwork`]: "seaser-rezept-tagebuch-prod-internal" },
+        programRefuses: ["rezept-tagebuch:proxyNetwork is seaser-rezept-tagebuch-prod-internal, the prod internal network"],
+    },
+    {
+        name: "test on the volume Pulumi.prod.yaml sets for prod's database", stack: "test", password: "encrypted",
+        otherStacks: { prod: { [`${PROJECT}:dbDataVolume`]: "rezept-prod-pgdata" } }, stackConfig: { [`${PROJECT}:dbDataVolume`]: "rezept-prod-pgdata" },
+        programRefuses: ["rezept-tagebuch:dbDataVolume is rezept-prod-pgdata, the prod database volume (dbDataVolume in Pulumi.prod.yaml)"],
+    },
+    {
+        // The CLI hands the program Pulumi.yaml's default "" for dockerHost, not nothing.
+        name: "ssh without dockerHost", stack: "prod", password: "encrypted",
+        stackConfig: { [`${PROJECT}:hostConnection`]: "ssh", [`${PROJECT}:sshHost`]: "rezept.example", [`${PROJECT}:sshUser`]: "seaser", [`${PROJECT}:sshHostKey`]: sshKey },
+        programRefuses: ["rezept-tagebuch:sshPrivateKey is required when hostConnection is ssh", "rezept-tagebuch:dockerHost is required when hostConnection is ssh"],
+    },
 ];
 
 const realPulumi = process.env.REAL_PULUMI === "1";
@@ -61,6 +87,7 @@ describe.runIf(realPulumi)("the real Pulumi CLI's config verdicts agree with tes
         writeFileSync(join(project, "Pulumi.yaml"), stringify(projectYaml));
         const committed: Record<string, StackValue> = parse(readFileSync(join(root, `Pulumi.${c.stack}.yaml`), "utf8")).config ?? {};
         writeFileSync(join(project, `Pulumi.${c.stack}.yaml`), stringify({ config: committed }));
+        for (const [other, config] of Object.entries(c.otherStacks ?? {})) writeFileSync(join(project, `Pulumi.${other}.yaml`), stringify({ config }));
         writeFileSync(join(dir, "passphrase"), "real-cli-config-test\n", { mode: 0o600 });
         const env = {
             ...process.env, PATH: `${bin}:${process.env.PATH}`, PULUMI_HOME: join(dir, "home"), PULUMI_BACKEND_URL: `file://${join(dir, "state")}`,
@@ -81,7 +108,14 @@ describe.runIf(realPulumi)("the real Pulumi CLI's config verdicts agree with tes
         const preview = pulumi(["preview", "--stack", c.stack, ...(c.policyPack ? ["--policy-pack", "policy"] : [])]);
         const output = `${preview.stdout}\n${preview.stderr}`;
         const model = applyProjectConfig(projectYaml, c.stack, written.config);
-        if (model.errors.length === 0) {
+        if (c.programRefuses) {
+            expect(model.errors).toEqual([]);
+            expect(output).not.toContain("validating stack config");
+            expect(preview.status).not.toBe(0);
+            for (const line of c.programRefuses) expect(output).toContain(line);
+            // Refused before anything is registered: the program never asks for a provider.
+            expect(output).not.toMatch(/no resource plugin/);
+        } else if (model.errors.length === 0) {
             expect(output).not.toContain("validating stack config");
             expect(output).toMatch(/no resource plugin 'pulumi-resource-(command|docker)' found/);
             // The policy pack started: @pulumi/policy reads its version from policy/package.json.
