@@ -712,6 +712,21 @@ describe("rezept-tagebuch on a real systemd host", () => {
     const dbRows = (env: EnvironmentName) => host.must(["podman", "exec", names(env).dbContainer, "psql", "-U", "postgres", "-d", names(env).dbName, "-Atc", "SELECT title FROM recipes"]).trim().split("\n");
     const volumeExists = (name: string) => host.exec(["podman", "volume", "exists", name]).status === 0;
     const adoptExec = (args: string[], input?: string) => host.exec(args, { input });
+    /** The adoption command's plan, checked against the host, its steps, then `pulumi up` with its config; until the app serves. */
+    const handOver = async (env: EnvironmentName, expectedConfig: Record<string, string>, timings: Timings) => {
+        const n = names(env);
+        const startedAt = now();
+        const plan = planAdoption(observe(env, "user", true, adoptExec), n, true);
+        expect(plan.problems).toEqual([]);
+        expect(plan.config).toEqual(expectedConfig);
+        expect(volumeProblems(plan, volumeExists)).toEqual([]);
+        applySteps(plan, adoptionBackup(env, "user", plan, `${USER.home}/rezept-tagebuch-backups`), adoptExec);
+        deployed.set(env, await deploy(host, env, stackConfig(env, plan.config)));
+        adoptedConfig.set(env, plan.config);
+        timings.adopt_s = round(now() - startedAt);
+        await waitFor(`${n.appContainer} serving`, () => get(n.appContainer, "/api/recipes").status === 200, 120);
+        return plan;
+    };
 
     scenario("adopt-anonymous-volume", async (timings, details) => {
         const env = "dev";
@@ -748,16 +763,7 @@ describe("rezept-tagebuch on a real systemd host", () => {
         timings.copy_s = round(now() - startedAt);
         expect(volumeExists(mount.Name)).toBe(true);
 
-        startedAt = now();
-        const plan = planAdoption(observe(env, "user", true, adoptExec), n, true);
-        expect(plan.problems).toEqual([]);
-        expect(plan.config).toEqual({ dbDataVolume: n.dbVolume, adoptDbDataVolume: "true", appDataVolume: n.appVolume, adoptAppDataVolume: "true" });
-        expect(volumeProblems(plan, volumeExists)).toEqual([]);
-        applySteps(plan, adoptionBackup(env, "user", plan, `${USER.home}/rezept-tagebuch-backups`), adoptExec);
-        deployed.set(env, await deploy(host, env, stackConfig(env, plan.config)));
-        adoptedConfig.set(env, plan.config);
-        timings.adopt_s = round(now() - startedAt);
-        await waitFor(`${n.appContainer} serving`, () => get(n.appContainer, "/api/recipes").status === 200, 120);
+        await handOver(env, { dbDataVolume: n.dbVolume, adoptDbDataVolume: "true", appDataVolume: n.appVolume, adoptAppDataVolume: "true" }, timings);
         expect(recipes(n.appContainer)).toContain("ANONYMOUS-VOLUME dev row");
         // The stack's database runs on the named copy, with no anonymous volume of its own.
         const mounts = JSON.parse(host.must(["podman", "container", "inspect", n.dbContainer]))[0].Mounts as { Name: string; Destination: string }[];
@@ -787,24 +793,15 @@ describe("rezept-tagebuch on a real systemd host", () => {
         const env = "dev";
         const n = names(env);
         const dataVolume = "rezept-dev-db-only";
-        let startedAt = now();
+        const startedAt = now();
         // Only the database made by hand: no app container, no uploads volume.
         await dropStack(env, [n.appVolume, dataVolume]);
         await handMadeDb(env, ["-v", `${dataVolume}:/var/lib/postgresql/data`], "DB-ONLY dev row");
         timings.hand_made_s = round(now() - startedAt);
 
-        startedAt = now();
-        const plan = planAdoption(observe(env, "user", true, adoptExec), n, true);
-        expect(plan.problems).toEqual([]);
         // The database volume imported, the uploads volume created: the one flag imported both, and failed on the second.
-        expect(plan.config).toEqual({ dbDataVolume: dataVolume, adoptDbDataVolume: "true", appDataVolume: n.appVolume, adoptAppDataVolume: "false" });
+        const plan = await handOver(env, { dbDataVolume: dataVolume, adoptDbDataVolume: "true", appDataVolume: n.appVolume, adoptAppDataVolume: "false" }, timings);
         expect(plan.steps).toEqual([{ kind: "backup" }, { kind: "remove-container", name: n.dbContainer }]);
-        expect(volumeProblems(plan, volumeExists)).toEqual([]);
-        applySteps(plan, adoptionBackup(env, "user", plan, `${USER.home}/rezept-tagebuch-backups`), adoptExec);
-        deployed.set(env, await deploy(host, env, stackConfig(env, plan.config)));
-        adoptedConfig.set(env, plan.config);
-        timings.adopt_s = round(now() - startedAt);
-        await waitFor(`${n.appContainer} serving`, () => get(n.appContainer, "/api/recipes").status === 200, 120);
         expect(recipes(n.appContainer)).toContain("DB-ONLY dev row");
         await waitFor("both of dev healthy", () => healthy(n.dbContainer) && healthy(n.appContainer), 120);
         expect(volumeExists(n.appVolume)).toBe(true);
