@@ -632,8 +632,8 @@ describe("rezept-tagebuch on a real systemd host", () => {
             const lines = refused.stderr.split("\n").filter((line) => line !== "");
             expect(refused.status, refused.stdout + refused.stderr).not.toBe(0);
             expect(lines).toEqual([
-                expect.stringMatching(/host check: the volume e2e-prod-labelled \(config dbDataVolume\) is labelled io\.seaser\.environment=prod, .*; fix: pulumi config set dbDataVolume/),
-                expect.stringMatching(/host check: the volume e2e-prod-used \(config appDataVolume\) is mounted by e2e-prod-user of the prod environment, .*; fix: pulumi config set appDataVolume/),
+                expect.stringMatching(/host check: the volume e2e-prod-labelled \(config dbDataVolume\) is labelled io\.seaser\.environment=prod, .*; fix: npm run stack -- config dev set dbDataVolume/),
+                expect.stringMatching(/host check: the volume e2e-prod-used \(config appDataVolume\) is mounted by e2e-prod-user of the prod environment, .*; fix: npm run stack -- config dev set appDataVolume/),
             ]);
             timings.isolation_problem_lines = lines.length;
         } finally {
