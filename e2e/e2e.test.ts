@@ -80,8 +80,6 @@ describe("rezept-tagebuch on a real systemd host", () => {
     beforeAll(async () => {
         host.boot();
         host.importImages({ postgres: [IMAGES.postgres, IMAGES.postgresChanged], app: [IMAGES.app, IMAGES.appNext] });
-        // One-time host preparation from the README: the reverse proxy's network, owned by no stack.
-        host.must(["podman", "network", "create", "seaser-network"]);
         for (const env of ENVIRONMENTS) deployed.set(env, await deploy(host, env, stackConfig(env)));
         await waitFor("every container healthy after the first deploy", allHealthy, 180);
         addRecipe(names("prod").appContainer, "PROD-ONLY Kaiserschmarrn");
