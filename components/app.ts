@@ -91,7 +91,7 @@ export class App<E extends EnvironmentName> extends pulumi.ComponentResource {
         this.ready = hostCommand(`${name}-ready`, args.gate.connection, {
             create: renderAppReadyScript({
                 environment: args.environment, scope: args.gate.scope, container: args.containerName, timeoutSeconds: args.gate.timeoutSeconds,
-                rollback: `pulumi config set --stack ${args.environment} appImage <the tag before: pulumi stack output --stack ${args.environment} appImageTag>, then npm run stack -- up ${args.environment}`,
+                rollback: `npm run stack -- config ${args.environment} set appImage <the tag before: npm run stack -- output ${args.environment} appImageTag>, then npm run stack -- up ${args.environment}`,
             }),
             // A new container id is a new container: gate it.
             triggers: [this.container.id],

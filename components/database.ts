@@ -84,7 +84,7 @@ export class Database<E extends EnvironmentName> extends pulumi.ComponentResourc
         this.ready = hostCommand(`${name}-ready`, args.gate.connection, {
             create: renderDatabaseReadyScript({
                 environment: args.environment, scope: args.gate.scope, container: args.containerName, timeoutSeconds: args.gate.timeoutSeconds,
-                rollback: `pulumi config set --stack ${args.environment} dbImage <the image before> (or dbPassword), then npm run stack -- up ${args.environment}`,
+                rollback: `npm run stack -- config ${args.environment} set dbImage <the image before> (or dbPassword), then npm run stack -- up ${args.environment}`,
             }),
             // A new container id is a new container: gate it, and give it the password again.
             triggers: [this.container.id],

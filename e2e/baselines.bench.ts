@@ -121,8 +121,7 @@ describe("boot against what operators use today (issue 12)", () => {
     beforeAll(() => {
         host.boot();
         host.importImages({ postgres: [IMAGES.postgres], app: [IMAGES.app] });
-        host.must(["podman", "network", "create", "seaser-network"]);
-        writeEnvFiles();
+        writeEnvFiles(); // seaser-network: made by the README's host block in boot()
     }, 1_200_000);
 
     afterAll(() => {

@@ -80,8 +80,6 @@ describe("rezept-tagebuch on a real systemd host", () => {
     beforeAll(async () => {
         host.boot();
         host.importImages({ postgres: [IMAGES.postgres, IMAGES.postgresChanged], app: [IMAGES.app, IMAGES.appNext] });
-        // One-time host preparation from the README: the reverse proxy's network, owned by no stack.
-        host.must(["podman", "network", "create", "seaser-network"]);
         for (const env of ENVIRONMENTS) deployed.set(env, await deploy(host, env, stackConfig(env)));
         await waitFor("every container healthy after the first deploy", allHealthy, 180);
         addRecipe(names("prod").appContainer, "PROD-ONLY Kaiserschmarrn");
@@ -632,8 +630,8 @@ describe("rezept-tagebuch on a real systemd host", () => {
             const lines = refused.stderr.split("\n").filter((line) => line !== "");
             expect(refused.status, refused.stdout + refused.stderr).not.toBe(0);
             expect(lines).toEqual([
-                expect.stringMatching(/host check: the volume e2e-prod-labelled \(config dbDataVolume\) is labelled io\.seaser\.environment=prod, .*; fix: pulumi config set dbDataVolume/),
-                expect.stringMatching(/host check: the volume e2e-prod-used \(config appDataVolume\) is mounted by e2e-prod-user of the prod environment, .*; fix: pulumi config set appDataVolume/),
+                expect.stringMatching(/host check: the volume e2e-prod-labelled \(config dbDataVolume\) is labelled io\.seaser\.environment=prod, .*; fix: npm run stack -- config dev set dbDataVolume/),
+                expect.stringMatching(/host check: the volume e2e-prod-used \(config appDataVolume\) is mounted by e2e-prod-user of the prod environment, .*; fix: npm run stack -- config dev set appDataVolume/),
             ]);
             timings.isolation_problem_lines = lines.length;
         } finally {

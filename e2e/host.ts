@@ -13,7 +13,7 @@ const OUTER_CONF = join(__dirname, "outer-containers.conf");
 const MIRROR = "http://deb.debian.org/debian";
 
 /** Packages of the systemd host: podman with netavark/aardvark (DNS on networks) and both runtimes. */
-const HOST_PACKAGES = "systemd,systemd-sysv,dbus,podman,runc,crun,netavark,aardvark-dns,iptables,uidmap,slirp4netns,fuse-overlayfs,dbus-user-session";
+export const HOST_PACKAGES = "systemd,systemd-sysv,dbus,podman,runc,crun,netavark,aardvark-dns,iptables,uidmap,slirp4netns,fuse-overlayfs,dbus-user-session";
 /** Packages of the stand-in images: a real PostgreSQL, and python3 with psycopg2 for the stand-in app. */
 const IMAGE_PACKAGES = "postgresql,python3,python3-psycopg2,curl";
 
@@ -128,6 +128,19 @@ function stopEarlierRun(hostName: string): void {
  */
 const RUNNER_MOUNTS = [process.execPath, ...["package.json", "tsconfig.json", "lib", "scripts", "node_modules"].map((part) => join(process.cwd(), part))];
 
+/**
+ * The README's host preparation block (the ```sh block after `<!-- host-setup`): the lines run
+ * as root, then, after its `# as seaser` line, those run as the user in a login of its own.
+ */
+export function readmeHostSetup(readme = readFileSync(join(__dirname, "..", "README.md"), "utf8")): { root: string[]; user: string[] } {
+    const block = readme.match(/^<!-- host-setup[^\n]*-->\n```sh\n([\s\S]*?)\n```$/m);
+    if (!block) throw new Error("README.md has no host block: a ```sh block right after a line <!-- host-setup ... -->");
+    const lines = block[1].split("\n");
+    const switchAt = lines.findIndex((line) => /^# as seaser\b/.test(line));
+    if (switchAt < 0) throw new Error("README.md's host block has no line \"# as seaser ...\" between the root part and the user's");
+    return { root: lines.slice(0, switchAt), user: lines.slice(switchAt + 1) };
+}
+
 /** The unprivileged user that owns the containers, as `seaser` on the real host. */
 export const USER = { name: "seaser", uid: 1000, home: "/home/seaser" };
 const AS_USER = ["--user", USER.name, "--workdir", USER.home, "--env", `HOME=${USER.home}`,
@@ -167,9 +180,9 @@ export class SystemdHost {
         removeTree(root);
         must("cp", ["-a", pristine, root]);
         writeFileSync(join(root, "etc/hostname"), `${name}\n`);
-        // The user and its subordinate ids for rootless podman.
+        // The user, made here as its home gets files before boot; its subordinate ids for rootless podman
+        // come from useradd (SUB_UID_COUNT in login.defs) or the README's host block in boot().
         must("chroot", [root, "useradd", "--create-home", "--uid", String(USER.uid), "--shell", "/bin/sh", USER.name]);
-        for (const file of ["etc/subuid", "etc/subgid"]) writeFileSync(join(root, file), `${USER.name}:100000:65536\n`);
         // slirp4netns (rootless networking) opens /dev/net/tun as the user.
         writeFileSync(join(root, "etc/tmpfiles.d/tun.conf"), "z /dev/net/tun 0666 - - -\n");
         // Nested podman: runc fails on the nested cgroups; crun works.
@@ -206,11 +219,15 @@ export class SystemdHost {
         must("podman", ["run", "-d", "--name", this.name, "--hostname", this.name, "--privileged", "--device", "/dev/net/tun",
             ...RUNNER_MOUNTS.flatMap((path) => ["--volume", `${path}:${path}:ro`]), "--systemd=always", "--rootfs", this.root, "/sbin/init"]);
         this.waitForSystemd();
-        // The README's one-time host preparation: the user's units start at boot, without a login,
-        // and the Docker-compatible API the docker provider talks to.
-        this.asRoot(["loginctl", "enable-linger", USER.name]);
+        // The README's host block, as an operator runs it: its root part as root, the rest as the user.
+        // Its apt-get line is left out: this host's root file system is made by debootstrap with
+        // HOST_PACKAGES (test/readme.test.ts checks that they include the README's), and apt-get
+        // would download them again at every boot.
+        const { root, user } = readmeHostSetup();
+        this.asRoot(["sh", "-euc", root.filter((line) => !/^apt-get /.test(line)).join("\n")]);
+        // Lingering has just started the user's systemd, as a login would.
         this.waitForSystemd();
-        this.must(["systemctl", "--user", "enable", "--now", "podman.socket"]);
+        this.must(["sh", "-euc", user.join("\n")]);
     }
 
     /** Stops the host as a shutdown would (systemd stops every unit) and boots it again. */

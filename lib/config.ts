@@ -113,74 +113,74 @@ function describeIssue(issue: z.core.$ZodIssue): string {
 
 /** Every key the program reads, with its parser, default and how to fix a bad value. */
 const KEYS = {
-    appImage: { schema: z.string(), hint: "pulumi config set appImage localhost/seaser-rezept-tagebuch:rezept_version_10_11_2025_001" },
-    appEnabled: { schema: bool, hint: "pulumi config set appEnabled true" },
-    appPort: { schema: port, hint: "pulumi config set appPort 80 (the port the app listens on inside its container)" },
-    appEnv: { schema: envMap, hint: `pulumi config set appEnv '{"NAME":"value"}'` },
-    appSecretEnv: { schema: envMap, hint: `pulumi config set --secret appSecretEnv < file-with-a-json-object (e.g. {"NAME":"value"}; the value never on the command line)`, secret: true },
-    appDataVolume: { schema: resourceName, hint: "pulumi config set appDataVolume <volume name>" },
-    dbPassword: { schema: z.string().min(8, "must be at least 8 characters"), hint: "pulumi config set --secret dbPassword (it prompts for the password; in a script: pulumi config set --secret dbPassword < password-file)", secret: true },
-    dbImage: { schema: z.string(), hint: "pulumi config set dbImage docker.io/library/postgres:16-alpine" },
-    dbName: { schema: z.string().regex(PG_IDENT, "must be a lowercase PostgreSQL identifier"), hint: "pulumi config set dbName rezepte" },
-    dbUser: { schema: z.string().regex(PG_IDENT, "must be a lowercase PostgreSQL identifier"), hint: "pulumi config set dbUser postgres" },
-    dbPort: { schema: port, hint: "pulumi config set dbPort 5432" },
-    dbDataVolume: { schema: resourceName, hint: "pulumi config set dbDataVolume <volume name>" },
+    appImage: { schema: z.string(), hint: "npm run stack -- config <stack> set appImage localhost/seaser-rezept-tagebuch:rezept_version_10_11_2025_001" },
+    appEnabled: { schema: bool, hint: "npm run stack -- config <stack> set appEnabled true" },
+    appPort: { schema: port, hint: "npm run stack -- config <stack> set appPort 80 (the port the app listens on inside its container)" },
+    appEnv: { schema: envMap, hint: `npm run stack -- config <stack> set appEnv '{"NAME":"value"}'` },
+    appSecretEnv: { schema: envMap, hint: `npm run stack -- config <stack> set --secret appSecretEnv < file-with-a-json-object (e.g. {"NAME":"value"}; the value never on the command line)`, secret: true },
+    appDataVolume: { schema: resourceName, hint: "npm run stack -- config <stack> set appDataVolume <volume name>" },
+    dbPassword: { schema: z.string().min(8, "must be at least 8 characters"), hint: "npm run stack -- config <stack> set --secret dbPassword (it prompts for the password; in a script: npm run stack -- config <stack> set --secret dbPassword < password-file)", secret: true },
+    dbImage: { schema: z.string(), hint: "npm run stack -- config <stack> set dbImage docker.io/library/postgres:16-alpine" },
+    dbName: { schema: z.string().regex(PG_IDENT, "must be a lowercase PostgreSQL identifier"), hint: "npm run stack -- config <stack> set dbName rezepte" },
+    dbUser: { schema: z.string().regex(PG_IDENT, "must be a lowercase PostgreSQL identifier"), hint: "npm run stack -- config <stack> set dbUser postgres" },
+    dbPort: { schema: port, hint: "npm run stack -- config <stack> set dbPort 5432" },
+    dbDataVolume: { schema: resourceName, hint: "npm run stack -- config <stack> set dbDataVolume <volume name>" },
     dbHealthTimeoutSeconds: {
         schema: wholeNumber(10, 1800),
-        hint: "pulumi config set dbHealthTimeoutSeconds 120",
+        hint: "npm run stack -- config <stack> set dbHealthTimeoutSeconds 120",
     },
     backupDir: {
         schema: z.string().regex(/^(\/|\$HOME\/)[A-Za-z0-9_.\/-]*$/, "must be an absolute path or start with $HOME/, without spaces or quotes"),
-        hint: "pulumi config set backupDir '$HOME/rezept-tagebuch-backups' (each stack uses a folder of its own name below it)",
+        hint: "npm run stack -- config <stack> set backupDir '$HOME/rezept-tagebuch-backups' (each stack uses a folder of its own name below it)",
     },
     backupKeep: {
         schema: wholeNumber(1, 1000),
-        hint: "pulumi config set backupKeep 14",
+        hint: "npm run stack -- config <stack> set backupKeep 14",
     },
     backupMaxAgeDays: {
         schema: wholeNumber(1, 3650),
-        hint: "pulumi config set backupMaxAgeDays 30",
+        hint: "npm run stack -- config <stack> set backupMaxAgeDays 30",
     },
     backupSchedule: {
         schema: z.string().regex(/^[A-Za-z0-9*:,./~ -]+$/, "is not a systemd calendar expression (see: systemd-analyze calendar '<expression>')"),
-        hint: "pulumi config set backupSchedule '*-*-* 03:00:00'",
+        hint: "npm run stack -- config <stack> set backupSchedule '*-*-* 03:00:00'",
     },
     deployTimeoutSeconds: {
         schema: wholeNumber(10, 1800),
-        hint: "pulumi config set deployTimeoutSeconds 180",
+        hint: "npm run stack -- config <stack> set deployTimeoutSeconds 180",
     },
-    adoptDbDataVolume: { schema: bool, hint: "pulumi config set adoptDbDataVolume true (only when the volume dbDataVolume names exists on the host)" },
-    adoptAppDataVolume: { schema: bool, hint: "pulumi config set adoptAppDataVolume true (only when the volume appDataVolume names exists on the host)" },
-    proxyNetwork: { schema: resourceName, hint: "pulumi config set proxyNetwork seaser-network" },
-    systemdScope: { schema: z.enum(["user", "system"], "must be user or system"), hint: "pulumi config set systemdScope user" },
-    hostConnection: { schema: z.enum(["local", "ssh"], "must be local or ssh"), hint: "pulumi config set hostConnection local" },
+    adoptDbDataVolume: { schema: bool, hint: "npm run stack -- config <stack> set adoptDbDataVolume true (only when the volume dbDataVolume names exists on the host)" },
+    adoptAppDataVolume: { schema: bool, hint: "npm run stack -- config <stack> set adoptAppDataVolume true (only when the volume appDataVolume names exists on the host)" },
+    proxyNetwork: { schema: resourceName, hint: "npm run stack -- config <stack> set proxyNetwork seaser-network" },
+    systemdScope: { schema: z.enum(["user", "system"], "must be user or system"), hint: "npm run stack -- config <stack> set systemdScope user" },
+    hostConnection: { schema: z.enum(["local", "ssh"], "must be local or ssh"), hint: "npm run stack -- config <stack> set hostConnection local" },
     dockerHost: {
         schema: z.string().regex(/^(unix|tcp|ssh):\/\/\S+$/, "must be a unix://, tcp:// or ssh:// address"),
-        hint: "pulumi config set dockerHost unix:///run/user/1000/podman/podman.sock",
+        hint: "npm run stack -- config <stack> set dockerHost unix:///run/user/1000/podman/podman.sock",
     },
-    sshHost: { schema: z.string().regex(/^[A-Za-z0-9.:-]+$/, "must be a host name or address"), hint: "pulumi config set sshHost host.example" },
-    sshUser: { schema: z.string().regex(/^[a-z_][a-z0-9_-]*$/, "must be a user name"), hint: "pulumi config set sshUser seaser" },
-    sshPort: { schema: port, hint: "pulumi config set sshPort 22" },
+    sshHost: { schema: z.string().regex(/^[A-Za-z0-9.:-]+$/, "must be a host name or address"), hint: "npm run stack -- config <stack> set sshHost host.example" },
+    sshUser: { schema: z.string().regex(/^[a-z_][a-z0-9_-]*$/, "must be a user name"), hint: "npm run stack -- config <stack> set sshUser seaser" },
+    sshPort: { schema: port, hint: "npm run stack -- config <stack> set sshPort 22" },
     sshHostKey: {
         schema: z.string().transform((line, ctx) => {
             const parsed = parseHostKey(line);
             if (!parsed.ok) ctx.addIssue({ code: "custom", message: parsed.reason });
             return parsed.ok ? parsed.key : z.NEVER;
         }),
-        hint: "pulumi config set sshHostKey \"$(ssh-keyscan -t ed25519 <sshHost> | grep -v '^#')\" (check its fingerprint with ssh-keygen -lf against the host's own: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub)",
+        hint: "npm run stack -- config <stack> set sshHostKey \"$(ssh-keyscan -t ed25519 <sshHost> | grep -v '^#')\" (check its fingerprint with ssh-keygen -lf against the host's own: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub)",
     },
-    proxyUrl: { schema: z.string().regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, "must be an http:// or https:// URL"), hint: "pulumi config set proxyUrl http://host/rezept-tagebuch-dev/" },
-    alertCommand: { schema: z.string().regex(/^[^\n]+$/, "must be one line"), hint: "pulumi config set alertCommand 'mail -s rezept-tagebuch ops@example.org'" },
-    alertWebhookUrl: { schema: z.string().regex(/^https?:\/\/\S+$/, "must be an http:// or https:// URL"), hint: "pulumi config set --secret alertWebhookUrl (it prompts for the URL; in a script: pulumi config set --secret alertWebhookUrl < url-file)", secret: true },
+    proxyUrl: { schema: z.string().regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, "must be an http:// or https:// URL"), hint: "npm run stack -- config <stack> set proxyUrl http://host/rezept-tagebuch-dev/" },
+    alertCommand: { schema: z.string().regex(/^[^\n]+$/, "must be one line"), hint: "npm run stack -- config <stack> set alertCommand 'mail -s rezept-tagebuch ops@example.org'" },
+    alertWebhookUrl: { schema: z.string().regex(/^https?:\/\/\S+$/, "must be an http:// or https:// URL"), hint: "npm run stack -- config <stack> set --secret alertWebhookUrl (it prompts for the URL; in a script: npm run stack -- config <stack> set --secret alertWebhookUrl < url-file)", secret: true },
     alertRepeatMinutes: {
         schema: wholeNumber(5, 10080),
-        hint: "pulumi config set alertRepeatMinutes 60",
+        hint: "npm run stack -- config <stack> set alertRepeatMinutes 60",
     },
     healthIntervalMinutes: {
         schema: wholeNumber(1, 60),
-        hint: "pulumi config set healthIntervalMinutes 5",
+        hint: "npm run stack -- config <stack> set healthIntervalMinutes 5",
     },
-    sshPrivateKey: { schema: z.string().includes("PRIVATE KEY", "is not a PEM private key"), hint: "pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519", secret: true },
+    sshPrivateKey: { schema: z.string().includes("PRIVATE KEY", "is not a PEM private key"), hint: "npm run stack -- config <stack> set --secret sshPrivateKey < ~/.ssh/id_ed25519", secret: true },
 } as const;
 
 export type ConfigKey = keyof typeof KEYS;
@@ -209,27 +209,28 @@ export function parseStackConfig(
     const raw: Readonly<Record<string, string>> = Object.fromEntries(
         Object.entries(given).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ""));
     const problems: string[] = [];
-    const fail = (key: string, what: string, fix: string) => problems.push(`${PROJECT}:${key} ${what}; fix: ${fix}`);
+    // Each fix names `npm run stack`, which finds the CLI also where it is the project's own copy, not on PATH.
+    const fail = (key: string, what: string, fix: string) => problems.push(`${PROJECT}:${key} ${what}; fix: ${fix.replaceAll("<stack>", stack)}`);
 
     if (!(ENVIRONMENTS as readonly string[]).includes(stack)) {
-        throw new ConfigError([`stack "${stack}" is not an environment of ${PROJECT}; allowed stacks: ${ENVIRONMENTS.join(", ")}; fix: pulumi stack select prod|dev|test`]);
+        throw new ConfigError([`stack "${stack}" is not an environment of ${PROJECT}; allowed stacks: ${ENVIRONMENTS.join(", ")}; fix: npm run stack -- preview prod|dev|test (the stack names are the environments)`]);
     }
     const environment = stack as EnvironmentName;
     const names = environmentNames(environment);
 
     if (raw.adoptExistingVolumes !== undefined) {
         // One flag imported both volumes, and failed after the old containers were gone when one of them did not exist.
-        const set = raw.adoptExistingVolumes === "true" ? ` && pulumi config set --stack ${stack} adoptDbDataVolume true && pulumi config set --stack ${stack} adoptAppDataVolume true (each only if that volume exists on the host)` : "";
-        fail("adoptExistingVolumes", "was replaced by adoptDbDataVolume and adoptAppDataVolume, one per volume (npm run adopt sets them)", `pulumi config rm --stack ${stack} adoptExistingVolumes${set}`);
+        const set = raw.adoptExistingVolumes === "true" ? ` && npm run stack -- config ${stack} set adoptDbDataVolume true && npm run stack -- config ${stack} set adoptAppDataVolume true (each only if that volume exists on the host)` : "";
+        fail("adoptExistingVolumes", "was replaced by adoptDbDataVolume and adoptAppDataVolume, one per volume (npm run adopt sets them)", `npm run stack -- config ${stack} rm adoptExistingVolumes${set}`);
     }
     for (const key of Object.keys(raw)) {
         if (!(key in KEYS) && key !== "adoptExistingVolumes") {
-            fail(key, "is not a setting of this program (a typo?)", `pulumi config rm ${key}; known keys: ${CONFIG_KEYS.join(", ")}`);
+            fail(key, "is not a setting of this program (a typo?)", `npm run stack -- config ${stack} rm ${key}; known keys: ${CONFIG_KEYS.join(", ")}`);
         }
     }
     // The CLI enforces `secret: true` only on keys without a default, so the optional secrets are checked here.
     for (const key of SECRET_KEYS) {
-        if (raw[key] && !isSecret(key)) fail(key, "is stored in plaintext", `pulumi config set --secret ${key} (it asks for the value), then commit the encrypted stack file`);
+        if (raw[key] && !isSecret(key)) fail(key, "is stored in plaintext", `npm run stack -- config ${stack} set --secret ${key} (it asks for the value), then commit the encrypted stack file`);
     }
 
     function read<K extends ConfigKey>(key: K): Parsed<K> | undefined;
@@ -270,7 +271,7 @@ export function parseStackConfig(
         if (image !== undefined) {
             const check = checkAppImage(environment, image);
             if (!check.ok) {
-                fail("appImage", check.reason, `pulumi config set appImage with a versioned image: ${ACCEPTED_FORMS}`);
+                fail("appImage", check.reason, `npm run stack -- config ${stack} set appImage with a versioned image: ${ACCEPTED_FORMS}`);
             } else {
                 if (check.warning) warnings.push(check.warning);
                 app = {
@@ -387,18 +388,18 @@ function isolationProblems(
         const owner = raw[key] === undefined ? undefined : foreignVolumeOwner(raw[key], env, otherStacks);
         if (owner) {
             fail(key, `is ${raw[key]}, ${owner.how}: the ${env} stack would use ${owner.environment}'s data`,
-                `pulumi config rm ${key} (the ${env} ${VOLUME_KEYS[key]} is then ${defaults[key]}), or pulumi config set ${key} <a volume no other stack names>`);
+                `npm run stack -- config ${env} rm ${key} (the ${env} ${VOLUME_KEYS[key]} is then ${defaults[key]}), or npm run stack -- config ${env} set ${key} <a volume no other stack names>`);
         }
     }
     if (config.app && config.app.volume === config.db.volume) {
         const key: VolumeKey = raw.appDataVolume === undefined ? "dbDataVolume" : "appDataVolume";
         fail(key, `is ${raw[key]}, the same volume as the ${key === "appDataVolume" ? "database's (dbDataVolume)" : "app's uploads (appDataVolume)"}: the app's uploads would land in the database's data files`,
-            `pulumi config rm ${key} (it is then ${defaults[key]}), or pulumi config set ${key} <another volume>`);
+            `npm run stack -- config ${env} rm ${key} (it is then ${defaults[key]}), or npm run stack -- config ${env} set ${key} <another volume>`);
     }
     const owner = internalNetworkOwner(config.proxyNetwork);
     if (owner) {
         const what = owner === env ? `the ${env} internal network: the reverse proxy would have to join the ${env} database's network to reach the app` : `the ${owner} internal network: the ${env} app would join ${owner}'s database network`;
-        fail("proxyNetwork", `is ${config.proxyNetwork}, ${what}`, `pulumi config set proxyNetwork seaser-network (the reverse proxy's own network, which no environment owns)`);
+        fail("proxyNetwork", `is ${config.proxyNetwork}, ${what}`, `npm run stack -- config ${env} set proxyNetwork seaser-network (the reverse proxy's own network, which no environment owns)`);
     }
 }
 
@@ -446,7 +447,7 @@ export function readStackConfig(): StackConfig {
         try {
             otherStacks[other] = stackFileSettings(parseYaml(readFileSync(file, "utf8"))?.config ?? {});
         } catch (error) {
-            throw new ConfigError([`Pulumi.${other}.yaml cannot be read (${(error as Error).message.split("\n")[0]}), so the ${stack} stack cannot be checked against the ${other} stack's volumes; fix: repair the file (pulumi config --stack ${other} reads it)`]);
+            throw new ConfigError([`Pulumi.${other}.yaml cannot be read (${(error as Error).message.split("\n")[0]}), so the ${stack} stack cannot be checked against the ${other} stack's volumes; fix: repair the file (npm run stack -- config ${other} reads it)`]);
         }
     }
     return parseStackConfig(stack, raw, (key) => runtime.isConfigSecret(prefix + key), otherStacks);

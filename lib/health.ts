@@ -117,7 +117,7 @@ export function evaluate(expected: HealthExpectation, seen: Observation): Enviro
             const version = reportedVersion(answer.body);
             const ok = answer.status === 200 && version === expected.version;
             add(label, ok, `HTTP ${answer.status}, version ${JSON.stringify(version.slice(0, 80))}${ok ? "" : `, expected 200 and ${JSON.stringify(expected.version)}`}`,
-                answer.status === 200 ? `pulumi stack output --stack ${expected.environment} appImageTag; ${up}` : fix);
+                answer.status === 200 ? `npm run stack -- output ${expected.environment} appImageTag; ${up}` : fix);
         };
         probe(`app ${app} /api/version`, seen.http.direct, `podman logs --tail 50 ${app}`);
         if (expected.proxyUrl) {
@@ -130,11 +130,11 @@ export function evaluate(expected: HealthExpectation, seen: Observation): Enviro
             add(`app ${app} uses the ${expected.environment} database`, problems.length === 0,
                 problems.length === 0 ? `POSTGRES_HOST=${expected.dbContainer}` : problems.join("; "),
                 // A refresh finds the stack's container gone and the next up creates it, once the name is free.
-                `podman rm -f ${app}; pulumi up --stack ${expected.environment} --refresh`);
+                `podman rm -f ${app}; npm run stack -- up ${expected.environment} --refresh`);
         }
     }
 
-    const reinstall = `pulumi up --stack ${expected.environment} --replace 'urn:pulumi:${expected.environment}::${PROJECT}::${PROJECT}:index:BootUnits$command:local:Command::${expected.environment}-boot-install'`;
+    const reinstall = `npm run stack -- up ${expected.environment} --replace 'urn:pulumi:${expected.environment}::${PROJECT}::${PROJECT}:index:BootUnits$command:local:Command::${expected.environment}-boot-install'`;
     for (const [unit, content] of Object.entries(expected.units)) {
         const state = seen.units[unit];
         if (/^\[Install\]$/m.test(content)) {

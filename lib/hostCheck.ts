@@ -74,11 +74,11 @@ export function renderHostCheck(spec: HostCheckSpec, opts: HostCheckOptions = {}
         ...(proxy === undefined ? [] : [
             `if ! podman network exists ${quote([proxy])} >/dev/null 2>&1; then`,
             `    problem "the reverse proxy's network ${proxy} (config proxyNetwork) does not exist, so the app container cannot be created; ` +
-                `fix: podman network create ${quote([proxy])}, or pulumi config set proxyNetwork <the proxy's network>"`,
+                `fix: podman network create ${quote([proxy])}, or npm run stack -- config ${env} set proxyNetwork <the proxy's network>"`,
             "else",
             `    owner=$(podman network inspect --format '${LABEL_FORMAT}' ${quote([proxy])} 2>/dev/null) || owner=""`,
             `    case "$owner" in ${ENVIRONMENTS.join("|")}) problem "the reverse proxy's network ${proxy} (config proxyNetwork) is labelled ${ENVIRONMENT_LABEL}=$owner, the $owner environment's internal network, so the ${env} app would join a database network; ` +
-                `fix: pulumi config set proxyNetwork <the reverse proxy's network>";; esac`,
+                `fix: npm run stack -- config ${env} set proxyNetwork <the reverse proxy's network>";; esac`,
             "fi",
         ]),
         // Environment isolation on the host: what the config check (lib/config.ts) cannot know by name.
@@ -90,11 +90,11 @@ export function renderHostCheck(spec: HostCheckSpec, opts: HostCheckOptions = {}
         ...spec.volumes.flatMap(({ name, key }) => [
             `owner=$(podman volume inspect --format '${LABEL_FORMAT}' ${quote([name])} 2>/dev/null) || owner=""`,
             `case "$owner" in ${others}) problem "the volume ${name} (config ${key}) is labelled ${ENVIRONMENT_LABEL}=$owner, so the ${env} stack would use the $owner environment's data; ` +
-                `fix: pulumi config set ${key} <a volume of ${env}'s own>, or pulumi config rm ${key}";; esac`,
+                `fix: npm run stack -- config ${env} set ${key} <a volume of ${env}'s own>, or npm run stack -- config ${env} rm ${key}";; esac`,
             `users=$(podman ps -a --filter volume=${quote([name])} --format '{{.Names}}:${LABEL_FORMAT}' 2>/dev/null) || users=""`,
             "for user in $users; do",
             `    case "\${user#*:}" in ${others}) problem "the volume ${name} (config ${key}) is mounted by \${user%%:*} of the \${user#*:} environment, so the ${env} stack would use its data; ` +
-                `fix: pulumi config set ${key} <a volume of ${env}'s own>, or pulumi config rm ${key}";; esac`,
+                `fix: npm run stack -- config ${env} set ${key} <a volume of ${env}'s own>, or npm run stack -- config ${env} rm ${key}";; esac`,
             "done",
         ]),
         `owner=$(podman network inspect --format '${LABEL_FORMAT}' ${quote([spec.internalNetwork])} 2>/dev/null) || owner=""`,

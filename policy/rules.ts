@@ -78,7 +78,7 @@ export const imagesPinned: ResourceValidationPolicy = {
         const env = environmentOf(args.urn);
         const result = under(args, "App") && env ? checkAppImage(env, reference) : checkPinnedImage(reference);
         if (!result.ok) {
-            report(`image ${result.reason}; fix: pulumi config set ${under(args, "App") ? "appImage" : "dbImage"} <repository>:<release tag> or <repository>@sha256:<digest>`);
+            report(`image ${result.reason}; fix: npm run stack -- config ${env ?? "<stack>"} set ${under(args, "App") ? "appImage" : "dbImage"} <repository>:<release tag> or <repository>@sha256:<digest>`);
         }
     },
 };

@@ -196,7 +196,7 @@ function adopt(env: EnvironmentName, scope: SystemdScope, hasApp: boolean, yes: 
     if (plan.problems.length > 0) return 1;
     const config = Object.entries(plan.config);
     console.log(`${PROJECT} adopt ${env}: plan: ${[...plan.steps.map((s) => s.kind === "backup" ? "back up" : s.kind === "disable-unit" ? `disable ${s.unit}` : `remove ${s.name}`),
-        ...config.map(([k, v]) => `pulumi config set ${k} ${v}`), `npm run stack -- up ${env}`].join("; ")}`);
+        ...config.map(([k, v]) => `npm run stack -- config ${env} set ${k} ${v}`), `npm run stack -- up ${env}`].join("; ")}`);
     if (!yes) {
         console.log(`${PROJECT} adopt ${env}: nothing changed; to do it: npm run stack -- adopt ${env}`);
         return 0;

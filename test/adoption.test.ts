@@ -42,10 +42,10 @@ describe("adopting the volumes already on the host", () => {
         };
         expect(problems("true")).toEqual([
             "rezept-tagebuch:adoptExistingVolumes was replaced by adoptDbDataVolume and adoptAppDataVolume, one per volume (npm run adopt sets them); "
-            + "fix: pulumi config rm --stack dev adoptExistingVolumes && pulumi config set --stack dev adoptDbDataVolume true && pulumi config set --stack dev adoptAppDataVolume true (each only if that volume exists on the host)",
+            + "fix: npm run stack -- config dev rm adoptExistingVolumes && npm run stack -- config dev set adoptDbDataVolume true && npm run stack -- config dev set adoptAppDataVolume true (each only if that volume exists on the host)",
         ]);
         expect(problems("false")).toEqual([
-            "rezept-tagebuch:adoptExistingVolumes was replaced by adoptDbDataVolume and adoptAppDataVolume, one per volume (npm run adopt sets them); fix: pulumi config rm --stack dev adoptExistingVolumes",
+            "rezept-tagebuch:adoptExistingVolumes was replaced by adoptDbDataVolume and adoptAppDataVolume, one per volume (npm run adopt sets them); fix: npm run stack -- config dev rm adoptExistingVolumes",
         ]);
     });
 });

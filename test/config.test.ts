@@ -146,7 +146,7 @@ describe("a stack names no volume that the other stack files set", () => {
     ] as const)("refuses dev's %s naming what prod's file sets as %s, one line with the fix", (key, prodKey, how) => {
         const found = problemsWith("dev", { ...validConfig("dev"), [key]: "pg-main" }, { prod: { [prodKey]: "pg-main" } });
         expect(found).toEqual([
-            `rezept-tagebuch:${key} is pg-main, ${how}: the dev stack would use prod's data; fix: pulumi config rm ${key} (the dev ${key === "dbDataVolume" ? "database" : "uploads"} volume is then ${key === "dbDataVolume" ? "seaser-postgres-dev-data" : "seaser-rezept-tagebuch-dev-volume"}), or pulumi config set ${key} <a volume no other stack names>`,
+            `rezept-tagebuch:${key} is pg-main, ${how}: the dev stack would use prod's data; fix: npm run stack -- config dev rm ${key} (the dev ${key === "dbDataVolume" ? "database" : "uploads"} volume is then ${key === "dbDataVolume" ? "seaser-postgres-dev-data" : "seaser-rezept-tagebuch-dev-volume"}), or npm run stack -- config dev set ${key} <a volume no other stack names>`,
         ]);
     });
 

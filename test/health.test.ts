@@ -83,7 +83,7 @@ describe("the checks of one environment", () => {
         const bad = failed({ ...seen, containers: { ...seen.containers, [dev.appContainer]: running(appEnv("seaser-postgres")) } });
         expect(bad).toEqual([expect.objectContaining({ name: `app ${dev.appContainer} uses the dev database`, detail: 'POSTGRES_HOST is "seaser-postgres", not the dev database (seaser-postgres-dev)' })]);
         // A plain up compares program and state and would change nothing: the fix refreshes, once the hand-made container is gone.
-        expect(bad[0].fix).toBe(`podman rm -f ${dev.appContainer}; pulumi up --stack dev --refresh`);
+        expect(bad[0].fix).toBe(`podman rm -f ${dev.appContainer}; npm run stack -- up dev --refresh`);
         const noDevMode = appEnv().filter((l) => !l.startsWith("DEV_MODE="));
         expect(failed({ ...seen, containers: { ...seen.containers, [dev.appContainer]: running(noDevMode) } })[0].detail).toBe('DEV_MODE is unset in dev, expected "true"');
     });
@@ -100,7 +100,7 @@ describe("the checks of one environment", () => {
         expect(bad.map((c) => c.name)).toEqual([`unit ${dbUnit} enabled`, `unit ${dbUnit} active`, `unit ${appUnit} file as deployed`]);
         expect(bad[0].fix).toBe(`systemctl --user enable ${dbUnit}`);
         expect(bad[2].detail).toBe(`changed by hand (systemctl --user cat ${appUnit})`);
-        expect(bad[2].fix).toContain("pulumi up --stack dev --replace 'urn:pulumi:dev::rezept-tagebuch::rezept-tagebuch:index:BootUnits$command:local:Command::dev-boot-install'");
+        expect(bad[2].fix).toContain("npm run stack -- up dev --replace 'urn:pulumi:dev::rezept-tagebuch::rezept-tagebuch:index:BootUnits$command:local:Command::dev-boot-install'");
         expect(failed({ ...seen, units: { ...seen.units, [dbUnit]: { enabled: "enabled", active: "active" } } })[0].detail).toBe("missing");
     });
 
@@ -126,7 +126,7 @@ describe("output", () => {
         const table = renderTable([bad], "rezept-host");
         expect(table).toMatch(/^rezept-tagebuch dev on rezept-host: FAILING\n/);
         expect(table).toMatch(/\n {2}✓ database seaser-postgres-dev exists +present\n/);
-        expect(table).toMatch(/\n {2}✗ app seaser-rezept-tagebuch-dev uses the dev database +POSTGRES_HOST is "seaser-postgres".*\n {6}fix: podman rm -f seaser-rezept-tagebuch-dev; pulumi up --stack dev --refresh/);
+        expect(table).toMatch(/\n {2}✗ app seaser-rezept-tagebuch-dev uses the dev database +POSTGRES_HOST is "seaser-postgres".*\n {6}fix: podman rm -f seaser-rezept-tagebuch-dev; npm run stack -- up dev --refresh/);
         expect(table.split("\n").filter((l) => /^ {2}[✓✗] /.test(l))).toHaveLength(bad.checks.length);
     });
 

@@ -132,14 +132,14 @@ describe("the host check", () => {
         // Environment isolation: what another environment owns on the host.
         ["the database volume labelled prod's", { volumes: { "seaser-postgres-dev-data": "prod" } },
             "the volume seaser-postgres-dev-data (config dbDataVolume) is labelled io.seaser.environment=prod, so the dev stack would use the prod environment's data",
-            "pulumi config set dbDataVolume <a volume of dev's own>, or pulumi config rm dbDataVolume"],
+            "npm run stack -- config dev set dbDataVolume <a volume of dev's own>, or npm run stack -- config dev rm dbDataVolume"],
         ["the uploads volume, unlabelled, mounted by a prod container (the stacks label no volume)",
             { volumes: { "seaser-rezept-tagebuch-dev-volume": "" }, containers: [{ name: "seaser-rezept-tagebuch", label: "prod", volumes: ["seaser-rezept-tagebuch-dev-volume"] }] },
-            "the volume seaser-rezept-tagebuch-dev-volume (config appDataVolume) is mounted by seaser-rezept-tagebuch of the prod environment", "pulumi config set appDataVolume"],
+            "the volume seaser-rezept-tagebuch-dev-volume (config appDataVolume) is mounted by seaser-rezept-tagebuch of the prod environment", "npm run stack -- config dev set appDataVolume"],
         ["the internal network labelled test's", { networks: ["seaser-network", "seaser-rezept-tagebuch-dev-internal"], networkLabels: { "seaser-rezept-tagebuch-dev-internal": "test" } },
             "the network seaser-rezept-tagebuch-dev-internal, the dev internal network, exists labelled io.seaser.environment=test", "podman network rm seaser-rezept-tagebuch-dev-internal"],
         ["a proxy network that is an environment's internal network, its own included", { networkLabels: { "seaser-network": "dev" } },
-            "network seaser-network (config proxyNetwork) is labelled io.seaser.environment=dev, the dev environment's internal network", "pulumi config set proxyNetwork"],
+            "network seaser-network (config proxyNetwork) is labelled io.seaser.environment=dev, the dev environment's internal network", "npm run stack -- config dev set proxyNetwork"],
     ] as [string, HostState, string, string][])("refuses %s with one line", (_name, state, what, fix) => {
         const result = stubHost(state).run(dev);
         expect(result.status).toBe(1);

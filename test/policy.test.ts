@@ -44,10 +44,10 @@ function installScript(units: Record<string, string>): string {
 describe("each rule refuses a violating resource, with how to fix it, and accepts a satisfying one", () => {
     it("images-pinned: prod's app image has a release tag or digest; no image is :latest or untagged", async () => {
         expect(await violations([image("prod", "App", "localhost/seaser-rezept-tagebuch:latest")])).toEqual([
-            expect.stringMatching(/^images-pinned: image "localhost\/seaser-rezept-tagebuch:latest" uses the moving tag ":latest".*; fix: pulumi config set appImage/),
+            expect.stringMatching(/^images-pinned: image "localhost\/seaser-rezept-tagebuch:latest" uses the moving tag ":latest".*; fix: npm run stack -- config prod set appImage/),
         ]);
         expect(await violations([image("prod", "App", "localhost/seaser-rezept-tagebuch:dev")])).toEqual([expect.stringContaining("prod runs versioned images only")]);
-        expect(await violations([image("dev", "Database", "docker.io/library/postgres")])).toEqual([expect.stringContaining("fix: pulumi config set dbImage")]);
+        expect(await violations([image("dev", "Database", "docker.io/library/postgres")])).toEqual([expect.stringContaining("fix: npm run stack -- config dev set dbImage")]);
         expect(await violations([
             image("prod", "App", "localhost/seaser-rezept-tagebuch:rezept_version_10_11_2025_001"),
             image("prod", "App", `localhost/seaser-rezept-tagebuch@sha256:${"a".repeat(64)}`),

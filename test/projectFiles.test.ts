@@ -1,10 +1,11 @@
 import { spawnSync } from "node:child_process";
 import { chmodSync, cpSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { CONFIG_KEYS, parseStackConfig, SECRET_KEYS } from "../lib/config";
+import { CONFIG_KEYS, ConfigError, parseStackConfig, SECRET_KEYS } from "../lib/config";
 import { ENVIRONMENTS } from "../lib/environments";
 import { PREREQUISITES } from "./prerequisites";
 
@@ -130,7 +131,7 @@ describe("scripts/stack.sh, the README's main command, up to the Pulumi CLI", ()
 
     /** A stub `pulumi` that logs its calls, answers `version`, and knows of a password when told to. */
     const stubCli = (log: string, passwordSet: boolean, version = sdkVersion) =>
-        `#!/bin/sh\n[ "$1" = version ] && { echo v${version}; exit 0; }\necho "$* | $PULUMI_BACKEND_URL" >> "${log}"\n` +
+        `#!/bin/sh\n[ "$1" = version ] && { echo v${version}; exit 0; }\necho "$* | $PULUMI_BACKEND_URL | docker=\${DOCKER_HOST:-}" >> "${log}"\n` +
         `[ "$1 $2" = "config get" ] && exit ${passwordSet ? 0 : 1}\nexit 0\n`;
 
     /**
@@ -141,15 +142,16 @@ describe("scripts/stack.sh, the README's main command, up to the Pulumi CLI", ()
      * install.sh that logs its arguments and puts a stub CLI into the install root.
      */
     function runWithStub(args: string[], env: Record<string, string>, passwordSet = true,
-        opts: { cliOnPath?: boolean; download?: "fails" | "installs" | "script fails"; installed?: string } = {}) {
+        opts: { cliOnPath?: boolean; download?: "fails" | "installs" | "script fails"; installed?: string; shell?: boolean } = {}) {
         const dir = mkdtempSync(join(tmpdir(), "pulumi-stub-"));
         const [bin, project, tools] = ["bin", "project", "tools"].map((name) => join(dir, name));
         for (const folder of [bin, join(project, "scripts"), tools]) mkdirSync(folder, { recursive: true });
         for (const file of ["stack.sh", "pulumi-cli.js", "adopt.ts"]) copyFileSync(join(root, "scripts", file), join(project, "scripts", file));
+        copyFileSync(join(root, "package.json"), join(project, "package.json"));
         cpSync(join(root, "lib"), join(project, "lib"), { recursive: true });
         copyFileSync(join(root, "tsconfig.json"), join(project, "tsconfig.json"));
         symlinkSync(join(root, "node_modules"), join(project, "node_modules"));
-        for (const tool of ["sh", "node", "dirname", "mkdir", "cp", "cat"]) {
+        for (const tool of ["sh", "node", "npm", "dirname", "mkdir", "cp", "cat", "id"]) {
             const found = spawnSync("sh", ["-c", `command -v ${tool}`], { encoding: "utf8" }).stdout.trim();
             symlinkSync(found, join(tools, tool));
         }
@@ -176,8 +178,10 @@ describe("scripts/stack.sh, the README's main command, up to the Pulumi CLI", ()
             if (${JSON.stringify(opts.download ?? "fails")} === "fails") throw new TypeError("fetch failed");
             return { ok: true, status: 200, text: async () => ${JSON.stringify(installSh)} };
         };\n`);
-        const result = spawnSync("sh", [join(project, "scripts/stack.sh"), ...args], {
-            encoding: "utf8", env: { PATH: `${bin}:${tools}`, HOME: dir, NODE_OPTIONS: `--require ${preload}`, ...env },
+        // `shell`: args[0] is a command line as printed by a hint, run in the project folder as an operator would.
+        const command = opts.shell ? ["-c", args[0]] : [join(project, "scripts/stack.sh"), ...args];
+        const result = spawnSync("sh", command, {
+            cwd: project, encoding: "utf8", env: { PATH: `${bin}:${tools}`, HOME: dir, NODE_OPTIONS: `--require ${preload}`, ...env },
         });
         const lines = (file: string) => existsSync(file) ? readFileSync(file, "utf8").trim().split("\n") : [];
         return { ...result, calls: lines(log), fetches: lines(fetches), installs: lines(installs), project };
@@ -257,14 +261,92 @@ describe("scripts/stack.sh, the README's main command, up to the Pulumi CLI", ()
 
     it.each([
         [["preview", "staging"], {}, true, "unknown stack 'staging'"],
-        [["destroy", "dev"], {}, true, "unknown action 'destroy'"],
+        [["deploy", "dev"], {}, true, "unknown action 'deploy'"],
         [["preview"], {}, true, "usage:"],
-        [["preview", "dev"], {}, true, "set PULUMI_CONFIG_PASSPHRASE"],
-        [["up", "dev"], { PULUMI_CONFIG_PASSPHRASE: "pass" }, false, "pulumi config set --secret --stack dev dbPassword"],
+        [["preview", "dev"], {}, true, "set PULUMI_CONFIG_PASSPHRASE_FILE to a file (mode 0600)"],
+        [["up", "dev"], { PULUMI_CONFIG_PASSPHRASE: "pass" }, false, "npm run stack -- config dev set --secret dbPassword"],
     ] as const)("refuses %j with a message saying what to do", (args, env, passwordSet, message) => {
         const { status, stderr, calls } = runWithStub([...args], env, passwordSet);
         expect(status).not.toBe(0);
         expect(stderr).toContain(message);
         expect(calls.filter((c) => /^(preview|up) /.test(c))).toEqual([]);
+    });
+
+    describe("the actions an operator would otherwise type through the bare CLI", () => {
+        const passphrase = { PULUMI_CONFIG_PASSPHRASE_FILE: "/dev/null" };
+        const cliCalls = (calls: string[]) => calls.map((c) => c.split(" | ")[0]);
+
+        it.each([
+            [["config", "dev", "set", "--secret", "dbPassword"], ["stack select --create dev", "config --stack dev set --secret dbPassword"]],
+            [["config", "prod", "set", "appImage", "localhost/seaser-rezept-tagebuch:v1.2.3"], ["stack select --create prod", "config --stack prod set appImage localhost/seaser-rezept-tagebuch:v1.2.3"]],
+            [["config", "test"], ["stack select --create test", "config --stack test"]],
+            [["output", "prod", "appImageTag"], ["stack output --stack prod appImageTag"]],
+            [["refresh", "dev", "--yes"], ["refresh --stack dev --yes"]],
+            [["destroy", "test"], ["destroy --stack test --exclude-protected"]],
+            [["up", "dev", "--refresh"], ["stack select --create dev", "config get dbPassword", "up --stack dev --policy-pack policy --refresh"]],
+        ] as const)("%j runs the CLI as %j (the project's own CLI, not on PATH)", (args, expected) => {
+            const { status, calls } = runWithStub([...args], passphrase, true, { cliOnPath: false, installed: sdkVersion });
+            expect(status).toBe(0);
+            expect(cliCalls(calls)).toEqual(expected);
+            expect(calls[0].split(" | ")[1]).toMatch(/^file:\/\/.*\/\.pulumi-state$/);
+        });
+
+        it("destroy says that it keeps the protected volumes", () => {
+            const { stderr } = runWithStub(["destroy", "dev"], passphrase);
+            expect(stderr).toContain("keeps its protected data volumes (database and uploads)");
+        });
+
+        it("finds the user's Podman socket without an exported DOCKER_HOST, and leaves a DOCKER_HOST that is set alone", async () => {
+            const runtime = mkdtempSync(join(tmpdir(), "xdg-"));
+            mkdirSync(join(runtime, "podman"));
+            const socket = join(runtime, "podman/podman.sock");
+            const server = createServer().listen(socket);
+            await new Promise((resolve) => server.once("listening", resolve));
+            try {
+                expect(runWithStub(["output", "dev"], { ...passphrase, XDG_RUNTIME_DIR: runtime }).calls[0].split(" | ")[2]).toBe(`docker=unix://${socket}`);
+                expect(runWithStub(["output", "dev"], { ...passphrase, XDG_RUNTIME_DIR: runtime, DOCKER_HOST: "ssh://seaser@h" }).calls[0].split(" | ")[2]).toBe("docker=ssh://seaser@h");
+                // No user socket: rootful Podman's, where this machine has one, else nothing (the provider then names what it could not reach).
+                const rootful = "/run/podman/podman.sock";
+                expect(runWithStub(["output", "dev"], { ...passphrase, XDG_RUNTIME_DIR: runtime + "-none" }).calls[0].split(" | ")[2])
+                    .toBe(existsSync(rootful) ? `docker=unix://${rootful}` : "docker=");
+            } finally {
+                server.close();
+            }
+        });
+
+        /** A problem's fix as an operator copies it: the command, without the note after it. */
+        const command = (fix: string) => fix.split(/ \(|; |, or /)[0];
+        const configFixes = (stack: "dev", raw: Record<string, string>) => {
+            try {
+                parseStackConfig(stack, raw);
+            } catch (error) {
+                expect(error).toBeInstanceOf(ConfigError);
+                return (error as ConfigError).problems.map((line) => command(line.split("; fix: ")[1]));
+            }
+            throw new Error("accepted");
+        };
+
+        it.each([
+            ["stack.sh, for a stack without a password", () => {
+                const { stderr } = runWithStub(["up", "dev"], passphrase, false, { cliOnPath: false, installed: sdkVersion });
+                return stderr.split("\n").filter((line) => line.startsWith("    ")).map((line) => line.trim());
+            }, ["config --stack dev set --secret dbPassword"]],
+            ["a config error for a missing password", () => configFixes("dev", { appImage: "localhost/x:v1.0.0" }), ["config --stack dev set --secret dbPassword"]],
+            ["a config error for a misspelt key", () => configFixes("dev", { dbPassword: "long-enough-pw", appImage: "localhost/x:v1.0.0", appImgae: "x" }), ["config --stack dev rm appImgae"]],
+            ["a config error for prod's volume in dev", () => configFixes("dev", { dbPassword: "long-enough-pw", appImage: "localhost/x:v1.0.0", dbDataVolume: "seaser-postgres-data" }), ["config --stack dev rm dbDataVolume"]],
+            // As test/health.test.ts asserts the health check prints them.
+            ["the health check's fixes", () => ["npm run stack -- up dev --refresh", "npm run stack -- output dev appImageTag"],
+                ["up --stack dev --policy-pack policy --refresh", "stack output --stack dev appImageTag"]],
+        ] as const)("the hint of %s works as printed, with the project's own CLI", (_, hints, expected) => {
+            const printed = hints();
+            expect(printed.length).toBe(expected.length);
+            const ran = printed.flatMap((hint) => {
+                expect(hint).toMatch(/^npm run stack -- /);
+                const { status, stderr, calls } = runWithStub([hint], passphrase, true, { cliOnPath: false, installed: sdkVersion, shell: true });
+                expect(status, stderr).toBe(0);
+                return cliCalls(calls).filter((call) => !/^(stack select|config get dbPassword)/.test(call));
+            });
+            expect(ran).toEqual(expected);
+        }, 60_000);
     });
 });

@@ -8,7 +8,7 @@ import { runProgram, TYPES, validConfig } from "./harness";
 
 const spec = (over: Partial<ReadinessSpec> = {}): ReadinessSpec => ({
     environment: "dev", scope: "user", container: "seaser-postgres-dev", timeoutSeconds: 30,
-    rollback: "pulumi config set --stack dev dbImage <the image before>", ...over,
+    rollback: "npm run stack -- config dev set dbImage <the image before>", ...over,
 });
 
 /** Runs a rendered script against a stub podman: healthy from the `healthyAfter`-th check on, psql as told. */
@@ -62,7 +62,7 @@ describe("the health gate a deploy waits on", () => {
         expect(result.stderr).toContain("seaser-rezept-tagebuch-dev did not pass its healthcheck within 2 s (it is running, exit code 0)");
         expect(result.stderr).toContain("podman logs --tail 50 seaser-rezept-tagebuch-dev");
         expect(result.stderr).toContain("journalctl --user -u container-seaser-rezept-tagebuch-dev.service");
-        expect(result.stderr).toContain("roll back: pulumi config set --stack dev dbImage <the image before>");
+        expect(result.stderr).toContain("roll back: npm run stack -- config dev set dbImage <the image before>");
     });
 
     it("names the system journal for systemdScope=system", () => {

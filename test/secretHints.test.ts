@@ -22,7 +22,7 @@ describe("the fix lines for secrets never put the secret on the command line", (
         ["sshPrivateKey", { dbPassword: "long-enough-pw", hostConnection: "ssh", sshHost: "h", sshUser: "seaser", sshHostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINXpl/7d40SGpaIqHl0RmwLW6om3fgoamwbWD6qzI3uh", dockerHost: "ssh://seaser@h", sshPrivateKey: "nope" }],
     ] as const)("%s (%j)", (key, raw) => {
         const fix = fixFor(raw);
-        expect(fix).toMatch(new RegExp(`^pulumi config set --secret ${key}( \\(| <)`));
+        expect(fix).toMatch(new RegExp(`^npm run stack -- config \\w+ set --secret ${key}( \\(| <)`));
         // No value after the key anywhere in the line (a placeholder like <password> counts as
         // one): only a note "(" or a redirection "< file".
         expect(fix).not.toMatch(/--secret \w+ (?!\(|< )\S/);

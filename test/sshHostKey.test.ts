@@ -26,7 +26,7 @@ describe("SSH connections trust only the configured host key", () => {
     it("refuses hostConnection ssh without sshHostKey, naming the key and how to get it", () => {
         const found = problems(ssh({}));
         expect(found).toHaveLength(1);
-        expect(found[0]).toMatch(/^rezept-tagebuch:sshHostKey is required when hostConnection is ssh .*; fix: pulumi config set sshHostKey .*ssh-keyscan/);
+        expect(found[0]).toMatch(/^rezept-tagebuch:sshHostKey is required when hostConnection is ssh .*; fix: npm run stack -- config \w+ set sshHostKey .*ssh-keyscan/);
     });
 
     it("passes the key to every remote command, so the provider's host key check replaces InsecureIgnoreHostKey", async () => {

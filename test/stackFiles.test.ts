@@ -117,7 +117,7 @@ describe("secrets are never accepted in plaintext", () => {
         const merged = applyProjectConfig(project, "prod", withPassword({ ...stackFile("prod"), [`rezept-tagebuch:${key}`]: value }));
         expect(merged.errors).toEqual([]);
         expect(() => parseStackConfig("prod", merged.values, (k) => merged.secretKeys.includes(k)))
-            .toThrow(new RegExp(`rezept-tagebuch:${key} is stored in plaintext; fix: pulumi config set --secret ${key}`));
+            .toThrow(new RegExp(`rezept-tagebuch:${key} is stored in plaintext; fix: npm run stack -- config \\w+ set --secret ${key}`));
     });
 
     it("an optional secret left at its empty default is no value, not a plaintext secret", () => {
