@@ -214,7 +214,7 @@ export const proxyNetworkNotInternal: ResourceValidationPolicy = {
             const owner = index === internal ? undefined : internalNetworkOwner(network);
             if (owner) {
                 report(`app container ${args.props.name} has the ${owner} internal network ${network} as its proxy network, so the reverse proxy's side is a database network; ` +
-                    `fix: pulumi config set --stack ${env} proxyNetwork seaser-network (the reverse proxy's own network, which no environment owns)`);
+                    `fix: npm run stack -- config ${env} set proxyNetwork seaser-network (the reverse proxy's own network, which no environment owns)`);
             }
         }
     },

@@ -147,7 +147,7 @@ describe("environment isolation: each rule refuses a violating resource, with ho
         const app = (networks: string[]) => mounting("dev", "App", "seaser-rezept-tagebuch-dev", { networksAdvanced: networks.map((name) => ({ name })) });
         expect(await of(rule, [app(["seaser-rezept-tagebuch-dev-internal", "seaser-rezept-tagebuch-dev-internal"])])).toEqual([
             `${rule}: app container seaser-rezept-tagebuch-dev has the dev internal network seaser-rezept-tagebuch-dev-internal as its proxy network, so the reverse proxy's side is a database network; ` +
-                "fix: pulumi config set --stack dev proxyNetwork seaser-network (the reverse proxy's own network, which no environment owns)",
+                "fix: npm run stack -- config dev set proxyNetwork seaser-network (the reverse proxy's own network, which no environment owns)",
         ]);
         expect(await of(rule, [app(["seaser-rezept-tagebuch-dev-internal", "seaser-rezept-tagebuch-test-internal"])])).toEqual([expect.stringContaining("the test internal network")]);
         expect(await of(rule, [app(["seaser-rezept-tagebuch-dev-internal", "seaser-network"])])).toEqual([]);
