@@ -301,6 +301,11 @@ describe("rezept-tagebuch on a real systemd host", () => {
             deployed.set("dev", result);
             const deployedAt = now();
             await waitFor("dev serving after the deploy", () => get(appContainer, "/api/recipes").status === 200, 120);
+            // Serving is not yet reachable by name from the proxy's network: the poller resolves the new
+            // container through aardvark-dns, which has lagged the container by 6 s to over 13 s (two CI runs
+            // on 2026-12-01). Watch until the poller, as the proxy, sees it again; the outage includes that lag.
+            await waitFor("the poller reaching dev again by name", () => parsePollLines(host.exec(["podman", "logs", poller]).stdout)
+                .some((line) => line.r === "200" && line.t > deployedAt), 90);
             // Long enough after the first good answer to see a second outage (the unit's restart is 5 s).
             await sleep(8000);
             host.must(["podman", "kill", poller]);
