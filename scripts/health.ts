@@ -48,7 +48,7 @@ function connectionOf(env: EnvironmentName): HealthConnection {
     try {
         return healthConnection(env, settings);
     } catch (error) {
-        if (error instanceof ConfigError) fail(`health: ${env}: ${error.message}`);
+        if (error instanceof ConfigError) fail(error.problems.map((problem) => `health: ${env}: ${problem}`).join("\n"));
         throw error;
     }
 }
