@@ -1130,5 +1130,8 @@ http.createServer((req, res) => { let body = ""; req.on("data", (chunk) => { bod
             expect((await pendingChanges(host, again)).flatMap((p) => p.changes)).toEqual([]);
             deployed.set("test", again);
         }, 900_000);
+
+        // Scenarios on the stack deployed over SSH go here, after the reboot: `deployed.get("test")` is it,
+        // `operatorSshOpts` and `sshConfig` redeploy it from outside (e.g. its installed check alerting and recovering).
     });
 });
