@@ -136,7 +136,7 @@ describe("what the program registers over SSH, the fixture maps", () => {
             sshPrivateKey: PRIVATE_KEY, dockerHost: "ssh://seaser@10.88.0.7",
         });
         const remotes = run.ofType(TYPES.remoteCommand);
-        expect(remotes.map((r) => r.name).sort()).toEqual(["test-backup-run", "test-boot-install", "test-db-ready", "test-host-check-run"]);
+        expect(remotes.map((r) => r.name).sort()).toEqual(["test-backup-run", "test-boot-install", "test-db-ready", "test-health-install", "test-health-state", "test-host-check-run"]);
         for (const remote of remotes) {
             expect(Object.keys(remote.inputs).filter((key) => !REMOTE_COMMAND_INPUTS.includes(key)), remote.name).toEqual([]);
             expect(sshConnection(remote.inputs.connection), remote.name).toMatchObject({ host: "10.88.0.7", user: "seaser", port: 22, perDialTimeout: 15 });
