@@ -34,6 +34,8 @@ export interface Applied {
 
 export interface Deployment {
     readonly environment: EnvironmentName;
+    /** The stack's configuration this deploy ran with, to preview the same stack from elsewhere. */
+    readonly config: Record<string, string>;
     readonly run: ProgramRun;
     /** Every custom resource the stack has, by URN. */
     readonly resources: ReadonlyMap<string, Applied>;
@@ -149,12 +151,10 @@ export function runScript(host: SystemdHost, inputs: Record<string, any>, script
 }
 
 /**
- * Deploys one stack as `pulumi up` would against `previous` (the last deploy's state):
- * creates what is new, replaces what the provider would replace (deleting first where
- * the resource asks for it, as containers do), updates commands, deletes what the
- * program no longer registers, and leaves everything else alone.
+ * The program run as `pulumi up` and `pulumi preview` start it against `previous` (the last deploy's
+ * state), from `projectDir` (default: this checkout), with the host's image ids and the engine's ids.
  */
-export async function deploy(host: SystemdHost, environment: EnvironmentName, config: Record<string, string>, previous?: Deployment): Promise<Deployment> {
+async function runAgainst(host: SystemdHost, environment: EnvironmentName, config: Record<string, string>, previous: Deployment | undefined, projectDir?: string) {
     const api = dockerApi(host.apiSocket);
     // RemoteImage.imageId is the image's id on the host (resource_docker_image_funcs.go:129); nothing can be pulled here.
     const images = new Map<string, string>();
@@ -178,7 +178,34 @@ export async function deploy(host: SystemdHost, environment: EnvironmentName, co
             return id;
         },
         mockId,
+        projectDir,
     });
+    return { run, prior, mockId };
+}
+
+/** `pulumi preview` against `previous`: what an `up` would do to each resource, deletes included; nothing is applied. */
+export async function preview(host: SystemdHost, environment: EnvironmentName, config: Record<string, string>, previous: Deployment,
+    opts: { projectDir?: string } = {}): Promise<{ resource: string; action: string }[]> {
+    const { run, prior } = await runAgainst(host, environment, config, previous, opts.projectDir);
+    const custom = run.resources.filter((r) => r.custom && r.type !== TYPES.provider);
+    const label = (r: Registered) => `${r.type.split(":").pop()} ${r.name}`;
+    return [
+        ...custom.map((r) => ({ resource: label(r), action: plan(r, prior(r)).action })),
+        ...[...previous.resources.values()].filter((a) => !custom.some((r) => r.urn === a.registered.urn)).map((a) => ({ resource: label(a.registered), action: "delete" })),
+    ];
+}
+
+/**
+ * Deploys one stack as `pulumi up` would against `previous` (the last deploy's state):
+ * creates what is new, replaces what the provider would replace (deleting first where
+ * the resource asks for it, as containers do), updates commands, deletes what the
+ * program no longer registers, and leaves everything else alone. `projectDir` runs
+ * the program of another checkout.
+ */
+export async function deploy(host: SystemdHost, environment: EnvironmentName, config: Record<string, string>, previous?: Deployment,
+    opts: { projectDir?: string } = {}): Promise<Deployment> {
+    const api = dockerApi(host.apiSocket);
+    const { run, prior, mockId } = await runAgainst(host, environment, config, previous, opts.projectDir);
 
     // A resource waits for its provider, and so for what the provider depends on (the host check).
     const providers = run.resources.filter((r) => r.type.startsWith("pulumi:providers:"));
@@ -250,9 +277,9 @@ export async function deploy(host: SystemdHost, environment: EnvironmentName, co
         const resources = new Map(applied);
         for (const [urn, old] of previous?.resources ?? []) if (!resources.has(urn) && !deleted.has(urn)) resources.set(urn, old);
         const outputs = await stackOutputs(run, custom, applied, { failed: true, previous: previous?.outputs ?? {} });
-        throw new DeployError(String(error instanceof Error ? error.message : error), { environment, run, resources, steps, installer, outputs });
+        throw new DeployError(String(error instanceof Error ? error.message : error), { environment, config, run, resources, steps, installer, outputs });
     }
-    return { environment, run, resources: applied, steps, timeline, installer, outputs: await stackOutputs(run, custom, applied, { failed: false }) };
+    return { environment, config, run, resources: applied, steps, timeline, installer, outputs: await stackOutputs(run, custom, applied, { failed: false }) };
 }
 
 /**
