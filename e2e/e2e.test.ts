@@ -971,6 +971,9 @@ http.server.ThreadingHTTPServer(("127.0.0.1", ${WEBHOOK_PORT}), Receiver).serve_
 
         scenario("health-healthy", async (timings, details) => {
             clearAlerts();
+            // The host has neither this machine's Node.js nor this checkout: the check runs with what the host has.
+            for (const path of [process.execPath, process.cwd()]) expect(host.exec(["test", "-e", path]).status, `${path} inside the host`).not.toBe(0);
+            expect(host.exec(["sh", "-c", "command -v node"]).status, "node inside the host").not.toBe(0);
             const startedAt = now();
             const results = ENVIRONMENTS.map((env) => runHealth(env, ["--json"]));
             timings.check_all_stacks_s = round(now() - startedAt);
