@@ -18,6 +18,7 @@ const names = config.names;
 const hostCheck = new HostCheck(`${env}-host-check`, {
     spec: {
         environment: env, scope: config.boot.scope, proxyNetwork: config.app && config.proxyNetwork, internalNetwork: names.internalNetwork,
+        healthIntervalMinutes: config.health.intervalMinutes,
         volumes: [{ name: config.db.volume, key: "dbDataVolume" }, ...(config.app ? [{ name: config.app.volume, key: "appDataVolume" } as const] : [])],
     },
     connection: config.connection,
@@ -87,32 +88,26 @@ const boot = new BootUnits(`${env}-boot`, {
     extra: backups.files,
 });
 
-// The installed check runs this checkout's `npm run health`, so it needs Pulumi on the host itself.
-const health = config.connection.kind === "local" ? new HealthCheck(`${env}-health`, {
-    spec: {
+// The check runs on the host from what the stack installs there: nothing of this machine or checkout.
+new HealthCheck(`${env}-health`, {
+    settings: {
         environment: env,
         scope: config.boot.scope,
+        connection: config.connection.kind,
+        dbContainer: database.containerName,
+        appContainer: app?.containerName,
+        version: config.app?.version,
+        appPort: config.app?.port,
+        proxyUrl: config.health.proxyUrl,
+        units: boot.units,
+        alertCommand: config.health.alertCommand,
+        alertRepeatMinutes: config.health.alertRepeatMinutes,
         intervalMinutes: config.health.intervalMinutes,
-        nodePath: process.execPath,
-        projectDir: process.cwd(),
-        settings: {
-            environment: env,
-            scope: config.boot.scope,
-            dbContainer: database.containerName,
-            appContainer: app?.containerName,
-            version: config.app?.version,
-            appPort: config.app?.port,
-            proxyUrl: config.health.proxyUrl,
-            units: boot.units,
-            alertCommand: config.health.alertCommand,
-            alertRepeatMinutes: config.health.alertRepeatMinutes,
-        },
     },
     webhookUrl: config.health.alertWebhookUrl,
     connection: config.connection,
     dependsOn: [boot.installer],
-}) : undefined;
-if (!health) pulumi.log.warn("hostConnection is ssh: no health check timer is installed on the host (it runs this checkout's npm run health); run npm run health there");
+});
 
 export const environment = env;
 export const dbContainer = database.containerName;

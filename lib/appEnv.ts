@@ -39,6 +39,11 @@ export function renderAppEnv(settings: DerivedAppSettings & {
     return Object.keys(vars).sort().map((name) => `${name}=${vars[name]}`);
 }
 
+/** DEV_MODE as the program sets it: "true" in dev, unset elsewhere. */
+export function expectedDevMode(environment: EnvironmentName): string | undefined {
+    return derivedVariables({ environment, version: "", dbHost: "", dbPort: 0, dbName: "", dbUser: "", dbPassword: "" }).DEV_MODE;
+}
+
 /**
  * What is wrong with an app's environment as it runs or is registered: its
  * POSTGRES_HOST must be one of `ownDatabases` (the incident: dev pointed at prod),
@@ -50,7 +55,7 @@ export function appEnvProblems(environment: EnvironmentName, vars: Readonly<Reco
     if (!ownDatabases.includes(host)) {
         problems.push(`POSTGRES_HOST is ${host === undefined ? "unset" : `"${host}"`}, not the ${environment} database (${ownDatabases.join(", ") || "none"})`);
     }
-    const devMode = derivedVariables({ environment, version: "", dbHost: "", dbPort: 0, dbName: "", dbUser: "", dbPassword: "" }).DEV_MODE;
+    const devMode = expectedDevMode(environment);
     if (vars.DEV_MODE !== devMode) {
         problems.push(devMode === undefined ? `DEV_MODE is set in ${environment}; it belongs to dev only` : `DEV_MODE is ${vars.DEV_MODE === undefined ? "unset" : `"${vars.DEV_MODE}"`} in ${environment}, expected "${devMode}"`);
     }

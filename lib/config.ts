@@ -452,3 +452,43 @@ export function readStackConfig(): StackConfig {
     }
     return parseStackConfig(stack, raw, (key) => runtime.isConfigSecret(prefix + key), otherStacks);
 }
+
+/** How `npm run health` reaches a stack's host: here, or over SSH with the key the stack pins. */
+export type HealthConnection =
+    | { readonly kind: "local"; readonly scope: "user" | "system" }
+    | { readonly kind: "ssh"; readonly scope: "user" | "system"; readonly host: string; readonly user: string; readonly port: number; readonly hostKey: string };
+
+/**
+ * The connection settings of a stack file (stackFileSettings' form), checked as the program
+ * checks them; the private key stays encrypted: the operator's own SSH key or agent logs in.
+ */
+export function healthConnection(stack: EnvironmentName, settings: Readonly<Record<string, string>>): HealthConnection {
+    const problems: string[] = [];
+    const read = <K extends "systemdScope" | "hostConnection" | "sshHost" | "sshUser" | "sshPort" | "sshHostKey">(key: K): Parsed<K> | undefined => {
+        const value = settings[key];
+        if (value === undefined || value === "") return undefined;
+        const result = KEYS[key].schema.safeParse(value);
+        if (result.success) return result.data as Parsed<K>;
+        problems.push(`${PROJECT}:${key} ${describeIssue(result.error.issues[0])}; fix: ${KEYS[key].hint.replaceAll("<stack>", stack)}`);
+        return undefined;
+    };
+    const scope = read("systemdScope") ?? "user";
+    const kind = read("hostConnection") ?? "local";
+    if (kind === "local") {
+        if (problems.length > 0) throw new ConfigError(problems);
+        return { kind, scope };
+    }
+    const need = <K extends "sshHost" | "sshUser" | "sshHostKey">(key: K) => {
+        const value = read(key);
+        if (value === undefined && !problems.some((p) => p.startsWith(`${PROJECT}:${key} `))) {
+            problems.push(`${PROJECT}:${key} is required when hostConnection is ssh; fix: ${KEYS[key].hint.replaceAll("<stack>", stack)}`);
+        }
+        return value;
+    };
+    const host = need("sshHost");
+    const user = need("sshUser");
+    const hostKey = need("sshHostKey");
+    const port = read("sshPort") ?? 22;
+    if (problems.length > 0 || host === undefined || user === undefined || hostKey === undefined) throw new ConfigError(problems);
+    return { kind, scope, host, user, port, hostKey };
+}

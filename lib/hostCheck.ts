@@ -1,6 +1,7 @@
 import { quote } from "shell-quote";
 import { ENVIRONMENTS, EnvironmentName, PROJECT } from "./environments";
 import { VolumeKey } from "./isolation";
+import { healthDirectory, healthScriptFile, healthUnitName, STALE_INTERVALS, stateFile } from "./healthUnits";
 import { SystemdScope } from "./systemd";
 
 /** What one stack needs of the host before anything of it is put there. */
@@ -13,6 +14,8 @@ export interface HostCheckSpec {
     readonly volumes: readonly { readonly name: string; readonly key: VolumeKey }[];
     /** The stack's internal network; refused where it exists as another environment's. */
     readonly internalNetwork: string;
+    /** The installed health check's period: one that has not succeeded for STALE_INTERVALS of them is reported. */
+    readonly healthIntervalMinutes: number;
 }
 
 /** The label lib/ownership.ts puts on every container and network of a stack. */
@@ -110,6 +113,17 @@ export function renderHostCheck(spec: HostCheckSpec, opts: HostCheckOptions = {}
             "    fi",
             "fi",
         ] : []),
+        // The self-watch seen from outside: a check whose timer stopped running sends no alert at all.
+        // Reported, not refused: this deploy re-installs the check.
+        `health_dir="${healthDirectory(spec.scope)}"`,
+        `if [ -f "$health_dir/${healthScriptFile(env)}" ]; then`,
+        `    since=$(sed -n 's/^last_success=\\([0-9]*\\)$/\\1/p' "$health_dir/${stateFile(env)}" 2>/dev/null | tail -n 1)`,
+        `    installed=$(stat -c %Y "$health_dir/${healthScriptFile(env)}" 2>/dev/null || echo 0)`,
+        '    [ "${since:-0}" -ge "$installed" ] || since=$installed',
+        `    if [ $(($(date +%s) - since)) -gt ${spec.healthIntervalMinutes * 60 * STALE_INTERVALS} ]; then`,
+        `        echo "${PROJECT}: host check: warning: the ${env} health check has not run successfully for $((($(date +%s) - since) / 60)) min (every ${spec.healthIntervalMinutes} min), so no alert reached you meanwhile; this deploy re-installs it; see: journalctl ${user ? "--user " : ""}-u ${healthUnitName(env)}.service -n 50" >&2`,
+        "    fi",
+        "fi",
         // A manager that lingering has only just started may take a moment to answer.
         `waited=0`,
         `while :; do`,

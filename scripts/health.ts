@@ -1,175 +1,105 @@
 /**
- * npm run health -- [--stack prod|dev|test|all] [--json] [--alert]
- * Checks each environment on this host against what its stack installed
- * (components/healthCheck.ts writes the settings), prints a table or JSON, exits 0
- * only when everything passes. --alert (the timer's) also sends alerts.
- * Observations come from podman, systemctl and HTTP; the logic is lib/health.ts.
+ * npm run health -- [--stack prod|dev|test|all] [--json] [--identity FILE]
+ * Runs each stack's installed check (lib/healthUnits.ts renders it, the stack's `pulumi up`
+ * installs it) where it is installed: on this machine for hostConnection local, on the
+ * host over SSH for ssh, trusting only the host key the stack pins. Prints its table or
+ * JSON; exits 0 only when every check passes, 1 when one fails, 2 when a check could not run.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { homedir, hostname } from "node:os";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseEnvLines } from "../lib/appEnv";
-import { ENVIRONMENTS, EnvironmentName, PROJECT } from "../lib/environments";
-import { ContainerInspect, decideAlert, EnvironmentReport, evaluate, HttpAnswer, Observation, observedNames, parseAlertState, renderAlert, renderJson, renderTable } from "../lib/health";
-import { HealthSettings, settingsFile, stateFile, webhookFile } from "../lib/healthUnits";
+import { parse as parseYaml } from "yaml";
+import { quote } from "shell-quote";
+import { ConfigError, HealthConnection, healthConnection, stackFileSettings } from "../lib/config";
+import { ENVIRONMENTS, EnvironmentName } from "../lib/environments";
+import { healthDirectory, healthScriptFile } from "../lib/healthUnits";
 
-const USAGE = "usage: npm run health -- [--stack prod|dev|test|all] [--json] [--alert]";
-
-function parseArgs(argv: string[]): { stacks: EnvironmentName[]; json: boolean; alert: boolean; explicit: boolean } {
-    let stack = "all";
-    let json = false;
-    let alert = false;
-    for (let i = 0; i < argv.length; i++) {
-        const arg = argv[i];
-        if (arg === "--json") json = true;
-        else if (arg === "--alert") alert = true;
-        else if (arg === "--stack" && argv[i + 1] !== undefined) stack = argv[++i];
-        else if (arg.startsWith("--stack=")) stack = arg.slice("--stack=".length);
-        else fail(`health: unknown argument '${arg}'; ${USAGE}`);
-    }
-    if (stack !== "all" && !(ENVIRONMENTS as readonly string[]).includes(stack)) fail(`health: --stack '${stack}' is not prod, dev, test or all; ${USAGE}`);
-    return { stacks: stack === "all" ? [...ENVIRONMENTS] : [stack as EnvironmentName], json, alert, explicit: stack !== "all" };
-}
+const USAGE = "usage: npm run health -- [--stack prod|dev|test|all] [--json] [--identity ~/.ssh/id_ed25519]";
+/** The remote command's answer when the stack's check is not installed there. */
+const NOT_INSTALLED = 3;
 
 function fail(message: string): never {
     process.stderr.write(`${message}\n`);
     process.exit(2);
 }
 
-/** The stack's settings directory: the user's (rootless units), else the system's. */
-function settingsDirectory(env: EnvironmentName): string | undefined {
-    const user = join(process.env.XDG_CONFIG_HOME ?? join(homedir(), ".config"), PROJECT);
-    return [user, `/etc/${PROJECT}`].find((dir) => existsSync(join(dir, settingsFile(env))));
+function parseArgs(argv: string[]): { stacks: EnvironmentName[]; json: boolean; identity?: string; explicit: boolean } {
+    let stack = "all";
+    let json = false;
+    let identity: string | undefined;
+    for (let i = 0; i < argv.length; i++) {
+        const arg = argv[i];
+        if (arg === "--json") json = true;
+        else if (arg === "--stack" && argv[i + 1] !== undefined) stack = argv[++i];
+        else if (arg.startsWith("--stack=")) stack = arg.slice("--stack=".length);
+        else if (arg === "--identity" && argv[i + 1] !== undefined) identity = argv[++i];
+        else fail(`health: unknown argument '${arg}'; ${USAGE}`);
+    }
+    if (stack !== "all" && !(ENVIRONMENTS as readonly string[]).includes(stack)) fail(`health: --stack '${stack}' is not prod, dev, test or all; ${USAGE}`);
+    if (identity !== undefined && !existsSync(identity)) fail(`health: --identity ${identity} does not exist; give the private key that logs in to the stack's sshUser`);
+    return { stacks: stack === "all" ? [...ENVIRONMENTS] : [stack as EnvironmentName], json, identity, explicit: stack !== "all" };
 }
 
-const run = (cmd: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}) =>
-    spawnSync(cmd, args, { encoding: "utf8", timeout: 60_000, input: opts.input, env: opts.env ?? process.env });
-
-function inspect(container: string): ContainerInspect | undefined {
-    const result = run("podman", ["container", "inspect", container]);
-    if (result.status !== 0) return undefined;
-    return (JSON.parse(result.stdout) as ContainerInspect[])[0];
-}
-
-/** /api/version from inside the app container, with whichever client its image has (as its healthcheck does). */
-function probeDirect(container: string, port: number): HttpAnswer {
-    const url = `http://127.0.0.1:${port}/api/version`;
-    // wget fails on anything but 2xx, so its success is a 200.
-    const result = run("podman", ["exec", container, "sh", "-c",
-        `if command -v curl >/dev/null; then curl -sS -w '\\n%{http_code}' ${url}; else body=$(wget -q -O - ${url}) && printf '%s\\n200' "$body"; fi`]);
-    if (result.status !== 0 && !result.stdout) return { error: `no answer from ${url} inside ${container}: ${result.stderr.trim().split("\n")[0] ?? ""}` };
-    const lines = result.stdout.trimEnd().split("\n");
-    const status = Number(lines.pop());
-    return Number.isFinite(status) && status > 0 ? { status, body: lines.join("\n") } : { error: `no HTTP status from ${url} inside ${container}` };
-}
-
-async function probeUrl(base: string): Promise<HttpAnswer> {
-    const url = new URL("api/version", base.endsWith("/") ? base : `${base}/`);
+/** The stack's connection, from its stack file beside Pulumi.yaml (as `pulumi config` keeps it). */
+function connectionOf(env: EnvironmentName): HealthConnection {
+    const file = join(process.cwd(), `Pulumi.${env}.yaml`);
+    const settings = existsSync(file) ? stackFileSettings(parseYaml(readFileSync(file, "utf8"))?.config ?? {}) : {};
     try {
-        const response = await fetch(url, { signal: AbortSignal.timeout(10_000) });
-        return { status: response.status, body: await response.text() };
+        return healthConnection(env, settings);
     } catch (error) {
-        return { error: `${url}: ${(error as Error).message}` };
+        if (error instanceof ConfigError) fail(error.problems.map((problem) => `health: ${env}: ${problem}`).join("\n"));
+        throw error;
     }
 }
 
-/**
- * A query as the app logs in: to the app's POSTGRES_HOST (the database's container name) over the
- * network, as its user, with its password. The password travels in the environment only.
- * psql runs in the database container, whose image has it (the app's may not; a container in the
- * app's network namespace would be created on every run, slow on rootless vfs storage): the name
- * resolves there to the container's network address, not loopback (podman's /etc/hosts maps a
- * bridge-networked container's own name to its network addresses, libpod getHostsEntries; aardvark-dns
- * answers the same), so the connection meets pg_hba's `host all all all scram-sha-256`, the app's rule. The postgres image trusts the socket
- * and 127.0.0.1 (e2e/images/postgres-entrypoint.sh cites it): a login there passes any password.
- */
-function dbLogin(db: string, appEnv: Record<string, string>): { code: number; error?: string } {
-    const result = run("podman", ["exec", "--env", "PGPASSWORD", "--env", "PGCONNECT_TIMEOUT", db, "psql", "-X", "-q",
-        "-h", appEnv.POSTGRES_HOST ?? db, "-p", appEnv.POSTGRES_PORT ?? "5432",
-        "-U", appEnv.POSTGRES_USER ?? "postgres", "-d", appEnv.POSTGRES_DB ?? "postgres", "-c", "select 1"], {
-        env: { ...process.env, PGPASSWORD: appEnv.POSTGRES_PASSWORD ?? "", PGCONNECT_TIMEOUT: "10" },
-    });
-    const code = result.status ?? 1;
-    // psql's own words (e.g. FATAL: password authentication failed for user ...), never the password.
-    return code === 0 ? { code } : { code, error: (result.stderr ?? "").trim().split("\n").pop() || undefined };
-}
-
-async function observe(settings: HealthSettings): Promise<Observation> {
-    const names = observedNames(settings);
-    const user = settings.scope === "user" ? ["--user"] : [];
-    const containers = Object.fromEntries(names.containers.map((c) => [c, inspect(c)]));
-    const healthcheck = Object.fromEntries(names.containers.filter((c) => containers[c]).map((c) => [c, run("podman", ["healthcheck", "run", c]).status ?? 1]));
-    const unitDir = settings.scope === "user" ? join(process.env.XDG_CONFIG_HOME ?? join(homedir(), ".config"), "systemd/user") : "/etc/systemd/system";
-    const units = Object.fromEntries(names.units.map((unit) => {
-        const file = join(unitDir, unit);
-        return [unit, {
-            enabled: run("systemctl", [...user, "is-enabled", unit]).stdout.trim() || "unknown",
-            active: run("systemctl", [...user, "is-active", unit]).stdout.trim() || "unknown",
-            result: run("systemctl", [...user, "show", "--property=Result", "--value", unit]).stdout.trim() || "unknown",
-            content: existsSync(file) ? readFileSync(file, "utf8") : undefined,
-        }];
-    }));
-    const app = settings.appContainer;
-    const appEnv = app && containers[app]?.Config?.Env ? parseEnvLines(containers[app]!.Config!.Env!) : undefined;
-    const running = app && containers[app]?.State?.Status === "running";
-    return {
-        containers, healthcheck, units,
-        dbLogin: appEnv && containers[settings.dbContainer]?.State?.Status === "running" ? dbLogin(settings.dbContainer, appEnv) : undefined,
-        http: {
-            direct: app ? (running ? probeDirect(app, settings.appPort ?? 80) : { error: `${app} is not running` }) : undefined,
-            proxy: settings.proxyUrl ? await probeUrl(settings.proxyUrl) : undefined,
-        },
-    };
-}
-
-/** Runs the alert command and posts to the webhook; a failed delivery is logged, never fatal. */
-async function deliver(settings: HealthSettings, dir: string, text: string, json: string): Promise<void> {
-    if (settings.alertCommand) {
-        const result = spawnSync("sh", ["-c", settings.alertCommand], { input: text, encoding: "utf8", timeout: 60_000 });
-        if (result.status !== 0) process.stderr.write(`health: alertCommand failed (exit ${result.status ?? result.signal}): ${(result.stderr ?? "").trim().split("\n")[0]}\n`);
-    }
-    const webhookPath = join(dir, webhookFile(settings.environment));
-    if (existsSync(webhookPath)) {
-        const url = readFileSync(webhookPath, "utf8").trim();
-        try {
-            const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: json, signal: AbortSignal.timeout(15_000) });
-            if (!response.ok) process.stderr.write(`health: alert webhook answered HTTP ${response.status}\n`);
-        } catch (error) {
-            // The URL is a secret: name the file, not the URL.
-            process.stderr.write(`health: alert webhook (${webhookPath}) failed: ${(error as Error).name}\n`);
-        }
+/** Runs the installed check: `sh <script> [--json]`, or NOT_INSTALLED where the stack has none. */
+function runCheck(env: EnvironmentName, connection: HealthConnection, json: boolean, identity?: string) {
+    const script = `${healthDirectory(connection.scope)}/${healthScriptFile(env)}`;
+    const remote = `script="${script}"; [ -f "$script" ] || exit ${NOT_INSTALLED}; exec sh "$script"${json ? " --json" : ""}`;
+    if (connection.kind === "local") return spawnSync("sh", ["-c", remote], { encoding: "utf8", timeout: 600_000 });
+    const dir = mkdtempSync(join(tmpdir(), "rezept-health-"));
+    try {
+        const knownHosts = join(dir, "known_hosts");
+        writeFileSync(knownHosts, `${connection.port === 22 ? connection.host : `[${connection.host}]:${connection.port}`} ${connection.hostKey}\n`, { mode: 0o600 });
+        return spawnSync("ssh", [
+            "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${knownHosts}`, "-o", "ConnectTimeout=15",
+            ...(identity ? ["-o", "IdentitiesOnly=yes", "-i", identity] : []),
+            "-p", String(connection.port), `${connection.user}@${connection.host}`, quote(["sh", "-c", remote]),
+        ], { encoding: "utf8", timeout: 600_000 });
+    } finally {
+        rmSync(dir, { recursive: true, force: true });
     }
 }
 
-async function main(): Promise<void> {
+function main(): void {
     const args = parseArgs(process.argv.slice(2));
-    const host = hostname();
-    const reports: EnvironmentReport[] = [];
+    const outputs: string[] = [];
+    let worst = 0;
     for (const env of args.stacks) {
-        const dir = settingsDirectory(env);
-        if (!dir) {
-            if (args.explicit) fail(`health: the ${env} stack has no health settings on this host (${settingsFile(env)}); deploy it: npm run stack -- up ${env}`);
+        const connection = connectionOf(env);
+        const where = connection.kind === "ssh" ? `${connection.user}@${connection.host}` : "this host";
+        const result = runCheck(env, connection, args.json, args.identity);
+        if (result.error) fail(`health: ${env}: ${result.error.message}`);
+        if (result.status === NOT_INSTALLED) {
+            if (args.explicit) fail(`health: the ${env} stack has no health check on ${where} (${healthScriptFile(env)}); deploy it: npm run stack -- up ${env}`);
             continue;
         }
-        const settings = JSON.parse(readFileSync(join(dir, settingsFile(env)), "utf8")) as HealthSettings;
-        const report = evaluate(settings, await observe(settings));
-        reports.push(report);
-        if (args.alert) {
-            const statePath = join(dir, stateFile(env));
-            const previous = parseAlertState(existsSync(statePath) ? readFileSync(statePath, "utf8") : undefined);
-            const { alert, next } = decideAlert(previous, report.ok, new Date(), settings.alertRepeatMinutes);
-            if (alert) {
-                const message = renderAlert(alert, report, host);
-                await deliver(settings, dir, message.text, message.json);
-            }
-            mkdirSync(dir, { recursive: true });
-            writeFileSync(statePath, JSON.stringify(next));
-        }
+        if (result.status === 255 && connection.kind === "ssh") fail(`health: ${env}: ssh to ${where} port ${connection.port} failed: ${result.stderr.trim().split("\n").pop()}`);
+        process.stderr.write(result.stderr);
+        outputs.push(result.stdout);
+        worst = Math.max(worst, result.status ?? 2);
     }
-    if (reports.length === 0) fail(`health: no stack has health settings on this host; deploy one: npm run stack -- up <stack>`);
-    process.stdout.write(args.json ? renderJson(reports, host) : renderTable(reports, host));
-    process.exitCode = reports.every((r) => r.ok) ? 0 : 1;
+    if (outputs.length === 0) fail("health: no stack has a health check on its host; deploy one: npm run stack -- up <stack>");
+    if (args.json) {
+        // One document: each check's `--json` is one host and one environment.
+        const docs = outputs.map((text) => JSON.parse(text) as { host: string; ok: boolean; environments: { environment: string }[] });
+        const environments = docs.flatMap((doc) => doc.environments.map((e) => ({ ...e, host: doc.host })));
+        process.stdout.write(`${JSON.stringify({ host: docs[0].host, ok: docs.every((doc) => doc.ok), environments }, null, 2)}\n`);
+    } else {
+        process.stdout.write(outputs.join(""));
+    }
+    process.exitCode = worst;
 }
 
-void main();
+main();

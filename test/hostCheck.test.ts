@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -89,12 +89,13 @@ function stubHost(state: HostState = {}) {
         return { status: result.status, lines, stdout: result.stdout };
     };
     const calls = () => (existsSync(log) ? readFileSync(log, "utf8").trim().split("\n") : []);
-    return { run, calls };
+    return { run, calls, home: root };
 }
 
 const dev: HostCheckSpec = {
     environment: "dev", scope: "user", proxyNetwork: "seaser-network", internalNetwork: "seaser-rezept-tagebuch-dev-internal",
     volumes: [{ name: "seaser-postgres-dev-data", key: "dbDataVolume" }, { name: "seaser-rezept-tagebuch-dev-volume", key: "appDataVolume" }],
+    healthIntervalMinutes: 5,
 };
 const LABEL = '{{index .Labels "io.seaser.environment"}}';
 const ONE_LINE = /^rezept-tagebuch: host check: [^\n]+; fix: \S[^\n]*$/;
@@ -220,7 +221,7 @@ describe("the host check", () => {
 
     it("skips the proxy network without an app, and lingering in the system scope", () => {
         const host = stubHost({ networks: [], linger: "no", mayEnableLinger: false });
-        const result = host.run({ environment: "test", scope: "system", internalNetwork: "seaser-rezept-tagebuch-test-internal", volumes: [] });
+        const result = host.run({ environment: "test", scope: "system", internalNetwork: "seaser-rezept-tagebuch-test-internal", volumes: [], healthIntervalMinutes: 5 });
         expect(result.lines).toEqual([]);
         expect(result.status).toBe(0);
         expect(host.calls()).toEqual([
@@ -228,8 +229,24 @@ describe("the host check", () => {
         ]);
     });
 
+    it("reports, without refusing, an installed health check that has not succeeded for three intervals", () => {
+        const host = stubHost();
+        const dir = join(host.home, ".config/rezept-tagebuch");
+        mkdirSync(dir, { recursive: true });
+        const script = join(dir, "health-dev.sh");
+        writeFileSync(script, "");
+        const longAgo = Math.floor(Date.now() / 1000) - 16 * 60;
+        utimesSync(script, longAgo, longAgo);
+        writeFileSync(join(dir, "health-dev.state"), `failing=0\nlast_alert=\nlast_success=${longAgo}\ncheck_failed=0\n`);
+        const stale = host.run(dev);
+        expect(stale.status).toBe(0);
+        expect(stale.lines).toEqual([expect.stringMatching(/^rezept-tagebuch: host check: warning: the dev health check has not run successfully for 1[67] min \(every 5 min\), so no alert reached you meanwhile; this deploy re-installs it; see: journalctl --user -u rezept-tagebuch-health-dev.service -n 50$/)]);
+        writeFileSync(join(dir, "health-dev.state"), `failing=0\nlast_alert=\nlast_success=${longAgo + 120}\ncheck_failed=0\n`);
+        expect(host.run(dev).lines).toEqual([]);
+    });
+
     it("passes shellcheck as POSIX sh", () => {
-        for (const spec of [dev, { environment: "prod", scope: "system", proxyNetwork: "my proxy", internalNetwork: "my net", volumes: [{ name: "my vol", key: "dbDataVolume" }] } as HostCheckSpec]) {
+        for (const spec of [dev, { environment: "prod", scope: "system", proxyNetwork: "my proxy", internalNetwork: "my net", volumes: [{ name: "my vol", key: "dbDataVolume" }], healthIntervalMinutes: 60 } as HostCheckSpec]) {
             const result = spawnSync("shellcheck", ["--shell=sh", "--severity=style", "-"], { input: renderHostCheck(spec), encoding: "utf8" });
             expect(result.error, "shellcheck is missing: apt-get install shellcheck").toBeUndefined();
             expect(result.stdout).toBe("");
@@ -263,11 +280,11 @@ describe("the program checks the host before it puts anything there", () => {
         const run = await runProgram("prod", { ...validConfig("prod"), dbDataVolume: "pg-main", appDataVolume: "uploads-main" });
         expect(run.find(TYPES.localCommand, "prod-host-check-run").inputs.create).toBe(renderHostCheck({
             environment: "prod", scope: "user", proxyNetwork: "seaser-network", internalNetwork: "seaser-rezept-tagebuch-prod-internal",
-            volumes: [{ name: "pg-main", key: "dbDataVolume" }, { name: "uploads-main", key: "appDataVolume" }],
+            volumes: [{ name: "pg-main", key: "dbDataVolume" }, { name: "uploads-main", key: "appDataVolume" }], healthIntervalMinutes: 5,
         }));
         const test = await runProgram("test", validConfig("test"));
         expect(test.find(TYPES.localCommand, "test-host-check-run").inputs.create).toBe(renderHostCheck({
-            environment: "test", scope: "user", internalNetwork: "seaser-rezept-tagebuch-test-internal", volumes: [{ name: "seaser-postgres-test-data", key: "dbDataVolume" }],
+            environment: "test", scope: "user", internalNetwork: "seaser-rezept-tagebuch-test-internal", volumes: [{ name: "seaser-postgres-test-data", key: "dbDataVolume" }], healthIntervalMinutes: 5,
         }));
     });
 

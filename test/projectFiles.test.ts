@@ -334,7 +334,7 @@ describe("scripts/stack.sh, the README's main command, up to the Pulumi CLI", ()
             ["a config error for a missing password", () => configFixes("dev", { appImage: "localhost/x:v1.0.0" }), ["config --stack dev set --secret dbPassword"]],
             ["a config error for a misspelt key", () => configFixes("dev", { dbPassword: "long-enough-pw", appImage: "localhost/x:v1.0.0", appImgae: "x" }), ["config --stack dev rm appImgae"]],
             ["a config error for prod's volume in dev", () => configFixes("dev", { dbPassword: "long-enough-pw", appImage: "localhost/x:v1.0.0", dbDataVolume: "seaser-postgres-data" }), ["config --stack dev rm dbDataVolume"]],
-            // As test/health.test.ts asserts the health check prints them.
+            // As test/healthCheck.test.ts asserts the installed health check prints them.
             ["the health check's fixes", () => ["npm run stack -- up dev --refresh", "npm run stack -- output dev appImageTag"],
                 ["up --stack dev --policy-pack policy --refresh", "stack output --stack dev appImageTag"]],
         ] as const)("the hint of %s works as printed, with the project's own CLI", (_, hints, expected) => {
