@@ -19,7 +19,7 @@ import { parsePollLines, summarizeOutage } from "./bootPoll";
 import { runProgram, TYPES } from "../test/harness";
 import { planAdoption, volumeProblems } from "../lib/adoption";
 import { adoptionBackup, applySteps, observe } from "../scripts/adopt";
-import { healthUnitName } from "../lib/healthUnits";
+import { checkFailedScriptFile, healthScriptFile, healthUnitName } from "../lib/healthUnits";
 import { parseEnvLines } from "../lib/appEnv";
 
 const UNIT_DIR = `${USER.home}/.config/systemd/user`;
@@ -828,7 +828,7 @@ describe("rezept-tagebuch on a real systemd host", () => {
         const failedService = (env: EnvironmentName) => `${healthUnitName(env)}-failed.service`;
         const timerDropIn = `${UNIT_DIR}/${healthUnitName("dev")}.timer.d`;
         const HEALTH_DIR = `${USER.home}/.config/rezept-tagebuch`;
-        const healthScript = (env: EnvironmentName) => `${HEALTH_DIR}/health-${env}.sh`;
+        const healthScript = (env: EnvironmentName) => `${HEALTH_DIR}/${healthScriptFile(env)}`;
         /** The installer the stack runs for its check (components/healthCheck.ts), as the last deploy registered it. */
         const healthInstaller = (deployment: Deployment) => deployment.run.find(TYPES.localCommand, `${deployment.environment}-health-install`);
         /** dev's configuration as the scenarios before left it (adopted volumes included), with `extra` over it. */
@@ -871,9 +871,9 @@ http.server.ThreadingHTTPServer(("127.0.0.1", ${WEBHOOK_PORT}), Receiver).serve_
 
         /** A stack's installed check, run inside the host as the operator runs it (`npm run health -- --stack <env>` does the same there). */
         const runHealth = (env: EnvironmentName, args: string[]) => host.exec(["sh", healthScript(env), ...args], { timeoutMs: 180_000 });
-        /** What the stack installed for its check: units, timer and script (not the webhook file or the state). */
+        /** What the stack installed for its check: units, timer and scripts (not the webhook file or the state). */
         const installedCheck = (env: EnvironmentName) => host.must(["sh", "-c",
-            `cat ${UNIT_DIR}/${checkService(env)} ${UNIT_DIR}/${healthUnitName(env)}.timer ${UNIT_DIR}/${failedService(env)} ${healthScript(env)}`]);
+            `cat ${UNIT_DIR}/${checkService(env)} ${UNIT_DIR}/${healthUnitName(env)}.timer ${UNIT_DIR}/${failedService(env)} ${healthScript(env)} ${HEALTH_DIR}/${checkFailedScriptFile(env)}`]);
 
         type Alert = { via: string; at: number; environment: string; kind: string; text: string };
         const alertDir = () => join(host.root, ALERT_DIR);

@@ -1,5 +1,6 @@
 import { spawnSync, SpawnSyncReturns } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -12,8 +13,11 @@ export const WORK = resolve(process.env.E2E_WORK ?? join(process.env.XDG_CACHE_H
 const OUTER_CONF = join(__dirname, "outer-containers.conf");
 const MIRROR = "http://deb.debian.org/debian";
 
-/** Packages of the systemd host: podman with netavark/aardvark (DNS on networks) and both runtimes. */
-export const HOST_PACKAGES = "systemd,systemd-sysv,dbus,podman,runc,crun,netavark,aardvark-dns,iptables,uidmap,slirp4netns,fuse-overlayfs,dbus-user-session";
+/**
+ * Packages of the systemd host: podman with netavark/aardvark (DNS on networks) and both runtimes;
+ * curl for the health check's webhook (the README's host block: the check sends it with curl or wget).
+ */
+export const HOST_PACKAGES = "systemd,systemd-sysv,dbus,podman,runc,crun,netavark,aardvark-dns,iptables,uidmap,slirp4netns,fuse-overlayfs,dbus-user-session,curl";
 /** Packages of the stand-in images: a real PostgreSQL, and python3 with psycopg2 for the stand-in app. */
 const IMAGE_PACKAGES = "postgresql,python3,python3-psycopg2,curl";
 
@@ -55,15 +59,37 @@ function removeTree(dir: string): void {
     must("rm", ["-rf", "--one-file-system", dir]);
 }
 
-/** A Debian root file system, made once by debootstrap and kept in WORK. */
-function rootfs(name: string, packages: string): string {
-    const dir = join(WORK, name);
-    if (existsSync(join(dir, ".complete"))) return dir;
-    removeTree(dir);
+/** A cached root file system unused this long is removed by the next run that makes one of the same name. */
+const STALE_DAYS = 7;
+
+/**
+ * A Debian root file system, made once by debootstrap and kept in WORK, in a folder named by its
+ * package list: a changed list makes a new one instead of reusing one without the new packages.
+ * Each use touches its `.complete`; folders of the same name with other lists unused for
+ * STALE_DAYS are removed (other checkouts may still use a recent one).
+ */
+export function rootfs(name: string, packages: string): string {
+    const dir = rootfsDir(name, packages);
+    const complete = join(dir, ".complete");
+    if (existsSync(complete)) {
+        utimesSync(complete, new Date(), new Date());
+        return dir;
+    }
     mkdirSync(WORK, { recursive: true });
+    for (const entry of readdirSync(WORK).filter((e) => e === name || new RegExp(`^${name}-[0-9a-f]{12}$`).test(e))) {
+        const other = join(WORK, entry);
+        const used = existsSync(join(other, ".complete")) ? statSync(join(other, ".complete")).mtimeMs : 0;
+        if (other !== dir && Date.now() - used > STALE_DAYS * 86_400_000) removeTree(other);
+    }
+    removeTree(dir);
     must("debootstrap", ["--variant=minbase", `--include=${packages}`, "bookworm", dir, MIRROR], { timeoutMs: 900_000 });
-    writeFileSync(join(dir, ".complete"), "");
+    writeFileSync(complete, "");
     return dir;
+}
+
+/** Where `rootfs` keeps a root file system: its name and a short hash of its package list. */
+export function rootfsDir(name: string, packages: string): string {
+    return join(WORK, `${name}-${createHash("sha256").update(packages).digest("hex").slice(0, 12)}`);
 }
 
 /** Where the hosts' API socket links live (see SystemdHost.apiSocket). */
