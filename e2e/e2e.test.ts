@@ -414,12 +414,14 @@ describe("rezept-tagebuch on a real systemd host", () => {
         expect(host.must(["systemctl", "--user", "cat", "rezept-tagebuch-backup-dev.timer"])).toContain("OnCalendar=*-*-* 03:00:00");
     });
 
+    /** IMAGES.appBroken: the stand-in app that starts and never answers (a bad release). */
+    const buildBrokenApp = () => host.must(["sh", "-c", `podman image exists ${IMAGES.appBroken} || { mkdir -p /tmp/broken && printf '%s\\n' 'FROM ${IMAGES.app}' 'CMD ["python3", "-c", "import time; time.sleep(10**9)"]' > /tmp/broken/Containerfile && podman build -q -t ${IMAGES.appBroken} /tmp/broken; }`], { timeoutMs: 300_000 });
     scenario("deploy-unhealthy", async (timings, details) => {
         const { appContainer } = names("dev");
         // What the README's rollback reads: `pulumi stack output --stack dev appImageTag`.
         const previousTag = deployed.get("dev")!.outputs.appImageTag;
         expect(previousTag).toBe(inspect(appContainer, "{{.ImageName}}").split(":").pop());
-        host.must(["sh", "-c", `mkdir -p /tmp/broken && printf '%s\\n' 'FROM ${IMAGES.app}' 'CMD ["python3", "-c", "import time; time.sleep(10**9)"]' > /tmp/broken/Containerfile && podman build -q -t ${IMAGES.appBroken} /tmp/broken`], { timeoutMs: 300_000 });
+        buildBrokenApp();
         const bound = 20;
         const startedAt = now();
         const failure = await deployFailing("dev", stackConfig("dev", { appImage: IMAGES.appBroken, deployTimeoutSeconds: String(bound) }));
@@ -1196,18 +1198,26 @@ http.server.ThreadingHTTPServer(("127.0.0.1", ${WEBHOOK_PORT}), Receiver).serve_
         });
 
         scenario("health-state-survives-deploy", async (timings, details) => {
-            // An outage a deploy fixes: dev's app stopped, alerted; then a new app tag deployed, which updates the
-            // check's settings in place. The alert state is still there after it: one recovery by each channel.
+            // An outage a deploy fixes: a bad release (an app that starts and never answers) fails its deploy and
+            // is alerted; the next release fixes it, and its deploy updates the check's settings (the new tag) in
+            // place. The alert state is still there after it: one recovery by each channel.
             clearAlerts();
-            const appUnit = unitName(dev.appContainer);
-            await withTimerPaused(() => host.must(["systemctl", "--user", "stop", appUnit], { timeoutMs: 120_000 }));
+            buildBrokenApp();
+            const bound = 20;
+            // The bad release with the timer paused: while a deploy runs, containers and units change one by one,
+            // which a check in between would report (and alert on) as a transition of its own.
+            await withTimerPaused(async () => {
+                details.failed_deploy = await deployFailing("dev", devConfig({ appImage: IMAGES.appBroken, deployTimeoutSeconds: String(bound) }));
+            });
             const outageAt = now();
             try {
                 await waitFor("the alert, by command and webhook", () => byKind("failing").length >= 2, 6 * HEALTH_INTERVAL_S + 120, 200);
-                for (const alert of byKind("failing")) timings[`outage_to_${alert.via}_alert_s`] = round(alert.at - outageAt);
+                for (const alert of byKind("failing")) {
+                    timings[`outage_to_${alert.via}_alert_s`] = round(alert.at - outageAt);
+                    expect(alert.text).toContain(`app ${dev.appContainer} healthy`);
+                }
+                await timerRuns(2);
                 expect(alertList()).toEqual(["command dev failing", "webhook dev failing"]);
-                // The fix, deployed with the timer paused: while it runs, the new container is up before its
-                // units are, which a check would report (and alert on) as a fault of its own.
                 const fixAt = now();
                 await withTimerPaused(async () => {
                     const fixed = await deploy(host, "dev", devConfig({ appImage: IMAGES.appNext }), deployed.get("dev"));
@@ -1223,12 +1233,11 @@ http.server.ThreadingHTTPServer(("127.0.0.1", ${WEBHOOK_PORT}), Receiver).serve_
                 await timerRuns(2);
                 expect(alertList()).toEqual(["command dev failing", "command dev recovered", "webhook dev failing", "webhook dev recovered"]);
             } finally {
-                // Back to the tag the other scenarios deploy, the app running, with the timer paused as above.
+                // Back to the tag the other scenarios deploy, with the timer paused as above.
                 await withTimerPaused(async () => {
-                    host.must(["systemctl", "--user", "start", appUnit], { timeoutMs: 240_000 });
                     deployed.set("dev", await deploy(host, "dev", devConfig(), deployed.get("dev")));
                 });
             }
-        });
+        }, 600_000);
     });
 });
