@@ -1207,7 +1207,9 @@ http.server.ThreadingHTTPServer(("127.0.0.1", ${WEBHOOK_PORT}), Receiver).serve_
             // The bad release with the timer paused: while a deploy runs, containers and units change one by one,
             // which a check in between would report (and alert on) as a transition of its own.
             await withTimerPaused(async () => {
-                details.failed_deploy = await deployFailing("dev", devConfig({ appImage: IMAGES.appBroken, deployTimeoutSeconds: String(bound) }));
+                const failure = await deployFailing("dev", devConfig({ appImage: IMAGES.appBroken, deployTimeoutSeconds: String(bound) }));
+                details.failed_deploy = failure.split("\n").filter((line) => line.startsWith("rezept-tagebuch:"));
+                expect(failure).toContain(`${dev.appContainer} did not pass its healthcheck within ${bound} s`);
             });
             const outageAt = now();
             try {
