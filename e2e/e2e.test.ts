@@ -880,15 +880,14 @@ http.server.ThreadingHTTPServer(("127.0.0.1", ${WEBHOOK_PORT}), Receiver).serve_
         type Alert = { via: string; at: number; environment: string; kind: string; text: string };
         const alertDir = () => join(host.root, ALERT_DIR);
         /**
-         * The kind of an alert command's text, from its first line: "rezept-tagebuch <env> on <host> FAILING: ...",
-         * "... still failing: ...", "... recovered: ..."; the self-watch's names the health check, which did not
-         * run (check-failed) or runs again (check-recovered).
+         * An alert command's text, by its first line (lib/healthUnits.ts): "rezept-tagebuch <env> on <host> FAILING: ...",
+         * "... still failing: ...", "... recovered: ..."; the self-watch's "rezept-tagebuch <env> on <host>: the health
+         * check did not run (...)" and "...: the health check runs again (...)".
          */
-        const commandAlertKind = (head: string): string => {
-            if (/ FAILING\b/.test(head)) return "failing";
-            if (/ still failing\b/.test(head)) return "reminder";
-            if (/health check/i.test(head)) return /did not run|not run|failed|could not/i.test(head) ? "check-failed" : /recover|again/i.test(head) ? "check-recovered" : "unreadable";
-            return / recovered\b/.test(head) ? "recovered" : "unreadable";
+        const commandAlertHead = (head: string): { environment: string; kind: string } => {
+            const match = /^rezept-tagebuch (\S+) on \S+(?: (FAILING|still failing|recovered):|: the health check (did not run|runs again) )/.exec(head);
+            const kinds: Record<string, string> = { FAILING: "failing", "still failing": "reminder", recovered: "recovered", "did not run": "check-failed", "runs again": "check-recovered" };
+            return { environment: match?.[1] ?? "unreadable", kind: kinds[match?.[2] ?? match?.[3] ?? ""] ?? "unreadable" };
         };
         /** Every alert received, oldest first: the command's text files and the webhook's JSON. */
         const alerts = (): Alert[] => (existsSync(alertDir()) ? readdirSync(alertDir()) : [])
@@ -901,8 +900,7 @@ http.server.ThreadingHTTPServer(("127.0.0.1", ${WEBHOOK_PORT}), Receiver).serve_
                     const json = JSON.parse(content) as { environment: string; kind: string; text: string };
                     return { via, at, environment: json.environment, kind: json.kind, text: json.text };
                 }
-                const head = content.split("\n")[0];
-                return { via, at, environment: /^rezept-tagebuch (\S+)/.exec(head)?.[1] ?? "unreadable", kind: commandAlertKind(head), text: content };
+                return { via, at, ...commandAlertHead(content.split("\n")[0]), text: content };
             })
             .sort((a, b) => a.at - b.at);
         const alertList = () => alerts().map((a) => `${a.via} ${a.environment} ${a.kind}`).sort();
