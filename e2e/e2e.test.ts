@@ -4,13 +4,15 @@
  * rebooted, crashed, probed for isolation, replaced and uninstalled. Needs root.
  * Writes reports/e2e.json with each scenario's result and measured timings.
  */
-import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ENVIRONMENTS, EnvironmentName, environmentNames, unitName } from "../lib/environments";
 import { deploy, DeployError, Deployment, destroy, dockerApi, pendingChanges, preview, refresh, removeUnits, runScript } from "./deploy";
 import { SecondCheckout } from "./checkout";
-import { must, SystemdHost, USER } from "./host";
+import { must, OperatorKey, operatorKey, SystemdHost, USER } from "./host";
 import { containerDeleteCalls } from "./provider";
 import { mergeReport } from "./report";
 import { now, round, sleep, waitFor } from "./wait";
@@ -1239,5 +1241,141 @@ http.server.ThreadingHTTPServer(("127.0.0.1", ${WEBHOOK_PORT}), Receiver).serve_
                 });
             }
         }, 600_000);
+    });
+
+    /**
+     * An operator deploying from a laptop (issue 19, "SSH, proven for real"): the test stack from outside
+     * the host with hostConnection ssh, its commands over SSH with the host key pinned (e2e/deploy.ts
+     * runRemoteScript), the Podman API through the docker provider's ssh:// dockerHost (dial-stdio), as
+     * docs/ssh.md tells operators. The last block: it leaves test deployed over SSH.
+     */
+    describe("ssh-deploy", () => {
+        let key: OperatorKey;
+        beforeAll(() => { key = operatorKey(); });
+        afterAll(() => key?.remove());
+        const { dbContainer, dbVolume } = names("test");
+        /** The operator's OpenSSH options for the docker provider (DOCKER_SSH_OPTS): the key, and the host key in a known_hosts of theirs. */
+        const operatorSshOpts = (address: string, hostKey: string) => {
+            const knownHosts = join(key.privateKeyFile, "..", "known_hosts");
+            writeFileSync(knownHosts, `${address} ${hostKey}\n`);
+            return ["-F", "/dev/null", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${knownHosts}`,
+                "-o", "IdentitiesOnly=yes", "-i", key.privateKeyFile];
+        };
+        const sshConfig = (address: string, hostKey: string) => stackConfig("test", {
+            hostConnection: "ssh", sshHost: address, sshUser: USER.name, sshPort: "22", sshHostKey: hostKey,
+            sshPrivateKey: key.privateKey, dockerHost: `ssh://${USER.name}@${address}`,
+        });
+        /** sshd's record of the logins from outside: one per remote command run and per Docker API connection. */
+        const sshLogins = () => host.asRoot(["journalctl", "-u", "ssh.service", "--no-pager", "-o", "cat"]).split("\n")
+            .filter((line) => line.startsWith(`Accepted publickey for ${USER.name} `)).length;
+
+        scenario("ssh-deploy", async (timings, details) => {
+            host.authorizeKey(key.publicKey);
+            // beforeAll deployed test locally: that stack goes first (its volume stays, volumes outlive stacks).
+            details.local_destroy_steps = await destroy(host, deployed.get("test")!);
+            expect(host.exec(["podman", "container", "exists", dbContainer]).status).not.toBe(0);
+            host.must(["podman", "volume", "exists", dbVolume]);
+
+            const address = host.sshAddress();
+            const hostKey = host.sshHostKey();
+            const sshOpts = operatorSshOpts(address, hostKey);
+            details.ssh_host = address;
+
+            // Another host's key: refused at the first command, the host check, before anything is created.
+            const stranger = operatorKey();
+            const wrongKey = stranger.publicKey.split(/\s+/).slice(0, 2).join(" ");
+            stranger.remove();
+            const refused = await deploy(host, "test", sshConfig(address, wrongKey), undefined, { sshOpts }).then(() => undefined, (error: unknown) => error);
+            expect(refused).toBeInstanceOf(DeployError);
+            const partial = (refused as DeployError).partial;
+            expect((refused as Error).message).toContain("Host key verification failed");
+            expect(partial.steps).toEqual(["create Command test-host-check-run"]);
+            expect(partial.resources.size).toBe(0);
+            expect(host.exec(["podman", "container", "exists", dbContainer]).status).not.toBe(0);
+            details.wrong_host_key_error = (refused as Error).message.split("\n").filter((line) => /host key|verification/i.test(line));
+
+            const loginsBefore = sshLogins();
+            const deployStartedAt = now();
+            const overSsh = await deploy(host, "test", sshConfig(address, hostKey), undefined, { sshOpts });
+            timings.ssh_deploy_s = round(now() - deployStartedAt);
+            details.steps = overSsh.steps;
+            expect(overSsh.run.ofType(TYPES.localCommand)).toEqual([]);
+            expect(overSsh.installer.type).toBe(TYPES.remoteCommand);
+            await waitFor(`${dbContainer} healthy after the deploy over SSH`, () => healthy(dbContainer), 180);
+            timings.ssh_deploy_to_db_healthy_s = round(now() - deployStartedAt);
+            for (const command of ["is-enabled", "is-active"]) {
+                expect(host.exec(["systemctl", "--user", command, unitName(dbContainer)]).stdout.trim(), command).toBe(command === "is-enabled" ? "enabled" : "active");
+            }
+            // Every remote command and every Docker API connection was a login from outside.
+            const remoteRuns = overSsh.steps.filter((step) => step.startsWith("create Command")).length;
+            details.ssh_logins = sshLogins() - loginsBefore;
+            details.remote_command_runs = remoteRuns;
+            expect(details.ssh_logins as number).toBeGreaterThan(remoteRuns);
+
+            const { bootedAt, shutdownSeconds } = host.reboot();
+            timings.shutdown_s = round(shutdownSeconds);
+            await waitFor(`${dbContainer} healthy after the reboot`, () => healthy(dbContainer), 240);
+            timings.boot_to_test_db_healthy_s = round(now() - bootedAt);
+            // What the stack pins has not moved: the host key (sshd keeps its keys) and the address.
+            expect(host.sshHostKey()).toBe(hostKey);
+            expect(host.sshAddress()).toBe(address);
+            // The next `pulumi up` from the laptop, over SSH after the reboot: reads everything back, nothing to do.
+            const again = await deploy(host, "test", sshConfig(address, hostKey), overSsh, { sshOpts });
+            expect(again.steps).toEqual([]);
+            expect((await pendingChanges(host, again)).flatMap((p) => p.changes)).toEqual([]);
+            deployed.set("test", again);
+
+            // The operator's `npm run health -- --stack test` from the laptop: the stack file names the
+            // host, user and pinned key; the check that runs is the one installed over SSH.
+            const project = mkdtempSync(join(tmpdir(), "rezept-operator-"));
+            cpSync(join(__dirname, "..", "Pulumi.yaml"), join(project, "Pulumi.yaml"));
+            writeFileSync(join(project, "Pulumi.test.yaml"), `config:\n  rezept-tagebuch:hostConnection: ssh\n  rezept-tagebuch:sshHost: ${address}\n` +
+                `  rezept-tagebuch:sshUser: ${USER.name}\n  rezept-tagebuch:sshHostKey: ${hostKey}\n`);
+            const npmRunHealth = (...args: string[]) => spawnSync(process.execPath, [join(__dirname, "../node_modules/ts-node/dist/bin.js"), "--transpile-only",
+                join(__dirname, "../scripts/health.ts"), "--stack", "test", "--identity", key.privateKeyFile, ...args],
+            { cwd: project, encoding: "utf8", timeout: 180_000, env: { ...process.env, TS_NODE_PROJECT: join(__dirname, "../tsconfig.json") } });
+            const report = npmRunHealth();
+            details.npm_run_health_over_ssh = report.stdout.split("\n").slice(0, 1);
+            expect(report.stderr).toBe("");
+            expect(report.stdout).toMatch(new RegExp(`^rezept-tagebuch test on ${host.name}: healthy\n`));
+            expect(report.status).toBe(0);
+
+            // Its installed check after the reboot: the timer (every 5 s for the scenario) alerts once on a
+            // stopped database and once on its recovery, through the stack's alert command.
+            const timer = `${healthUnitName("test")}.timer`;
+            const dropIn = `${UNIT_DIR}/${timer}.d`;
+            const testAlerts = () => (existsSync(join(host.root, ALERT_DIR)) ? readdirSync(join(host.root, ALERT_DIR)) : [])
+                .filter((file) => file.startsWith("command-")).sort()
+                .map((file) => readFileSync(join(host.root, ALERT_DIR, file), "utf8"))
+                .filter((text) => text.startsWith("rezept-tagebuch test "));
+            const before = testAlerts().length;
+            host.must(["sh", "-c", `mkdir -p ${dropIn} && printf '%s\\n' '[Timer]' 'OnCalendar=' 'OnCalendar=*:*:0/5' 'AccuracySec=1s' > ${dropIn}/e2e.conf && systemctl --user daemon-reload && systemctl --user restart ${timer}`]);
+            try {
+                const stoppedAt = now();
+                host.must(["systemctl", "--user", "stop", unitName(dbContainer)]);
+                await waitFor("the test stack's failing alert", () => testAlerts().length > before, 60);
+                timings.db_stopped_to_alert_s = round(now() - stoppedAt);
+                expect(testAlerts()[before]).toMatch(/^rezept-tagebuch test on \S+ FAILING: .*database seaser-postgres-test (runs|healthy)/);
+                const failing = npmRunHealth("--json");
+                expect(failing.status).toBe(1);
+                expect(JSON.parse(failing.stdout).environments[0].checks.filter((c: { ok: boolean }) => !c.ok).map((c: { name: string }) => c.name)).toContain("database seaser-postgres-test runs");
+                const startedAt = now();
+                host.must(["systemctl", "--user", "start", unitName(dbContainer)]);
+                await waitFor("the test stack's recovery alert", () => testAlerts().length > before + 1, 120);
+                timings.db_started_to_recovery_alert_s = round(now() - startedAt);
+                // Two more timer runs: no further alert.
+                await sleep(11_000);
+                const sent = testAlerts().slice(before);
+                details.alerts = sent.map((text) => text.split("\n")[0]);
+                expect(sent).toHaveLength(2);
+                expect(sent[1]).toMatch(/^rezept-tagebuch test on \S+ recovered: all \d+ checks pass/);
+            } finally {
+                host.exec(["sh", "-c", `rm -rf ${dropIn} && systemctl --user daemon-reload && systemctl --user restart ${timer}`]);
+                rmSync(project, { recursive: true, force: true });
+            }
+        }, 900_000);
+
+        // Scenarios on the stack deployed over SSH go here: `deployed.get("test")` is it,
+        // `operatorSshOpts` and `sshConfig` redeploy it from outside.
     });
 });
