@@ -42,6 +42,8 @@ export interface Applied {
 
 export interface Deployment {
     readonly environment: EnvironmentName;
+    /** The stack's configuration this deploy ran with, to preview the same stack from elsewhere. */
+    readonly config: Record<string, string>;
     readonly run: ProgramRun;
     /** Every custom resource the stack has, by URN. */
     readonly resources: ReadonlyMap<string, Applied>;
@@ -338,18 +340,10 @@ export function runRemoteScript(inputs: Record<string, any>, script: string): st
 }
 
 /**
- * Deploys one stack as `pulumi up` would against `previous` (the last deploy's state):
- * creates what is new, replaces what the provider would replace (deleting first where
- * the resource asks for it, as containers do), updates commands, deletes what the
- * program no longer registers, and leaves everything else alone.
+ * The program run as `pulumi up` and `pulumi preview` start it against `previous` (the last deploy's
+ * state), from `projectDir` (default: this checkout), with the host's image ids and the engine's ids.
  */
-export async function deploy(
-    host: SystemdHost, environment: EnvironmentName, config: Record<string, string>, previous?: Deployment,
-    operator: { sshOpts?: readonly string[] } = {},
-): Promise<Deployment> {
-    const dockerHost = config.dockerHost || undefined;
-    const docker = dockerEndpoint(host, dockerHost, operator.sshOpts);
-    const api = dockerApi(docker);
+async function runAgainst(api: ReturnType<typeof dockerApi>, environment: EnvironmentName, config: Record<string, string>, previous: Deployment | undefined, projectDir?: string) {
     // RemoteImage.imageId is the image's id on the host (resource_docker_image_funcs.go:129); nothing can be pulled here.
     const images = new Map<string, string>();
     for (const image of (await api("GET", "/images/json")).json as { Id: string; RepoTags?: string[] }[]) {
@@ -372,7 +366,38 @@ export async function deploy(
             return id;
         },
         mockId,
+        projectDir,
     });
+    return { run, prior, mockId };
+}
+
+/** `pulumi preview` against `previous`: what an `up` would do to each resource, deletes included; nothing is applied. */
+export async function preview(host: SystemdHost, environment: EnvironmentName, config: Record<string, string>, previous: Deployment,
+    opts: { projectDir?: string } = {}): Promise<{ resource: string; action: string }[]> {
+    const { run, prior } = await runAgainst(dockerApi(previous.docker ?? host.apiSocket), environment, config, previous, opts.projectDir);
+    const custom = run.resources.filter((r) => r.custom && r.type !== TYPES.provider);
+    const label = (r: Registered) => `${r.type.split(":").pop()} ${r.name}`;
+    return [
+        ...custom.map((r) => ({ resource: label(r), action: plan(r, prior(r)).action })),
+        ...[...previous.resources.values()].filter((a) => !custom.some((r) => r.urn === a.registered.urn)).map((a) => ({ resource: label(a.registered), action: "delete" })),
+    ];
+}
+
+/**
+ * Deploys one stack as `pulumi up` would against `previous` (the last deploy's state):
+ * creates what is new, replaces what the provider would replace (deleting first where
+ * the resource asks for it, as containers do), updates commands, deletes what the
+ * program no longer registers, and leaves everything else alone. `projectDir` runs
+ * the program of another checkout.
+ */
+export async function deploy(
+    host: SystemdHost, environment: EnvironmentName, config: Record<string, string>, previous?: Deployment,
+    operator: { sshOpts?: readonly string[]; projectDir?: string } = {},
+): Promise<Deployment> {
+    const dockerHost = config.dockerHost || undefined;
+    const docker = dockerEndpoint(host, dockerHost, operator.sshOpts);
+    const api = dockerApi(docker);
+    const { run, prior, mockId } = await runAgainst(api, environment, config, previous, operator.projectDir);
 
     // A resource waits for its provider, and so for what the provider depends on (the host check).
     const providers = run.resources.filter((r) => r.type.startsWith("pulumi:providers:"));
@@ -450,9 +475,9 @@ export async function deploy(
         const resources = new Map(applied);
         for (const [urn, old] of previous?.resources ?? []) if (!resources.has(urn) && !deleted.has(urn)) resources.set(urn, old);
         const outputs = await stackOutputs(run, custom, applied, { failed: true, previous: previous?.outputs ?? {} });
-        throw new DeployError(String(error instanceof Error ? error.message : error), { environment, run, resources, steps, installer, outputs, docker });
+        throw new DeployError(String(error instanceof Error ? error.message : error), { environment, config, run, resources, steps, installer, outputs, docker });
     }
-    return { environment, run, resources: applied, steps, timeline, installer, outputs: await stackOutputs(run, custom, applied, { failed: false }), docker };
+    return { environment, config, run, resources: applied, steps, timeline, installer, outputs: await stackOutputs(run, custom, applied, { failed: false }), docker };
 }
 
 /**

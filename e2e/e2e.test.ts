@@ -10,7 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ENVIRONMENTS, EnvironmentName, environmentNames, unitName } from "../lib/environments";
-import { deploy, DeployError, Deployment, destroy, dockerApi, pendingChanges, refresh, removeUnits, runScript } from "./deploy";
+import { deploy, DeployError, Deployment, destroy, dockerApi, pendingChanges, preview, refresh, removeUnits, runScript } from "./deploy";
+import { SecondCheckout } from "./checkout";
 import { must, OperatorKey, operatorKey, SystemdHost, USER } from "./host";
 import { containerDeleteCalls } from "./provider";
 import { mergeReport } from "./report";
@@ -20,7 +21,7 @@ import { parsePollLines, summarizeOutage } from "./bootPoll";
 import { runProgram, TYPES } from "../test/harness";
 import { planAdoption, volumeProblems } from "../lib/adoption";
 import { adoptionBackup, applySteps, observe } from "../scripts/adopt";
-import { healthUnitName } from "../lib/healthUnits";
+import { checkFailedScriptFile, healthScriptFile, healthUnitName } from "../lib/healthUnits";
 import { parseEnvLines } from "../lib/appEnv";
 
 const UNIT_DIR = `${USER.home}/.config/systemd/user`;
@@ -415,12 +416,14 @@ describe("rezept-tagebuch on a real systemd host", () => {
         expect(host.must(["systemctl", "--user", "cat", "rezept-tagebuch-backup-dev.timer"])).toContain("OnCalendar=*-*-* 03:00:00");
     });
 
+    /** IMAGES.appBroken: the stand-in app that starts and never answers (a bad release). */
+    const buildBrokenApp = () => host.must(["sh", "-c", `podman image exists ${IMAGES.appBroken} || { mkdir -p /tmp/broken && printf '%s\\n' 'FROM ${IMAGES.app}' 'CMD ["python3", "-c", "import time; time.sleep(10**9)"]' > /tmp/broken/Containerfile && podman build -q -t ${IMAGES.appBroken} /tmp/broken; }`], { timeoutMs: 300_000 });
     scenario("deploy-unhealthy", async (timings, details) => {
         const { appContainer } = names("dev");
         // What the README's rollback reads: `pulumi stack output --stack dev appImageTag`.
         const previousTag = deployed.get("dev")!.outputs.appImageTag;
         expect(previousTag).toBe(inspect(appContainer, "{{.ImageName}}").split(":").pop());
-        host.must(["sh", "-c", `mkdir -p /tmp/broken && printf '%s\\n' 'FROM ${IMAGES.app}' 'CMD ["python3", "-c", "import time; time.sleep(10**9)"]' > /tmp/broken/Containerfile && podman build -q -t ${IMAGES.appBroken} /tmp/broken`], { timeoutMs: 300_000 });
+        buildBrokenApp();
         const bound = 20;
         const startedAt = now();
         const failure = await deployFailing("dev", stackConfig("dev", { appImage: IMAGES.appBroken, deployTimeoutSeconds: String(bound) }));
@@ -814,29 +817,80 @@ describe("rezept-tagebuch on a real systemd host", () => {
     });
 
     /**
-     * The installed health check as the operator has it: each stack's timer runs this checkout's
-     * `npm run health -- --stack <env> --alert` (node and the checkout are mounted into the host at
-     * their paths, see e2e/host.ts), alerting the command and the webhook of HEALTH_ALERTS. Faults
-     * go into dev, whose timer a drop-in shortens from minutes to HEALTH_INTERVAL_S.
+     * The installed health check as the operator has it: each stack's timer runs the stack's own
+     * script, `sh ~/.config/rezept-tagebuch/health-<env>.sh --alert`, which needs nothing but what
+     * the host has (neither Node.js nor a checkout is in the host, see e2e/host.ts), alerting the
+     * command and the webhook of HEALTH_ALERTS. Faults go into dev, whose timer a drop-in shortens
+     * from minutes to HEALTH_INTERVAL_S.
      */
     describe("health check", () => {
         const HEALTH_INTERVAL_S = 5;
-        const RECEIVER_UNIT = "e2e-alert-webhook";
+        /** The webhook receiver: a container of its own, with no stack's label, on the host's network. */
+        const RECEIVER_CONTAINER = "e2e-alert-webhook";
         const dev = names("dev");
         const checkService = (env: EnvironmentName) => `${healthUnitName(env)}.service`;
+        const failedService = (env: EnvironmentName) => `${healthUnitName(env)}-failed.service`;
         const timerDropIn = `${UNIT_DIR}/${healthUnitName("dev")}.timer.d`;
-        /** Receives the webhook's POSTs, one file each (written aside, then renamed, so a reader never sees half). */
-        const RECEIVER = `const http = require("node:http"), fs = require("node:fs"); let n = 0;
-http.createServer((req, res) => { let body = ""; req.on("data", (chunk) => { body += chunk; }); req.on("end", () => {
-    if (req.method === "POST") { const file = ${JSON.stringify(ALERT_DIR)} + "/webhook-" + Date.now() + String(n++ % 1e6).padStart(6, "0") + ".json"; fs.writeFileSync(file + ".tmp", body); fs.renameSync(file + ".tmp", file); }
-    res.writeHead(204); res.end(); }); }).listen(${WEBHOOK_PORT}, "127.0.0.1");`;
+        const HEALTH_DIR = `${USER.home}/.config/rezept-tagebuch`;
+        const healthScript = (env: EnvironmentName) => `${HEALTH_DIR}/${healthScriptFile(env)}`;
+        /** The installer the stack runs for its check (components/healthCheck.ts), as the last deploy registered it. */
+        const healthInstaller = (deployment: Deployment) => deployment.run.find(TYPES.localCommand, `${deployment.environment}-health-install`);
+        /** dev's configuration as the scenarios before left it (adopted volumes included), with `extra` over it. */
+        const devConfig = (extra: Record<string, string> = {}) => stackConfig("dev", { ...adoptedConfig.get("dev"), ...extra });
+        /**
+         * Receives the webhook's POSTs, one file each (written aside, then renamed, so a reader never sees
+         * half), named by the time in nanoseconds as the alert command names its files; answers 204.
+         */
+        const RECEIVER = `import http.server, os, time
+class Receiver(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def body(self):
+        if self.headers.get("Transfer-Encoding", "").lower() != "chunked":
+            return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        data = b""
+        while True:
+            size = int(self.rfile.readline().split(b";")[0], 16)
+            if size == 0:
+                self.rfile.readline()
+                return data
+            data += self.rfile.read(size)
+            self.rfile.readline()
+    def answer(self):
+        self.send_response(204)
+        self.send_header("Connection", "close")
+        self.end_headers()
+    def do_POST(self):
+        body = self.body()
+        path = "${ALERT_DIR}/webhook-%d.json" % time.time_ns()
+        with open(path + ".tmp", "wb") as f:
+            f.write(body)
+        os.rename(path + ".tmp", path)
+        self.answer()
+    def do_GET(self):
+        self.answer()
+    def log_message(self, *args):
+        pass
+http.server.ThreadingHTTPServer(("127.0.0.1", ${WEBHOOK_PORT}), Receiver).serve_forever()
+`;
 
-        /** The operator's `npm run health -- ARGS` (package.json's script), in the checkout, inside the host. */
-        const runHealth = (args: string[]) => host.exec(["sh", "-c", 'cd "$1" && node=$2 && shift 2 && exec "$node" node_modules/ts-node/dist/bin.js --transpile-only scripts/health.ts "$@"',
-            "sh", process.cwd(), process.execPath, ...args], { timeoutMs: 180_000 });
+        /** A stack's installed check, run inside the host as the operator runs it (`npm run health -- --stack <env>` does the same there). */
+        const runHealth = (env: EnvironmentName, args: string[]) => host.exec(["sh", healthScript(env), ...args], { timeoutMs: 180_000 });
+        /** What the stack installed for its check: units, timer and scripts (not the webhook file or the state). */
+        const installedCheck = (env: EnvironmentName) => host.must(["sh", "-c",
+            `cat ${UNIT_DIR}/${checkService(env)} ${UNIT_DIR}/${healthUnitName(env)}.timer ${UNIT_DIR}/${failedService(env)} ${healthScript(env)} ${HEALTH_DIR}/${checkFailedScriptFile(env)}`]);
 
         type Alert = { via: string; at: number; environment: string; kind: string; text: string };
         const alertDir = () => join(host.root, ALERT_DIR);
+        /**
+         * An alert command's text, by its first line (lib/healthUnits.ts): "rezept-tagebuch <env> on <host> FAILING: ...",
+         * "... still failing: ...", "... recovered: ..."; the self-watch's "rezept-tagebuch <env> on <host>: the health
+         * check did not run (...)" and "...: the health check runs again (...)".
+         */
+        const commandAlertHead = (head: string): { environment: string; kind: string } => {
+            const match = /^rezept-tagebuch (\S+) on \S+(?: (FAILING|still failing|recovered):|: the health check (did not run|runs again) )/.exec(head);
+            const kinds: Record<string, string> = { FAILING: "failing", "still failing": "reminder", recovered: "recovered", "did not run": "check-failed", "runs again": "check-recovered" };
+            return { environment: match?.[1] ?? "unreadable", kind: kinds[match?.[2] ?? match?.[3] ?? ""] ?? "unreadable" };
+        };
         /** Every alert received, oldest first: the command's text files and the webhook's JSON. */
         const alerts = (): Alert[] => (existsSync(alertDir()) ? readdirSync(alertDir()) : [])
             .filter((file) => /^(command|webhook)-\d+\.(txt|json)$/.test(file))
@@ -848,13 +902,15 @@ http.createServer((req, res) => { let body = ""; req.on("data", (chunk) => { bod
                     const json = JSON.parse(content) as { environment: string; kind: string; text: string };
                     return { via, at, environment: json.environment, kind: json.kind, text: json.text };
                 }
-                // The text's first line: "rezept-tagebuch <env> on <host> FAILING: ..." or "... recovered: ...".
-                const head = /^rezept-tagebuch (\S+) on \S+ (FAILING|still failing|recovered)/.exec(content);
-                const kind = { FAILING: "failing", "still failing": "reminder", recovered: "recovered" }[head?.[2] ?? ""] ?? "unreadable";
-                return { via, at, environment: head?.[1] ?? "unreadable", kind, text: content };
+                return { via, at, ...commandAlertHead(content.split("\n")[0]), text: content };
             })
             .sort((a, b) => a.at - b.at);
-        const clearAlerts = () => rmSync(alertDir(), { recursive: true, force: true });
+        const alertList = () => alerts().map((a) => `${a.via} ${a.environment} ${a.kind}`).sort();
+        const byKind = (kind: string) => alerts().filter((a) => a.kind === kind);
+        /** Empties the alert folder; the folder stays, as the receiver's bind mount is the folder itself. */
+        const clearAlerts = () => {
+            for (const file of existsSync(alertDir()) ? readdirSync(alertDir()) : []) rmSync(join(alertDir(), file), { force: true });
+        };
 
         const lastRunEnded = () => host.must(["systemctl", "--user", "show", "--property=ExecMainExitTimestampMonotonic", "--value", checkService("dev")]).trim();
         /** Waits until dev's timer has run the check `count` more times. */
@@ -874,18 +930,35 @@ http.createServer((req, res) => { let body = ""; req.on("data", (chunk) => { bod
                 throw new Error(`${checkService(env)} failed:\n${host.exec(["journalctl", "--user", "-u", checkService(env), "-n", "40", "--no-pager"]).stdout}`);
             }
         };
-        const failingChecks = (args: string[]) => {
-            const result = runHealth(args);
+        const failingChecks = (env: EnvironmentName) => {
+            const result = runHealth(env, ["--json"]);
             expect(result.status, result.stdout + result.stderr).toBe(1);
             return (JSON.parse(result.stdout) as { environments: { checks: { name: string; ok: boolean; detail: string }[] }[] })
                 .environments.flatMap((e) => e.checks).filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`);
         };
+        /**
+         * Runs `work` with dev's timer stopped (and no run of it under way): making a fault takes a moment
+         * (a unit stopping stops the app first, a container recreated by hand is briefly gone), and a check
+         * in that moment alerts about it, then no more while it stays failing; so does a deploy's passing
+         * state (new containers before their units). The check runs again once it is in place.
+         */
+        const withTimerPaused = async (work: () => unknown) => {
+            const timer = `${healthUnitName("dev")}.timer`;
+            host.must(["systemctl", "--user", "stop", timer]);
+            await waitFor(`${checkService("dev")} to finish its run`, () => !["active", "activating"].includes(host.exec(["systemctl", "--user", "is-active", checkService("dev")]).stdout.trim()), 120);
+            try {
+                await work();
+            } finally {
+                host.must(["systemctl", "--user", "start", timer]);
+            }
+        };
 
         beforeAll(async () => {
             host.must(["mkdir", "-p", ALERT_DIR]);
-            host.must(["systemd-run", "--user", `--unit=${RECEIVER_UNIT}`, "--collect", process.execPath, "-e", RECEIVER]);
-            const probe = `fetch("http://127.0.0.1:${WEBHOOK_PORT}/").then((r) => process.exit(r.status === 204 ? 0 : 1), () => process.exit(1))`;
-            await waitFor("the webhook receiver", () => host.exec([process.execPath, "-e", probe]).status === 0, 30);
+            host.must(["podman", "run", "-d", "--rm", "--replace", "--name", RECEIVER_CONTAINER, "--network", "host", "--volume", `${ALERT_DIR}:${ALERT_DIR}`,
+                IMAGES.app, "python3", "-c", RECEIVER], { timeoutMs: 180_000 });
+            const probe = `import sys, urllib.request; sys.exit(0 if urllib.request.urlopen("http://127.0.0.1:${WEBHOOK_PORT}/").status == 204 else 1)`;
+            await waitFor("the webhook receiver", () => host.exec(["podman", "exec", RECEIVER_CONTAINER, "python3", "-c", probe]).status === 0, 30);
             host.must(["mkdir", "-p", timerDropIn]);
             host.must(["sh", "-c", `printf '%s\\n' '[Timer]' 'OnCalendar=' 'OnCalendar=*:*:0/${HEALTH_INTERVAL_S}' 'AccuracySec=1s' > ${timerDropIn}/e2e.conf`]);
             host.must(["sh", "-c", `systemctl --user daemon-reload && systemctl --user restart ${healthUnitName("dev")}.timer`]);
@@ -894,21 +967,25 @@ http.createServer((req, res) => { let body = ""; req.on("data", (chunk) => { bod
         }, 600_000);
 
         afterAll(() => {
-            host.exec(["sh", "-c", `rm -rf ${timerDropIn} && systemctl --user daemon-reload && systemctl --user restart ${healthUnitName("dev")}.timer; systemctl --user stop ${RECEIVER_UNIT}`]);
+            host.exec(["sh", "-c", `rm -rf ${timerDropIn} && systemctl --user daemon-reload && systemctl --user restart ${healthUnitName("dev")}.timer`]);
+            host.exec(["podman", "rm", "-f", "-t", "0", RECEIVER_CONTAINER]);
         });
 
         scenario("health-healthy", async (timings, details) => {
             clearAlerts();
+            // The host has neither this machine's Node.js nor this checkout: the check runs with what the host has.
+            for (const path of [process.execPath, process.cwd()]) expect(host.exec(["test", "-e", path]).status, `${path} inside the host`).not.toBe(0);
+            expect(host.exec(["sh", "-c", "command -v node"]).status, "node inside the host").not.toBe(0);
             const startedAt = now();
-            const result = runHealth(["--json"]);
+            const results = ENVIRONMENTS.map((env) => runHealth(env, ["--json"]));
             timings.check_all_stacks_s = round(now() - startedAt);
-            expect(result.status, result.stdout + result.stderr).toBe(0);
-            const report = JSON.parse(result.stdout) as { ok: boolean; environments: { environment: string; checks: { ok: boolean }[] }[] };
-            expect(report.environments.map((e) => e.environment)).toEqual([...ENVIRONMENTS]);
-            expect(report.environments.flatMap((e) => e.checks).filter((c) => !c.ok)).toEqual([]);
-            details.checks = Object.fromEntries(report.environments.map((e) => [e.environment, e.checks.length]));
+            for (const result of results) expect(result.status, result.stdout + result.stderr).toBe(0);
+            const reports = results.flatMap((result) => (JSON.parse(result.stdout) as { ok: boolean; environments: { environment: string; checks: { ok: boolean }[] }[] }).environments);
+            expect(reports.map((e) => e.environment)).toEqual([...ENVIRONMENTS]);
+            expect(reports.flatMap((e) => e.checks).filter((c) => !c.ok)).toEqual([]);
+            details.checks = Object.fromEntries(reports.map((e) => [e.environment, e.checks.length]));
             // The table the operator reads.
-            const table = runHealth(["--stack", "dev"]);
+            const table = runHealth("dev", []);
             expect(table.status).toBe(0);
             expect(table.stdout).toContain(`rezept-tagebuch dev on ${host.name}: healthy`);
             // The timer's runs pass and alert nobody.
@@ -916,64 +993,58 @@ http.createServer((req, res) => { let body = ""; req.on("data", (chunk) => { bod
             timings.timer_interval_s = HEALTH_INTERVAL_S;
             expect(host.must(["systemctl", "--user", "show", "--property=Result", "--value", checkService("dev")]).trim()).toBe("success");
             expect(alerts()).toEqual([]);
-            // No secret in the report, the timer's units or the settings; the webhook URL only in its 0600 file.
-            const installed = host.must(["sh", "-c", `cat ${UNIT_DIR}/${checkService("dev")} ${UNIT_DIR}/${healthUnitName("dev")}.timer ~/.config/rezept-tagebuch/health-dev.json`]);
+            // No secret in the report, the check's units or its script; the webhook URL only in its 0600 file.
+            const installed = installedCheck("dev");
             for (const secret of ["e2e-dev-password", `127.0.0.1:${WEBHOOK_PORT}`]) {
-                expect(result.stdout + table.stdout + installed).not.toContain(secret);
+                expect(results.map((r) => r.stdout).join("") + table.stdout + installed).not.toContain(secret);
             }
-            expect(host.must(["stat", "-c", "%a", `${USER.home}/.config/rezept-tagebuch/health-dev.webhook`]).trim()).toBe("600");
+            expect(host.must(["stat", "-c", "%a", `${HEALTH_DIR}/health-dev.webhook`]).trim()).toBe("600");
         });
 
+        type Fault = { inject: () => unknown; named: string; restore: () => unknown; observed?: () => Details };
         /** A fault in dev: the operator's check names it; one alert by each channel, none more while it lasts; once restored, one recovery each. */
-        const faultScenario = (name: string, fault: { inject: () => unknown; named: string; restore: () => unknown; observed?: () => Details }) =>
-            scenario(name, async (timings, details) => {
-                clearAlerts();
-                // Making a fault takes a moment (a unit stopping stops the app first, a container recreated by
-                // hand is briefly gone), and a check in that moment alerts about it, then no more while it stays
-                // failing. The timer is paused over it, so the alert is about the fault in place.
-                const timer = `${healthUnitName("dev")}.timer`;
-                host.must(["systemctl", "--user", "stop", timer]);
-                await waitFor(`${checkService("dev")} to finish its run`, () => !["active", "activating"].includes(host.exec(["systemctl", "--user", "is-active", checkService("dev")]).stdout.trim()), 120);
-                await fault.inject();
-                host.must(["systemctl", "--user", "start", timer]);
-                const faultAt = now();
-                const byChannel = (kind: string) => alerts().filter((a) => a.kind === kind);
-                try {
-                    const failed = failingChecks(["--stack", "dev", "--json"]);
-                    details.failed_checks = failed;
-                    Object.assign(details, fault.observed?.());
-                    expect(failed.join("\n")).toContain(fault.named);
-                    await waitFor("the alert, by command and webhook", () => byChannel("failing").length >= 2, 6 * HEALTH_INTERVAL_S + 120, 200);
-                    for (const alert of byChannel("failing")) {
-                        timings[`fault_to_${alert.via}_alert_s`] = round(alert.at - faultAt);
-                        expect(alert.environment).toBe("dev");
-                        expect(alert.text).toContain(host.name);
-                        expect(alert.text).toContain(fault.named);
-                    }
-                    // While it stays down, the timer goes on checking and nobody is alerted again.
-                    await timerRuns(2);
-                    expect(alerts().map((a) => `${a.via} ${a.environment} ${a.kind}`).sort()).toEqual(["command dev failing", "webhook dev failing"]);
-                } catch (error) {
-                    // A failed scenario leaves dev as it found it, so the next one starts healthy.
-                    await fault.restore();
-                    throw error;
+        const faultCycle = async (timings: Timings, details: Details, fault: Fault) => {
+            clearAlerts();
+            await withTimerPaused(fault.inject);
+            const faultAt = now();
+            try {
+                const failed = failingChecks("dev");
+                details.failed_checks = failed;
+                Object.assign(details, fault.observed?.());
+                expect(failed.join("\n")).toContain(fault.named);
+                await waitFor("the alert, by command and webhook", () => byKind("failing").length >= 2, 6 * HEALTH_INTERVAL_S + 120, 200);
+                for (const alert of byKind("failing")) {
+                    timings[`fault_to_${alert.via}_alert_s`] = round(alert.at - faultAt);
+                    expect(alert.environment).toBe("dev");
+                    expect(alert.text).toContain(host.name);
+                    expect(alert.text).toContain(fault.named);
                 }
-                const restoredAt = now();
+                // While it stays down, the timer goes on checking and nobody is alerted again.
+                await timerRuns(2);
+                expect(alertList()).toEqual(["command dev failing", "webhook dev failing"]);
+            } catch (error) {
+                // A failed scenario leaves dev as it found it, so the next one starts healthy.
                 await fault.restore();
-                timings.restore_s = round(now() - restoredAt);
-                await waitFor("the recovery alert, by command and webhook", () => byChannel("recovered").length >= 2, 6 * HEALTH_INTERVAL_S + 180, 200);
-                for (const alert of byChannel("recovered")) timings[`restore_to_${alert.via}_recovery_s`] = round(alert.at - restoredAt);
-                await timerRuns(1);
-                expect(alerts().map((a) => `${a.via} ${a.environment} ${a.kind}`)).toHaveLength(4);
-                expect(runHealth(["--stack", "dev"]).status).toBe(0);
-            });
+                throw error;
+            }
+            const restoredAt = now();
+            await fault.restore();
+            timings.restore_s = round(now() - restoredAt);
+            await waitFor("the recovery alert, by command and webhook", () => byKind("recovered").length >= 2, 6 * HEALTH_INTERVAL_S + 180, 200);
+            for (const alert of byKind("recovered")) timings[`restore_to_${alert.via}_recovery_s`] = round(alert.at - restoredAt);
+            await timerRuns(1);
+            expect(alertList()).toEqual(["command dev failing", "command dev recovered", "webhook dev failing", "webhook dev recovered"]);
+            expect(runHealth("dev", []).status).toBe(0);
+        };
+        const faultScenario = (name: string, fault: Fault) => scenario(name, (timings, details) => faultCycle(timings, details, fault));
 
-        faultScenario("health-db-stopped", {
+        const dbStopped: Fault = {
             // Stopping the database's unit stops the app too (PartOf=); starting it again does not, so both.
             inject: () => host.must(["systemctl", "--user", "stop", unitName(dev.dbContainer)], { timeoutMs: 120_000 }),
             named: `database ${dev.dbContainer} runs`,
             restore: () => host.must(["systemctl", "--user", "start", unitName(dev.dbContainer), unitName(dev.appContainer)], { timeoutMs: 240_000 }),
-        });
+        };
+        faultScenario("health-db-stopped", dbStopped);
 
         faultScenario("health-unit-disabled", {
             inject: () => host.must(["systemctl", "--user", "disable", unitName(dev.appContainer)]),
@@ -1045,9 +1116,131 @@ http.createServer((req, res) => { let body = ""; req.on("data", (chunk) => { bod
             // The row's fix: remove it, then `pulumi up --refresh` (the state's container is gone, so up creates it).
             restore: async () => {
                 host.must(["podman", "rm", "-f", "-t", "0", dev.appContainer]);
-                deployed.set("dev", await deploy(host, "dev", stackConfig("dev", adoptedConfig.get("dev")), await refresh(host, deployed.get("dev")!)));
+                deployed.set("dev", await deploy(host, "dev", devConfig(), await refresh(host, deployed.get("dev")!)));
             },
         });
+
+        scenario("preview-elsewhere-no-change", async (timings, details) => {
+            // The nightly drift job's `pulumi preview`, from another clone at another path (a CI runner's
+            // workspace): every stack as deployed from this checkout, nothing to create, update or replace.
+            const checkout = SecondCheckout.create();
+            try {
+                const startedAt = now();
+                const changed: Record<string, string[]> = {};
+                for (const [env, deployment] of deployed) {
+                    const planned = await preview(host, env, deployment.config, deployment, { projectDir: checkout.dir });
+                    changed[env] = planned.filter((p) => p.action !== "same").map((p) => `${p.action} ${p.resource}`);
+                    details[env] = { resources: planned.length, changed: changed[env] };
+                    expect(planned.length, env).toBeGreaterThan(0);
+                }
+                timings.preview_all_stacks_s = round(now() - startedAt);
+                expect(Object.keys(changed).sort()).toEqual([...ENVIRONMENTS].sort());
+                expect(changed).toEqual(Object.fromEntries(ENVIRONMENTS.map((env) => [env, []])));
+            } finally {
+                checkout.remove();
+            }
+        });
+
+        scenario("health-checkout-moved", async (timings, details) => {
+            // dev deployed from a second clone, which is then moved away (or `git clean`ed, or its Node.js
+            // switched): the installed check runs on, alerts on a fault and recovers.
+            const checkout = SecondCheckout.create();
+            try {
+                const fromThere = await deploy(host, "dev", devConfig(), deployed.get("dev"), { projectDir: checkout.dir });
+                deployed.set("dev", fromThere);
+                details.steps_from_elsewhere = fromThere.steps;
+                const deployedFrom = checkout.move();
+                await faultCycle(timings, details, dbStopped);
+                // Nothing installed names the checkout that deployed, this one, or this machine's Node.js.
+                const installed = installedCheck("dev");
+                for (const path of [deployedFrom, process.cwd(), process.execPath]) expect(installed).not.toContain(path);
+            } finally {
+                deployed.set("dev", await deploy(host, "dev", devConfig(), deployed.get("dev")));
+                checkout.remove();
+            }
+        });
+
+        scenario("health-self-failure", async (timings, details) => {
+            // The check's script crashes (as a damaged or half-written one would): its service fails, and the
+            // unit the service names in OnFailure= alerts once by each channel, however often the timer fails.
+            clearAlerts();
+            const reinstall = () => {
+                const installer = healthInstaller(deployed.get("dev")!).inputs;
+                runScript(host, installer, installer.create);
+            };
+            await withTimerPaused(() => host.must(["sh", "-c", `printf '%s\\n' 'echo "e2e: a broken check" >&2' 'exit 3' > ${healthScript("dev")}`]));
+            const brokenAt = now();
+            try {
+                await waitFor("the check-failed alert, by command and webhook", () => byKind("check-failed").length >= 2, 6 * HEALTH_INTERVAL_S + 120, 200);
+                for (const alert of byKind("check-failed")) {
+                    timings[`broken_to_${alert.via}_alert_s`] = round(alert.at - brokenAt);
+                    expect(alert.environment).toBe("dev");
+                    expect(alert.text).toContain(host.name);
+                    expect(alert.text).toMatch(/health check/i);
+                }
+                await timerRuns(2);
+                details.service_result = host.must(["systemctl", "--user", "show", "--property=Result", "--value", checkService("dev")]).trim();
+                expect(details.service_result).not.toBe("success");
+                expect(alertList()).toEqual(["command dev check-failed", "webhook dev check-failed"]);
+            } catch (error) {
+                reinstall();
+                throw error;
+            }
+            // Mended as the operator would: the stack's installer again (`pulumi up --replace` of the check's installer).
+            const mendedAt = now();
+            reinstall();
+            await waitFor("the check-recovered alert, by command and webhook", () => byKind("check-recovered").length >= 2, 6 * HEALTH_INTERVAL_S + 180, 200);
+            for (const alert of byKind("check-recovered")) timings[`mended_to_${alert.via}_recovery_s`] = round(alert.at - mendedAt);
+            await timerRuns(2);
+            expect(host.must(["systemctl", "--user", "show", "--property=Result", "--value", checkService("dev")]).trim()).toBe("success");
+            // dev itself stayed healthy: no failing or recovered alert, one each of the self-watch's.
+            expect(alertList()).toEqual(["command dev check-failed", "command dev check-recovered", "webhook dev check-failed", "webhook dev check-recovered"]);
+        });
+
+        scenario("health-state-survives-deploy", async (timings, details) => {
+            // An outage a deploy fixes: a bad release (an app that starts and never answers) fails its deploy and
+            // is alerted; the next release fixes it, and its deploy updates the check's settings (the new tag) in
+            // place. The alert state is still there after it: one recovery by each channel.
+            clearAlerts();
+            buildBrokenApp();
+            const bound = 20;
+            // The bad release with the timer paused: while a deploy runs, containers and units change one by one,
+            // which a check in between would report (and alert on) as a transition of its own.
+            await withTimerPaused(async () => {
+                const failure = await deployFailing("dev", devConfig({ appImage: IMAGES.appBroken, deployTimeoutSeconds: String(bound) }));
+                details.failed_deploy = failure.split("\n").filter((line) => line.startsWith("rezept-tagebuch:"));
+                expect(failure).toContain(`${dev.appContainer} did not pass its healthcheck within ${bound} s`);
+            });
+            const outageAt = now();
+            try {
+                await waitFor("the alert, by command and webhook", () => byKind("failing").length >= 2, 6 * HEALTH_INTERVAL_S + 120, 200);
+                for (const alert of byKind("failing")) {
+                    timings[`outage_to_${alert.via}_alert_s`] = round(alert.at - outageAt);
+                    expect(alert.text).toContain(`app ${dev.appContainer} healthy`);
+                }
+                await timerRuns(2);
+                expect(alertList()).toEqual(["command dev failing", "webhook dev failing"]);
+                const fixAt = now();
+                await withTimerPaused(async () => {
+                    const fixed = await deploy(host, "dev", devConfig({ appImage: IMAGES.appNext }), deployed.get("dev"));
+                    deployed.set("dev", fixed);
+                    details.fix_steps = fixed.steps;
+                });
+                timings.fix_deploy_s = round(now() - fixAt);
+                const installer = healthInstaller(deployed.get("dev")!).name;
+                expect((details.fix_steps as string[]).filter((step) => step.endsWith(` ${installer}`))).toEqual([`update Command ${installer}`]);
+                expect(JSON.parse(get(dev.appContainer, "/api/version").body).version).toBe("v1.0.1");
+                await waitFor("the recovery alert, by command and webhook", () => byKind("recovered").length >= 2, 6 * HEALTH_INTERVAL_S + 180, 200);
+                for (const alert of byKind("recovered")) timings[`fix_to_${alert.via}_recovery_s`] = round(alert.at - fixAt);
+                await timerRuns(2);
+                expect(alertList()).toEqual(["command dev failing", "command dev recovered", "webhook dev failing", "webhook dev recovered"]);
+            } finally {
+                // Back to the tag the other scenarios deploy, with the timer paused as above.
+                await withTimerPaused(async () => {
+                    deployed.set("dev", await deploy(host, "dev", devConfig(), deployed.get("dev")));
+                });
+            }
+        }, 600_000);
     });
 
     /**

@@ -148,14 +148,6 @@ function stopEarlierRun(hostName: string): void {
 }
 
 /**
- * The installed health check runs `npm run health` of the checkout that deployed the stack,
- * with the node that ran Pulumi (index.ts: the stack's Pulumi runs on the host). The real host
- * has both; this one gets them at the same paths, read-only: node (Debian 12's libraries, as the
- * host's) and the parts of the checkout the runner loads.
- */
-const RUNNER_MOUNTS = [process.execPath, ...["package.json", "tsconfig.json", "lib", "scripts", "node_modules"].map((part) => join(process.cwd(), part))];
-
-/**
  * The README's host preparation block (the ```sh block after `<!-- host-setup`): the lines run
  * as root, then, after its `# as seaser` line, those run as the user in a login of its own.
  */
@@ -255,8 +247,9 @@ export class SystemdHost {
     }
 
     boot(): void {
+        // Nothing of the checkout or its Node.js is mounted: the installed health check runs with what the host has.
         must("podman", ["run", "-d", "--name", this.name, "--hostname", this.name, "--ip", this.bridgeAddress(), "--privileged", "--device", "/dev/net/tun",
-            ...RUNNER_MOUNTS.flatMap((path) => ["--volume", `${path}:${path}:ro`]), "--systemd=always", "--rootfs", this.root, "/sbin/init"]);
+            "--systemd=always", "--rootfs", this.root, "/sbin/init"]);
         this.waitForSystemd();
         // The README's host block, as an operator runs it: its root part as root, the rest as the user.
         // Its apt-get line is left out: this host's root file system is made by debootstrap with
