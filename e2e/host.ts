@@ -22,11 +22,13 @@ export const HOST_PACKAGES = "systemd,systemd-sysv,dbus,podman,runc,crun,netavar
  * The Debian releases the suite builds a host from, named as reports/e2e.json's `hosts` names them.
  * Debian 13's Podman 5 runs rootless networks through pasta (containers.conf
  * default_rootless_network_cmd, docs/podman5.md), package passt: only a Recommends of Debian 13's
- * podman, which debootstrap does not install.
+ * podman, which debootstrap does not install. Likewise nftables: Debian 13's netavark sets up the
+ * networks' firewall with `nft` (its default driver; Debian 12's 1.4 has iptables only), and
+ * fails every container start without it.
  */
 export const DISTRIBUTIONS = {
     "debian-12": { suite: "bookworm", packages: HOST_PACKAGES, rootfs: "host-rootfs" },
-    "debian-13": { suite: "trixie", packages: `${HOST_PACKAGES},passt`, rootfs: "host-rootfs-trixie" },
+    "debian-13": { suite: "trixie", packages: `${HOST_PACKAGES},passt,nftables`, rootfs: "host-rootfs-trixie" },
 } as const;
 export type Distribution = keyof typeof DISTRIBUTIONS;
 
