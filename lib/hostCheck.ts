@@ -31,11 +31,14 @@ export interface HostCheckOptions {
      * runs containers without DNS, with only a warning.
      */
     readonly helperDirs?: readonly string[];
+    /** Where the check looks for the firewall tool netavark runs (nft or iptables, in /usr/sbin on Debian). */
+    readonly firewallToolDirs?: readonly string[];
     /** How long to wait for a user manager that lingering has only just started. */
     readonly managerWaitSeconds?: number;
 }
 
 export const PODMAN_HELPER_DIRS = ["/usr/local/libexec/podman", "/usr/local/lib/podman", "/usr/libexec/podman", "/usr/lib/podman"] as const;
+export const FIREWALL_TOOL_DIRS = ["/usr/local/sbin", "/usr/sbin", "/sbin", "/usr/local/bin", "/usr/bin", "/bin"] as const;
 
 /**
  * The line the host check prints about what the host's Podman gives the stack, as sh text over
@@ -74,6 +77,7 @@ export function renderHostCheck(spec: HostCheckSpec, opts: HostCheckOptions = {}
     const user = spec.scope === "user";
     const systemctl = user ? "systemctl --user" : "systemctl";
     const helperDirs = opts.helperDirs ?? PODMAN_HELPER_DIRS;
+    const toolDirs = opts.firewallToolDirs ?? FIREWALL_TOOL_DIRS;
     const waitSeconds = opts.managerWaitSeconds ?? 10;
     const proxy = spec.proxyNetwork;
     const env = spec.environment;
@@ -99,6 +103,33 @@ export function renderHostCheck(spec: HostCheckSpec, opts: HostCheckOptions = {}
         "done",
         'if [ "$aardvark" = no ]; then',
         `    problem "aardvark-dns is not installed (looked in ${helperDirs.join(" ")}), so netavark gives the networks no DNS and the app cannot resolve its database; fix: apt-get install aardvark-dns"`,
+        "fi",
+        // netavark sets up each network's firewall, rootless too (inside the rootless network namespace), with
+        // the driver it was built for unless containers.conf firewall_driver says otherwise (netavark
+        // src/firewall/mod.rs:55-101, build.rs:66-79 at v1.14.0: iptables unless NETAVARK_DEFAULT_FW).
+        // Debian 13's is built for nftables, and without nft every container start fails ("unable to
+        // execute nft"); Debian 12's 1.4 has no such build setting and runs iptables. `netavark version`
+        // names the default from 1.14 (src/commands/version.rs:15).
+        "firewall=\"\"",
+        `for dir in ${quote([...helperDirs])}; do`,
+        '    if [ -z "$firewall" ] && [ -x "$dir/netavark" ]; then',
+        `        firewall=$("$dir/netavark" version 2>/dev/null | sed -n 's/.*"default_fw_driver": *"\\([a-z]*\\)".*/\\1/p')`,
+        '        firewall=${firewall:-iptables}',
+        "    fi",
+        "done",
+        'case "$firewall" in',
+        "    nftables) firewall_tool=nft; firewall_package=nftables;;",
+        "    iptables) firewall_tool=iptables; firewall_package=iptables;;",
+        '    *) firewall_tool="";;',
+        "esac",
+        'if [ -n "$firewall_tool" ]; then',
+        "    found=no",
+        `    for dir in ${quote([...toolDirs])}; do`,
+        '        if [ -x "$dir/$firewall_tool" ]; then found=yes; fi',
+        "    done",
+        '    if [ "$found" = no ]; then',
+        '        problem "netavark sets up the firewall of the networks with $firewall_tool (its default driver, $firewall), which is not installed, so every container start fails; fix: apt-get install $firewall_package"',
+        "    fi",
         "fi",
         // What this host's Podman is, and the mechanisms it gets from it (docs/podman5.md): one design on
         // every version, so this only says which; the one thing to refuse is a rootless network command

@@ -30,6 +30,10 @@ interface HostState {
     /** Whether `podman info` finds pasta's and slirp4netns's executables. */
     pasta?: boolean;
     slirp4netns?: boolean;
+    /** `netavark version`'s default_fw_driver; null: netavark 1.4 (Debian 12's), which names none and runs iptables. */
+    firewallDriver?: string | null;
+    /** Whether that driver's tool (nft or iptables) is installed. */
+    firewallTool?: boolean;
 }
 
 /** `case` arms answering with `answer(name)` for each of `names`, and failing as podman does for any other. */
@@ -45,7 +49,7 @@ const arms = (names: string[], answer: (name: string) => string, otherwise = 'ec
 function stubHost(state: HostState = {}) {
     const s = {
         backend: "netavark", aardvark: true, networks: ["seaser-network"], linger: "yes", mayEnableLinger: true, managerStates: ["running"],
-        networkLabels: {}, volumes: {}, containers: [], podmanVersion: "5.4.2", rootlessNetworkCmd: "pasta", pasta: true, slirp4netns: true, ...state,
+        networkLabels: {}, volumes: {}, containers: [], podmanVersion: "5.4.2", rootlessNetworkCmd: "pasta", pasta: true, slirp4netns: true, firewallDriver: "nftables", firewallTool: true, ...state,
     } as Required<HostState>;
     const root = mkdtempSync(join(tmpdir(), "host-check-"));
     const bin = join(root, "bin");
@@ -93,12 +97,21 @@ function stubHost(state: HostState = {}) {
         "*) exit 99;;",
         "esac",
     ].join("\n"));
+    const tools = join(root, "sbin");
+    mkdirSync(tools);
+    writeFileSync(join(helpers, "netavark"), `#!/bin/sh\n[ "$1" = version ] && printf '%s\\n' '{' '  "version": "1.14.0",' ${s.firewallDriver === null ? "" : `'  "target": "x86_64-unknown-linux-gnu",' '  "default_fw_driver": "${s.firewallDriver}"'`} '}'\n`);
+    chmodSync(join(helpers, "netavark"), 0o755);
+    const tool = s.firewallDriver === "nftables" ? "nft" : "iptables";
+    if (s.firewallTool) {
+        writeFileSync(join(tools, tool), "#!/bin/sh\n");
+        chmodSync(join(tools, tool), 0o755);
+    }
     if (s.aardvark) {
         writeFileSync(join(helpers, "aardvark-dns"), "#!/bin/sh\n");
         chmodSync(join(helpers, "aardvark-dns"), 0o755);
     }
     const run = (spec: HostCheckSpec, managerWaitSeconds = 0) => {
-        const result = spawnSync("sh", ["-c", renderHostCheck(spec, { helperDirs: [join(root, "nowhere"), helpers], managerWaitSeconds })], {
+        const result = spawnSync("sh", ["-c", renderHostCheck(spec, { helperDirs: [join(root, "nowhere"), helpers], firewallToolDirs: [join(root, "nowhere"), tools], managerWaitSeconds })], {
             encoding: "utf8", env: { PATH: `${bin}:/usr/bin:/bin`, HOME: root, XDG_RUNTIME_DIR: join(root, "run") },
         });
         const lines = result.stderr.split("\n").filter((line) => line !== "");
@@ -149,6 +162,9 @@ describe("the host check", () => {
         ["Podman 5 without pasta", { pasta: false }, "podman 5.4.2 runs rootless networks through pasta, which is not installed", "apt-get install passt"],
         ["Podman 4 without slirp4netns", { podmanVersion: "4.3.1", rootlessNetworkCmd: null, slirp4netns: false },
             "podman 4.3.1 runs rootless networks through slirp4netns, which is not installed", "apt-get install slirp4netns"],
+        // Debian 13's netavark runs nft, Debian 12's iptables.
+        ["netavark's nftables driver without nft", { firewallTool: false }, "netavark sets up the firewall of the networks with nft (its default driver, nftables), which is not installed", "apt-get install nftables"],
+        ["netavark 1.4 without iptables", { firewallDriver: null, firewallTool: false }, "with iptables (its default driver, iptables), which is not installed", "apt-get install iptables"],
         ["a missing proxy network", { networks: [] }, "network seaser-network (config proxyNetwork) does not exist", "podman network create seaser-network"],
         ["lingering off, and the user may not turn it on", { linger: "no", mayEnableLinger: false }, "lingering is off for", "sudo loginctl enable-linger"],
         ["a user unknown to logind, who may not linger", { linger: undefined, mayEnableLinger: false }, "lingering is off for", "sudo loginctl enable-linger"],
