@@ -6,11 +6,19 @@
  * reading every resource back after creating it as the provider's Create does. The
  * state it keeps is the provider's state, so the next deploy diffs as the provider
  * would, and `pendingChanges` shows what a second `up` would do. Command resources
- * run as pulumi-command's local.Command does. Any input, type or option this fixture
+ * run as pulumi-command's local.Command does, or, for remote.Command, over the real OpenSSH
+ * client from outside the host (`runRemoteScript`); the Docker API is reached as the stack's
+ * dockerHost says, an ssh:// one over `ssh ... docker system dial-stdio` as the provider
+ * does (`dialStdioArgs`). Any input, type or option this fixture
  * does not map throws, so a new field in the program cannot be silently ignored here.
  */
+import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Duplex } from "node:stream";
 import * as pulumi from "@pulumi/pulumi";
 import { EnvironmentName } from "../lib/environments";
 import { ProgramRun, Registered, runProgram, TYPES } from "../test/harness";
@@ -44,16 +52,83 @@ export interface Deployment {
     readonly installer: Registered;
     /** The stack's outputs as the engine keeps them after this deploy (`pulumi stack output`), see `stackOutputs`. */
     readonly outputs: Readonly<Record<string, unknown>>;
+    /** Where this stack's docker provider reaches the Podman API (its dockerHost), for later reads and deletes. */
+    readonly docker?: DockerEndpoint;
 }
 
-/** A client of the Docker-compatible API on a unix socket. */
-export function dockerApi(socketPath: string) {
+/** The Podman API as the docker provider reaches it: a unix socket, or an `ssh` command line (dial-stdio). */
+export type DockerEndpoint = { readonly socketPath: string } | { readonly ssh: readonly string[] };
+
+/**
+ * The endpoint of a stack's dockerHost: none is DOCKER_HOST, here the host user's socket (index.ts
+ * gives the provider no host then); unix:// is that socket; ssh:// is the provider's connection
+ * helper (`dialStdioArgs`), `sshOpts` being its ssh_opts (DOCKER_SSH_OPTS, the operator's options).
+ */
+export function dockerEndpoint(host: SystemdHost, dockerHost: string | undefined, sshOpts: readonly string[] = []): DockerEndpoint {
+    if (!dockerHost) return { socketPath: host.apiSocket };
+    if (dockerHost.startsWith("unix://")) return { socketPath: dockerHost.slice("unix://".length) };
+    if (dockerHost.startsWith("ssh://")) return { ssh: dialStdioArgs(dockerHost, sshOpts) };
+    throw new Error(`e2e fixture: dockerHost ${dockerHost} is not mapped (unix:// and ssh:// are)`);
+}
+
+/**
+ * The `ssh` arguments the docker provider runs for an ssh:// host: terraform-provider-docker's
+ * MakeClient (internal/provider/config.go:166-181 at 5074970c) takes docker/cli v28.5.2's
+ * connection helper (cli/connhelper/connhelper.go:38-66: `ssh_opts`, then `-o ConnectTimeout=30`
+ * and `-T` unless given; the remote command `docker system dial-stdio`, with `--host=unix://PATH`
+ * when the URL has a path), laid out by cli/connhelper/ssh/ssh.go:38-71 and 103-162
+ * (`-l user -p port FLAGS -- host COMMAND`; no password, query or fragment). On a Podman host
+ * `docker` is podman-docker's wrapper (`exec podman "$@"`), and podman 4.3.1 has `system dial-stdio`
+ * (cmd/podman/system/dial_stdio.go:38-86), which connects to the user's socket
+ * (registry.go:103-111: $XDG_RUNTIME_DIR/podman/podman.sock, set by the SSH login's pam_systemd)
+ * or to `--host` (root.go:389, podman's hidden Docker-compatible name for --url).
+ */
+export function dialStdioArgs(dockerHost: string, sshOpts: readonly string[] = []): string[] {
+    const url = new URL(dockerHost);
+    if (url.protocol !== "ssh:") throw new Error(`e2e fixture: ${dockerHost} is not an ssh:// address`);
+    if (url.password) throw new Error("invalid SSH URL: plain-text password is not supported");
+    if (url.search) throw new Error(`invalid SSH URL: query parameters are not allowed: "${url.search.slice(1)}"`);
+    if (url.hash) throw new Error(`invalid SSH URL: fragments are not allowed: "${url.hash.slice(1)}"`);
+    const hostname = url.hostname.replace(/^\[(.*)\]$/, "$1");
+    if (!hostname) throw new Error("invalid SSH URL: hostname is empty");
+    const flags = [...sshOpts];
+    if (!flags.join("").includes("ConnectTimeout")) flags.push("-o ConnectTimeout=30");
+    if (!flags.includes("-T")) flags.push("-T");
+    const path = decodeURIComponent(url.pathname);
+    const remote = path.replace(/^\/+|\/+$/g, "") !== "" ? ["docker", `--host=unix://${path}`, "system", "dial-stdio"] : ["docker", "system", "dial-stdio"];
+    const user = decodeURIComponent(url.username);
+    return [...(user ? ["-l", user] : []), ...(url.port ? ["-p", url.port] : []), ...flags, "--", hostname, remote.map(shellQuote).join(" ")];
+}
+
+/** A word for a POSIX shell: as it is when it has nothing the shell would read, else single-quoted. */
+const shellQuote = (word: string) => /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
+
+/** The environment the fixture's ssh runs with: no agent (the provider is given the key), nothing else of this shell's. */
+const sshEnvironment = () => ({ PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/root" });
+
+/** A client of the Docker-compatible API on a unix socket (a path), or on `endpoint`. */
+export function dockerApi(endpoint: string | DockerEndpoint) {
+    const target: DockerEndpoint = typeof endpoint === "string" ? { socketPath: endpoint } : endpoint;
     return (method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> => new Promise((resolve, reject) => {
         const payload = body === undefined ? undefined : JSON.stringify(body);
+        let sshErrors = "";
+        let sshExited: Promise<void> = Promise.resolve();
+        // Over SSH, each request on a connection of its own as well: an ssh process whose stdin and stdout are the stream.
+        const sshArgs = "ssh" in target ? target.ssh : undefined;
+        const connection = sshArgs ? () => {
+            const child = spawn("ssh", sshArgs, { stdio: ["pipe", "pipe", "pipe"], env: sshEnvironment() });
+            child.stderr.setEncoding("utf8").on("data", (chunk: string) => { sshErrors += chunk; });
+            sshExited = new Promise((done) => child.on("close", () => done()));
+            const stream = Duplex.from({ readable: child.stdout, writable: child.stdin });
+            stream.on("close", () => child.kill());
+            return stream as any;
+        } : undefined;
         const req = request({
             // A connection of its own per request: Node 20's global agent keeps connections alive, and one
             // pooled before the host rebooted is dead (its next request fails with EPIPE).
-            socketPath, method, path: `/v1.41${path}`, agent: false,
+            // (With createConnection, no agent: Node uses the function only then.)
+            ...(connection ? { createConnection: connection } : { socketPath: (target as { socketPath: string }).socketPath, agent: false }),
+            method, path: `/v1.41${path}`,
             headers: payload ? { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(payload) } : {},
         }, (res) => {
             let text = "";
@@ -66,7 +141,12 @@ export function dockerApi(socketPath: string) {
                 resolve({ status: res.statusCode ?? 0, json });
             });
         });
-        req.on("error", reject);
+        req.on("error", (error) => {
+            if (!connection) return reject(error);
+            // ssh's own account (a refused host key, a failed login) comes on its stderr, once it has exited.
+            void Promise.race([sshExited, new Promise((done) => setTimeout(done, 2000))])
+                .then(() => reject(new Error(`${error.message}; ssh ${sshArgs!.slice(0, -1).join(" ")}: ${sshErrors.trim()}`)));
+        });
         req.end(payload);
     });
 }
@@ -97,18 +177,31 @@ const DOCKER = {
 
 /** pulumi-command local.Command's inputs this fixture runs; others throw. */
 const COMMAND_INPUTS = ["create", "update", "delete", "interpreter", "triggers", "environment", "stdin"];
+/**
+ * pulumi-command remote.Command's (v1.2.1 provider/pkg/provider/remote/command.go:37-49 with
+ * common/inputs.go:6-15): no interpreter, the login shell runs the script; `logging` and
+ * `addPreviousOutputInEnv` are not mapped, so they throw.
+ */
+export const REMOTE_COMMAND_INPUTS = ["create", "update", "delete", "triggers", "environment", "stdin", "connection"];
+/**
+ * The connection fields mapped (remote/connection.go:41-52); a password, agent or proxy throws. The SDK
+ * fills in dialErrorLimit, perDialTimeout, port and user (@pulumi/command types/input.js connectionArgsProvideDefaults).
+ */
+const CONNECTION_FIELDS = ["host", "user", "port", "privateKey", "hostKey", "dialErrorLimit", "perDialTimeout"];
 
 /**
- * What the engine plans for one resource against its previous state: for commands,
- * `triggers` is replaceOnChanges (pulumi-command provider/pkg/provider/common/inputs.go:10)
- * and any other change runs Update (local/commandController.go:67-90).
+ * What the engine plans for one resource against its previous state: for commands, local or
+ * remote, `triggers` is replaceOnChanges (pulumi-command provider/pkg/provider/common/inputs.go:10)
+ * and any other change, the connection's too, runs Update (local/commandController.go:67-90,
+ * remote/commandController.go:63-83).
  */
 export function plan(resource: Registered, previous: Applied | undefined): { action: "create" | "replace" | "update" | "same"; changes: Change[] } {
     if (!previous) return { action: "create", changes: [] };
-    if (resource.type === TYPES.localCommand) {
+    if (resource.type === TYPES.localCommand || resource.type === TYPES.remoteCommand) {
         const same = (key: string) => JSON.stringify(previous.state[key] ?? null) === JSON.stringify(resource.inputs[key] ?? null);
         if (!same("triggers")) return { action: "replace", changes: [] };
-        return { action: COMMAND_INPUTS.every(same) ? "same" : "update", changes: [] };
+        const inputs = resource.type === TYPES.localCommand ? COMMAND_INPUTS : REMOTE_COMMAND_INPUTS;
+        return { action: inputs.every(same) ? "same" : "update", changes: [] };
     }
     if (resource.type === TYPES.image) {
         // RemoteImage: name is ForceNew; with keepLocally its delete leaves the image on the host.
@@ -143,9 +236,105 @@ export function inDependencyOrder(resources: Registered[]): Registered[] {
     return ordered;
 }
 
-/** Runs a command resource's script the way command.local does: interpreter + script, with its environment and stdin. */
+/**
+ * Runs a command resource's script the way command.local does: interpreter + script, with its
+ * environment and stdin; a remote one's (it has a `connection`) as command.remote does, `runRemoteScript`.
+ */
 export function runScript(host: SystemdHost, inputs: Record<string, any>, script: string): string {
+    if (inputs.connection !== undefined) return runRemoteScript(inputs, script);
     return host.must([...(inputs.interpreter ?? ["/bin/sh", "-c"]), script], { timeoutMs: 300_000, env: inputs.environment, input: inputs.stdin });
+}
+
+/** A remote command's `connection` with pulumi-command's defaults (connection.go:57, 61, 78: user root, port 22, 15 s a dial). */
+export interface SshConnection {
+    readonly host: string;
+    readonly user: string;
+    readonly port: number;
+    readonly privateKey: string;
+    readonly hostKey: string;
+    /** Seconds a dial may take, 0 for no limit (connection.go:75-78, 104). */
+    readonly perDialTimeout: number;
+}
+
+/** The connection a remote command's inputs give, checked against what this fixture maps. */
+export function sshConnection(connection: Record<string, any>): SshConnection {
+    const unknown = Object.keys(connection).filter((key) => !CONNECTION_FIELDS.includes(key));
+    if (unknown.length > 0) throw new Error(`e2e fixture: a remote command's connection has fields it does not map: ${unknown.join(", ")}`);
+    // Without it pulumi-command accepts any host key (connection.go:95-98): the fixture maps only the pinned key.
+    if (!connection.hostKey) throw new Error("e2e fixture: a remote command without connection.hostKey is not mapped (pulumi-command would accept any host)");
+    if (!connection.privateKey) throw new Error("e2e fixture: a remote command without connection.privateKey is not mapped (password and agent logins are not)");
+    return {
+        host: connection.host, user: connection.user ?? "root", port: connection.port ?? 22, privateKey: connection.privateKey,
+        hostKey: connection.hostKey.trim(), perDialTimeout: connection.perDialTimeout ?? 15,
+    };
+}
+
+/**
+ * The known_hosts line that pins `connection.hostKey`, as pulumi-command pins it: ssh.ParseAuthorizedKey
+ * of the key, then ssh.FixedHostKey, the only key of the only algorithm accepted (connection.go:88-94).
+ * OpenSSH names a host on another port than 22 `[host]:port` (sshd(8) SSH_KNOWN_HOSTS FILE FORMAT).
+ */
+export function knownHostsLine(connection: SshConnection): string {
+    const name = connection.port === 22 ? connection.host : `[${connection.host}]:${connection.port}`;
+    const [type, key] = connection.hostKey.split(/\s+/);
+    return `${name} ${type} ${key}\n`;
+}
+
+/**
+ * The OpenSSH client's arguments that run `script` as pulumi-command's remote.Command does, no
+ * kinder: one session per run (commandOutputs.go:30-40), the script as the exec request
+ * (session.Run, :95), which sshd hands to the user's login shell as `-c` (sshd's do_child); no
+ * terminal; only the given key (`-i`, no agent, no ~/.ssh/config: the provider reads neither);
+ * only the pinned host key of its own type (`knownHostsLine`), refused without asking otherwise;
+ * perDialTimeout to connect. The provider retries a failed dial up to dialErrorLimit times
+ * (connection.go:150-187) and then fails, as this does at once: OpenSSH's exit status does not
+ * tell a failed dial (255) from a script's 255, so no retry here is the stricter model.
+ */
+export function remoteCommandArgs(connection: SshConnection, files: { knownHosts: string; identity: string }, script: string): string[] {
+    const type = connection.hostKey.split(/\s+/)[0];
+    // Go's x/crypto signs an ssh-rsa host key with SHA-2 too; OpenSSH names those algorithms apart.
+    const algorithms = type === "ssh-rsa" ? "rsa-sha2-512,rsa-sha2-256,ssh-rsa" : type;
+    return [
+        "-F", "/dev/null", "-T",
+        "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${files.knownHosts}`,
+        "-o", "GlobalKnownHostsFile=/dev/null", "-o", "UpdateHostKeys=no", "-o", `HostKeyAlgorithms=${algorithms}`,
+        "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none", "-o", "PreferredAuthentications=publickey", "-i", files.identity,
+        ...(connection.perDialTimeout > 0 ? ["-o", `ConnectTimeout=${connection.perDialTimeout}`] : []),
+        "-p", String(connection.port), "-l", connection.user, "--", connection.host, script,
+    ];
+}
+
+/**
+ * Runs a remote command's script over SSH from outside the host, as pulumi-command's remote.Command
+ * does (see `remoteCommandArgs`). The private key is in a 0600 file of a 0700 folder for the run
+ * only, never on a command line. stdin goes to the session when set (commandOutputs.go:73-75).
+ * `environment` is sent with session.Setenv (commandOutputs.go:42-49), which sshd refuses unless
+ * its AcceptEnv names the variable (Debian's: LANG LC_*), and then the run fails: the fixture
+ * refuses any, so a program that relies on it fails here first.
+ */
+export function runRemoteScript(inputs: Record<string, any>, script: string): string {
+    const connection = sshConnection(inputs.connection);
+    const names = Object.keys(inputs.environment ?? {});
+    if (names.length > 0) {
+        throw new Error(`e2e fixture: command.remote environment (${names.join(", ")}) is sent with SSH setenv, which sshd refuses without AcceptEnv (pulumi-command remote/commandOutputs.go:42-49 then fails the run)`);
+    }
+    const dir = mkdtempSync(join(tmpdir(), "rezept-e2e-ssh-"));
+    try {
+        chmodSync(dir, 0o700);
+        const files = { knownHosts: join(dir, "known_hosts"), identity: join(dir, "id") };
+        writeFileSync(files.knownHosts, knownHostsLine(connection));
+        writeFileSync(files.identity, connection.privateKey.endsWith("\n") ? connection.privateKey : `${connection.privateKey}\n`, { mode: 0o600 });
+        const result = spawnSync("ssh", remoteCommandArgs(connection, files, script), {
+            encoding: "utf8", input: inputs.stdin ?? "", timeout: 300_000, maxBuffer: 64 * 1024 * 1024, env: sshEnvironment(),
+        });
+        if (result.error) throw new Error(`ssh ${connection.user}@${connection.host}: ${result.error.message}`);
+        if (result.status !== 0) {
+            throw new Error(`ssh ${connection.user}@${connection.host} -p ${connection.port} failed (${result.status}) running "${script.split("\n")[0].slice(0, 80)}...":\n${result.stdout}\n${result.stderr}`);
+        }
+        return result.stdout;
+    } finally {
+        rmSync(dir, { recursive: true, force: true });
+    }
 }
 
 /**
@@ -154,8 +343,13 @@ export function runScript(host: SystemdHost, inputs: Record<string, any>, script
  * the resource asks for it, as containers do), updates commands, deletes what the
  * program no longer registers, and leaves everything else alone.
  */
-export async function deploy(host: SystemdHost, environment: EnvironmentName, config: Record<string, string>, previous?: Deployment): Promise<Deployment> {
-    const api = dockerApi(host.apiSocket);
+export async function deploy(
+    host: SystemdHost, environment: EnvironmentName, config: Record<string, string>, previous?: Deployment,
+    operator: { sshOpts?: readonly string[] } = {},
+): Promise<Deployment> {
+    const dockerHost = config.dockerHost || undefined;
+    const docker = dockerEndpoint(host, dockerHost, operator.sshOpts);
+    const api = dockerApi(docker);
     // RemoteImage.imageId is the image's id on the host (resource_docker_image_funcs.go:129); nothing can be pulled here.
     const images = new Map<string, string>();
     for (const image of (await api("GET", "/images/json")).json as { Id: string; RepoTags?: string[] }[]) {
@@ -187,11 +381,17 @@ export async function deploy(host: SystemdHost, environment: EnvironmentName, co
         return provider ? { ...r, dependencies: [...r.dependencies, ...provider.dependencies] } : r;
     });
     for (const resource of run.resources.filter((r) => r.custom)) {
-        if (resource.type === TYPES.provider) only(resource, ["host"]);
-        else if (resource.type === TYPES.localCommand) only(resource, COMMAND_INPUTS);
+        if (resource.type === TYPES.provider) {
+            only(resource, ["host"]);
+            if (resource.inputs.host !== dockerHost) throw new Error(`e2e fixture: the provider's host ${resource.inputs.host} is not the stack's dockerHost ${dockerHost}`);
+        } else if (resource.type === TYPES.localCommand) only(resource, COMMAND_INPUTS);
+        else if (resource.type === TYPES.remoteCommand) {
+            only(resource, REMOTE_COMMAND_INPUTS);
+            sshConnection(resource.inputs.connection);
+        }
         else if (resource.type === TYPES.image) only(resource, ["name", "keepLocally"]);
         else if (!DOCKER[resource.type]) throw new Error(`e2e fixture: resource type ${resource.type} is not mapped`);
-        if (resource.type !== TYPES.container && resource.type !== TYPES.localCommand && resource.replaceOnChanges.length > 0) {
+        if (![TYPES.container, TYPES.localCommand, TYPES.remoteCommand].includes(resource.type as any) && resource.replaceOnChanges.length > 0) {
             throw new Error(`e2e fixture: replaceOnChanges on ${resource.type} is not mapped`);
         }
     }
@@ -221,7 +421,7 @@ export async function deploy(host: SystemdHost, environment: EnvironmentName, co
     // a command the container depends on, such as the backup, runs before the old container goes.
     const dependsOn = transitiveDependencies(ordered);
     const deleted = new Set<string>();
-    const installer = run.find(TYPES.localCommand, `${environment}-boot-install`);
+    const installer = run.ofType(TYPES.remoteCommand).find((r) => r.name === `${environment}-boot-install`) ?? run.find(TYPES.localCommand, `${environment}-boot-install`);
     try {
         for (const r of ordered) {
             if (deleteFirst(r) && !deleted.has(r.urn)) {
@@ -250,9 +450,9 @@ export async function deploy(host: SystemdHost, environment: EnvironmentName, co
         const resources = new Map(applied);
         for (const [urn, old] of previous?.resources ?? []) if (!resources.has(urn) && !deleted.has(urn)) resources.set(urn, old);
         const outputs = await stackOutputs(run, custom, applied, { failed: true, previous: previous?.outputs ?? {} });
-        throw new DeployError(String(error instanceof Error ? error.message : error), { environment, run, resources, steps, installer, outputs });
+        throw new DeployError(String(error instanceof Error ? error.message : error), { environment, run, resources, steps, installer, outputs, docker });
     }
-    return { environment, run, resources: applied, steps, timeline, installer, outputs: await stackOutputs(run, custom, applied, { failed: false }) };
+    return { environment, run, resources: applied, steps, timeline, installer, outputs: await stackOutputs(run, custom, applied, { failed: false }), docker };
 }
 
 /**
@@ -328,7 +528,7 @@ function only(resource: Registered, fields: string[]): void {
 /** Creates one resource with the provider's calls and reads it back, as its Create ends with Read. */
 async function create(host: SystemdHost, api: Api, r: Registered, id: string, steps: string[]): Promise<Applied> {
     steps.push(`create ${r.type.split(":").pop()} ${r.name}`);
-    if (r.type === TYPES.localCommand) {
+    if (r.type === TYPES.localCommand || r.type === TYPES.remoteCommand) {
         if (r.inputs.create !== undefined) runScript(host, r.inputs, r.inputs.create);
         return { registered: r, id, state: r.inputs };
     }
@@ -360,7 +560,7 @@ async function create(host: SystemdHost, api: Api, r: Registered, id: string, st
 /** Applies an update: commands run `update`, else `create` (commandController.go:80-88); provider-only container attributes only change the state. */
 async function update(host: SystemdHost, r: Registered, old: Applied, changes: Change[], id: string, steps: string[]): Promise<Applied> {
     steps.push(`update ${r.type.split(":").pop()} ${r.name}`);
-    if (r.type === TYPES.localCommand) {
+    if (r.type === TYPES.localCommand || r.type === TYPES.remoteCommand) {
         const script = r.inputs.update ?? r.inputs.create;
         if (script !== undefined) runScript(host, r.inputs, script);
         return { ...old, registered: r, id, state: r.inputs };
@@ -379,7 +579,7 @@ async function remove(host: SystemdHost, api: Api, old: Applied, steps: string[]
     if (r.protect) throw new Error(`e2e fixture: ${r.name} is protected; pulumi would refuse to delete it`);
     steps.push(`delete ${r.type.split(":").pop()} ${r.name}`);
     if (r.retainOnDelete || r.type === TYPES.image) return; // keepLocally: the image stays
-    if (r.type === TYPES.localCommand) {
+    if (r.type === TYPES.localCommand || r.type === TYPES.remoteCommand) {
         if (old.state.delete !== undefined) runScript(host, old.state, old.state.delete as string);
         return;
     }
@@ -400,7 +600,7 @@ async function remove(host: SystemdHost, api: Api, old: Applied, steps: string[]
  * Returns every change, with the resource's name; an empty list means nothing to do.
  */
 export async function pendingChanges(host: SystemdHost, deployment: Deployment): Promise<Pending[]> {
-    const api = dockerApi(host.apiSocket);
+    const api = dockerApi(deployment.docker ?? host.apiSocket);
     const result: Pending[] = [];
     for (const { registered: r, hostId, state } of deployment.resources.values()) {
         const model = DOCKER[r.type];
@@ -430,7 +630,7 @@ export async function pendingChanges(host: SystemdHost, deployment: Deployment):
  * next `up` creates it. Other read-back differences are `pendingChanges`' business.
  */
 export async function refresh(host: SystemdHost, deployment: Deployment): Promise<Deployment> {
-    const listed = (await call(dockerApi(host.apiSocket), { method: "GET", path: "/containers/json?all=true" })) as { Id: string }[];
+    const listed = (await call(dockerApi(deployment.docker ?? host.apiSocket), { method: "GET", path: "/containers/json?all=true" })) as { Id: string }[];
     const present = new Set(listed.map((c) => c.Id));
     const resources = new Map([...deployment.resources].filter(([, a]) => a.registered.type !== TYPES.container || present.has(a.hostId!)));
     return { ...deployment, resources };
@@ -449,7 +649,7 @@ export interface Pending {
 
 /** `pulumi destroy --exclude-protected`: everything but the protected resources, dependents first. */
 export async function destroy(host: SystemdHost, deployment: Deployment): Promise<string[]> {
-    const api = dockerApi(host.apiSocket);
+    const api = dockerApi(deployment.docker ?? host.apiSocket);
     const steps: string[] = [];
     for (const r of inDependencyOrder([...deployment.resources.values()].map((a) => a.registered)).reverse()) {
         if (!r.protect) await remove(host, api, deployment.resources.get(r.urn)!, steps);

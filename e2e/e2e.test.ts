@@ -4,12 +4,12 @@
  * rebooted, crashed, probed for isolation, replaced and uninstalled. Needs root.
  * Writes reports/e2e.json with each scenario's result and measured timings.
  */
-import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ENVIRONMENTS, EnvironmentName, environmentNames, unitName } from "../lib/environments";
 import { deploy, DeployError, Deployment, destroy, dockerApi, pendingChanges, refresh, removeUnits, runScript } from "./deploy";
-import { Distribution, must, SystemdHost, USER } from "./host";
+import { Distribution, must, OperatorKey, operatorKey, SystemdHost, USER } from "./host";
 import { containerDeleteCalls } from "./provider";
 import { HostReport, mergeReport, scenarioKey } from "./report";
 import { now, round, sleep, waitFor } from "./wait";
@@ -1082,5 +1082,92 @@ http.createServer((req, res) => { let body = ""; req.on("data", (chunk) => { bod
                 deployed.set("dev", await deploy(host, "dev", stackConfig("dev", adoptedConfig.get("dev")), await refresh(host, deployed.get("dev")!)));
             },
         });
+    });
+
+    /**
+     * An operator deploying from a laptop (issue 19, "SSH, proven for real"): the test stack from outside
+     * the host with hostConnection ssh, its commands over SSH with the host key pinned (e2e/deploy.ts
+     * runRemoteScript), the Podman API through the docker provider's ssh:// dockerHost (dial-stdio), as
+     * docs/ssh.md tells operators. The last block: it leaves test deployed over SSH.
+     */
+    describe("ssh-deploy", () => {
+        let key: OperatorKey;
+        beforeAll(() => { key = operatorKey(); });
+        afterAll(() => key?.remove());
+        const { dbContainer, dbVolume } = names("test");
+        /** The operator's OpenSSH options for the docker provider (DOCKER_SSH_OPTS): the key, and the host key in a known_hosts of theirs. */
+        const operatorSshOpts = (address: string, hostKey: string) => {
+            const knownHosts = join(key.privateKeyFile, "..", "known_hosts");
+            writeFileSync(knownHosts, `${address} ${hostKey}\n`);
+            return ["-F", "/dev/null", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${knownHosts}`,
+                "-o", "IdentitiesOnly=yes", "-i", key.privateKeyFile];
+        };
+        const sshConfig = (address: string, hostKey: string) => stackConfig("test", {
+            hostConnection: "ssh", sshHost: address, sshUser: USER.name, sshPort: "22", sshHostKey: hostKey,
+            sshPrivateKey: key.privateKey, dockerHost: `ssh://${USER.name}@${address}`,
+        });
+        /** sshd's record of the logins from outside: one per remote command run and per Docker API connection. */
+        const sshLogins = () => host.asRoot(["journalctl", "-u", "ssh.service", "--no-pager", "-o", "cat"]).split("\n")
+            .filter((line) => line.startsWith(`Accepted publickey for ${USER.name} `)).length;
+
+        scenario("ssh-deploy", async (timings, details) => {
+            host.authorizeKey(key.publicKey);
+            // beforeAll deployed test locally: that stack goes first (its volume stays, volumes outlive stacks).
+            details.local_destroy_steps = await destroy(host, deployed.get("test")!);
+            expect(host.exec(["podman", "container", "exists", dbContainer]).status).not.toBe(0);
+            host.must(["podman", "volume", "exists", dbVolume]);
+
+            const address = host.sshAddress();
+            const hostKey = host.sshHostKey();
+            const sshOpts = operatorSshOpts(address, hostKey);
+            details.ssh_host = address;
+
+            // Another host's key: refused at the first command, the host check, before anything is created.
+            const stranger = operatorKey();
+            const wrongKey = stranger.publicKey.split(/\s+/).slice(0, 2).join(" ");
+            stranger.remove();
+            const refused = await deploy(host, "test", sshConfig(address, wrongKey), undefined, { sshOpts }).then(() => undefined, (error: unknown) => error);
+            expect(refused).toBeInstanceOf(DeployError);
+            const partial = (refused as DeployError).partial;
+            expect((refused as Error).message).toContain("Host key verification failed");
+            expect(partial.steps).toEqual(["create Command test-host-check-run"]);
+            expect(partial.resources.size).toBe(0);
+            expect(host.exec(["podman", "container", "exists", dbContainer]).status).not.toBe(0);
+            details.wrong_host_key_error = (refused as Error).message.split("\n").filter((line) => /host key|verification/i.test(line));
+
+            const loginsBefore = sshLogins();
+            const deployStartedAt = now();
+            const overSsh = await deploy(host, "test", sshConfig(address, hostKey), undefined, { sshOpts });
+            timings.ssh_deploy_s = round(now() - deployStartedAt);
+            details.steps = overSsh.steps;
+            expect(overSsh.run.ofType(TYPES.localCommand)).toEqual([]);
+            expect(overSsh.installer.type).toBe(TYPES.remoteCommand);
+            await waitFor(`${dbContainer} healthy after the deploy over SSH`, () => healthy(dbContainer), 180);
+            timings.ssh_deploy_to_db_healthy_s = round(now() - deployStartedAt);
+            for (const command of ["is-enabled", "is-active"]) {
+                expect(host.exec(["systemctl", "--user", command, unitName(dbContainer)]).stdout.trim(), command).toBe(command === "is-enabled" ? "enabled" : "active");
+            }
+            // Every remote command and every Docker API connection was a login from outside.
+            const remoteRuns = overSsh.steps.filter((step) => step.startsWith("create Command")).length;
+            details.ssh_logins = sshLogins() - loginsBefore;
+            details.remote_command_runs = remoteRuns;
+            expect(details.ssh_logins as number).toBeGreaterThan(remoteRuns);
+
+            const { bootedAt, shutdownSeconds } = host.reboot();
+            timings.shutdown_s = round(shutdownSeconds);
+            await waitFor(`${dbContainer} healthy after the reboot`, () => healthy(dbContainer), 240);
+            timings.boot_to_test_db_healthy_s = round(now() - bootedAt);
+            // What the stack pins has not moved: the host key (sshd keeps its keys) and the address.
+            expect(host.sshHostKey()).toBe(hostKey);
+            expect(host.sshAddress()).toBe(address);
+            // The next `pulumi up` from the laptop, over SSH after the reboot: reads everything back, nothing to do.
+            const again = await deploy(host, "test", sshConfig(address, hostKey), overSsh, { sshOpts });
+            expect(again.steps).toEqual([]);
+            expect((await pendingChanges(host, again)).flatMap((p) => p.changes)).toEqual([]);
+            deployed.set("test", again);
+        }, 900_000);
+
+        // Scenarios on the stack deployed over SSH go here, after the reboot: `deployed.get("test")` is it,
+        // `operatorSshOpts` and `sshConfig` redeploy it from outside (e.g. its installed check alerting and recovering).
     });
 }

@@ -1,7 +1,7 @@
 import { spawnSync, SpawnSyncReturns } from "node:child_process";
 import { createHash } from "node:crypto";
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
-import { homedir } from "node:os";
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { homedir, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
 /**
@@ -15,9 +15,10 @@ const MIRROR = "http://deb.debian.org/debian";
 
 /**
  * Packages of the systemd host: podman with netavark/aardvark (DNS on networks) and both runtimes;
- * curl for the health check's webhook (the README's host block: the check sends it with curl or wget).
+ * openssh-server and podman-docker for the stacks deployed over SSH (docs/ssh.md: the docker
+ * provider's ssh:// runs `docker system dial-stdio` on the host); curl for the health check's webhook.
  */
-export const HOST_PACKAGES = "systemd,systemd-sysv,dbus,podman,runc,crun,netavark,aardvark-dns,iptables,uidmap,slirp4netns,fuse-overlayfs,dbus-user-session,curl";
+export const HOST_PACKAGES = "systemd,systemd-sysv,dbus,podman,runc,crun,netavark,aardvark-dns,iptables,uidmap,slirp4netns,fuse-overlayfs,dbus-user-session,openssh-server,podman-docker,curl";
 /**
  * The Debian releases the suite builds a host from, named as reports/e2e.json's `hosts` names them.
  * Debian 13's Podman 5 runs rootless networks through pasta (containers.conf
@@ -236,6 +237,13 @@ export class SystemdHost {
         // fixture outside the host reaches it through the shared root file system.
         mkdirSync(join(root, USER.home, ".config/systemd/user/podman.socket.d"), { recursive: true });
         writeFileSync(join(root, USER.home, ".config/systemd/user/podman.socket.d/e2e.conf"), "[Socket]\nListenStream=\nListenStream=%h/podman.sock\n");
+        // Where the socket is on a host prepared as the README says, and where `podman system dial-stdio`
+        // (the docker provider's ssh://) looks: a link there, made as the user's systemd starts.
+        mkdirSync(join(root, USER.home, ".config/user-tmpfiles.d"), { recursive: true });
+        writeFileSync(join(root, USER.home, ".config/user-tmpfiles.d/e2e-podman-socket.conf"), "d %t/podman 0700 - - -\nL %t/podman/podman.sock - - - - %h/podman.sock\n");
+        // The user's tmpfiles unit is enabled by its preset on an installed system; debootstrap applies no user presets.
+        mkdirSync(join(root, USER.home, ".config/systemd/user/basic.target.wants"), { recursive: true });
+        symlinkSync("/usr/lib/systemd/user/systemd-tmpfiles-setup.service", join(root, USER.home, ".config/systemd/user/basic.target.wants/systemd-tmpfiles-setup.service"));
         // The API service exits after 5 s idle (podman system service's default) and the socket starts it again;
         // a request that meets the exiting service fails with EPIPE (seen under load). Keep it running.
         mkdirSync(join(root, USER.home, ".config/systemd/user/podman.service.d"), { recursive: true });
@@ -244,6 +252,11 @@ export class SystemdHost {
         must("tar", ["-C", images, "--exclude=./usr/share/doc", "--exclude=./usr/share/man", "--exclude=./usr/share/locale",
             "--exclude=./var/cache/apt", "--exclude=./.complete", "-cf", join(root, USER.home, "images.tar"), "."]);
         must("chroot", [root, "chown", "-R", `${USER.name}:${USER.name}`, USER.home]);
+        // sshd (ssh.service, enabled by the package) for the stacks deployed over SSH: host keys of this
+        // host's own, not the cached root file system's, and key-only logins for the user.
+        for (const file of readdirSync(join(root, "etc/ssh")).filter((f) => f.startsWith("ssh_host_"))) rmSync(join(root, "etc/ssh", file));
+        must("chroot", [root, "ssh-keygen", "-A"]);
+        writeFileSync(join(root, "etc/ssh/sshd_config.d/e2e.conf"), `PasswordAuthentication no\nKbdInteractiveAuthentication no\nAllowUsers ${USER.name}\n`);
         mkdirSync(SOCKET_LINKS, { recursive: true, mode: 0o700 });
         rmSync(link, { force: true });
         symlinkSync(join(root, USER.home, "podman.sock"), link);
@@ -260,7 +273,7 @@ export class SystemdHost {
     }
 
     boot(): void {
-        must("podman", ["run", "-d", "--name", this.name, "--hostname", this.name, "--privileged", "--device", "/dev/net/tun",
+        must("podman", ["run", "-d", "--name", this.name, "--hostname", this.name, "--ip", this.bridgeAddress(), "--privileged", "--device", "/dev/net/tun",
             ...RUNNER_MOUNTS.flatMap((path) => ["--volume", `${path}:${path}:ro`]), "--systemd=always", "--rootfs", this.root, "/sbin/init"]);
         this.waitForSystemd();
         // The README's host block, as an operator runs it: its root part as root, the rest as the user.
@@ -348,10 +361,61 @@ export class SystemdHost {
         };
     }
 
+    /**
+     * The host's fixed address on podman's default bridge (10.88.0.0/16), by its name, far from the
+     * addresses podman hands out from 10.88.0.2 up: a stop and start gives a container a new one
+     * otherwise (seen: .49, then .50), and a real host's address, which a stack's sshHost and
+     * known_hosts name, stays.
+     */
+    private bridgeAddress(): string {
+        const subnets = must("podman", ["network", "inspect", "podman", "--format", "{{range .Subnets}}{{.Subnet}} {{end}}"]).trim();
+        if (!subnets.split(" ").includes("10.88.0.0/16")) throw new Error(`podman's default network has subnets "${subnets}", not 10.88.0.0/16, where e2e/host.ts places its hosts`);
+        const [a, b] = createHash("sha256").update(this.name).digest();
+        return `10.88.${200 + (a % 50)}.${2 + (b % 250)}`;
+    }
+
+    /** The host's address on podman's bridge, where its sshd listens, as the machine outside reaches it (read from podman). */
+    sshAddress(): string {
+        const address = must("podman", ["inspect", "--format", "{{.NetworkSettings.IPAddress}}", this.name]).trim();
+        if (!/^\d+\.\d+\.\d+\.\d+$/.test(address)) throw new Error(`host ${this.name} has no address on podman's bridge (got "${address}")`);
+        return address;
+    }
+
+    /** The host's ed25519 host key, `<type> <base64>` as a stack's sshHostKey holds it (the host's own file, no scan). */
+    sshHostKey(): string {
+        return readFileSync(join(this.root, "etc/ssh/ssh_host_ed25519_key.pub"), "utf8").trim().split(/\s+/).slice(0, 2).join(" ");
+    }
+
+    /** Lets the holder of `publicKey` log in as the user over SSH (its authorized_keys, as an operator installs it). */
+    authorizeKey(publicKey: string): void {
+        this.must(["sh", "-euc", 'umask 077 && mkdir -p ~/.ssh && cat >> ~/.ssh/authorized_keys'], { input: `${publicKey.trim()}\n` });
+    }
+
     destroy(): void {
         run("podman", ["rm", "-f", "-t", "5", this.name]);
         rmSync(this.apiSocket, { force: true });
         rmSync(join(SOCKET_LINKS, `${this.name}.pid`), { force: true });
         removeTree(this.root);
     }
+}
+
+/** An operator's SSH key pair, made per run in a 0700 temporary folder outside the checkout; `remove` deletes it. */
+export interface OperatorKey {
+    readonly privateKeyFile: string;
+    readonly privateKey: string;
+    readonly publicKey: string;
+    remove(): void;
+}
+
+export function operatorKey(): OperatorKey {
+    const dir = mkdtempSync(join(tmpdir(), "rezept-e2e-operator-"));
+    chmodSync(dir, 0o700);
+    const privateKeyFile = join(dir, "id_ed25519");
+    must("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "rezept-e2e-operator", "-f", privateKeyFile]);
+    return {
+        privateKeyFile,
+        privateKey: readFileSync(privateKeyFile, "utf8"),
+        publicKey: readFileSync(`${privateKeyFile}.pub`, "utf8").trim(),
+        remove: () => rmSync(dir, { recursive: true, force: true }),
+    };
 }

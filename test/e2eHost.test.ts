@@ -3,7 +3,7 @@ import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { SystemdHost } from "../e2e/host";
+import { rootfsDir, SystemdHost } from "../e2e/host";
 
 /** A host object for a root file system at `root`, without booting anything. */
 const hostAt = (name: string, root: string) => Reflect.construct(SystemdHost, [name, root]) as SystemdHost;
@@ -43,5 +43,13 @@ describe("the e2e host's API socket, from any checkout path", () => {
         } finally {
             server.close();
         }
+    });
+});
+
+describe("the e2e suite's cached root file systems", () => {
+    it("are kept per package list: a changed list builds a new one instead of reusing one without the new packages", () => {
+        expect(rootfsDir("host-rootfs", "systemd,podman")).toBe(rootfsDir("host-rootfs", "systemd,podman"));
+        expect(rootfsDir("host-rootfs", "systemd,podman,openssh-server")).not.toBe(rootfsDir("host-rootfs", "systemd,podman"));
+        expect(rootfsDir("host-rootfs", "systemd,podman")).toMatch(/\/host-rootfs-[0-9a-f]{12}$/);
     });
 });

@@ -18,11 +18,14 @@ export const PREREQUISITES = {
     netavark: "netavark",
     "aardvark-dns": "aardvark-dns",
     iptables: "iptables",
+    // The fixture's command.remote and ssh:// dockerHost (e2e/deploy.ts), and the operator's key; `ssh -G` in npm test.
+    ssh: "openssh-client",
+    "ssh-keygen": "openssh-client",
 } as const;
 export type Program = keyof typeof PREREQUISITES;
 
 /** The tests spawn these by name, so they must be on PATH. */
-const SPAWNED: readonly Program[] = ["shellcheck", "systemd-analyze", "podman", "debootstrap"];
+const SPAWNED: readonly Program[] = ["shellcheck", "systemd-analyze", "podman", "debootstrap", "ssh", "ssh-keygen"];
 /**
  * podman finds the others itself: the runtimes in sbin as well as bin, netavark and
  * aardvark-dns in its helper_binaries_dir (containers.conf(5)), iptables in sbin.
