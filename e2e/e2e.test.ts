@@ -4,7 +4,9 @@
  * rebooted, crashed, probed for isolation, replaced and uninstalled. Needs root.
  * Writes reports/e2e.json with each scenario's result and measured timings.
  */
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ENVIRONMENTS, EnvironmentName, environmentNames, unitName } from "../lib/environments";
@@ -1168,9 +1170,58 @@ http.createServer((req, res) => { let body = ""; req.on("data", (chunk) => { bod
             expect(again.steps).toEqual([]);
             expect((await pendingChanges(host, again)).flatMap((p) => p.changes)).toEqual([]);
             deployed.set("test", again);
+
+            // The operator's `npm run health -- --stack test` from the laptop: the stack file names the
+            // host, user and pinned key; the check that runs is the one installed over SSH.
+            const project = mkdtempSync(join(tmpdir(), "rezept-operator-"));
+            cpSync(join(__dirname, "..", "Pulumi.yaml"), join(project, "Pulumi.yaml"));
+            writeFileSync(join(project, "Pulumi.test.yaml"), `config:\n  rezept-tagebuch:hostConnection: ssh\n  rezept-tagebuch:sshHost: ${address}\n` +
+                `  rezept-tagebuch:sshUser: ${USER.name}\n  rezept-tagebuch:sshHostKey: ${hostKey}\n`);
+            const npmRunHealth = (...args: string[]) => spawnSync(process.execPath, [join(__dirname, "../node_modules/ts-node/dist/bin.js"), "--transpile-only",
+                join(__dirname, "../scripts/health.ts"), "--stack", "test", "--identity", key.privateKeyFile, ...args],
+            { cwd: project, encoding: "utf8", timeout: 180_000, env: { ...process.env, TS_NODE_PROJECT: join(__dirname, "../tsconfig.json") } });
+            const report = npmRunHealth();
+            details.npm_run_health_over_ssh = report.stdout.split("\n").slice(0, 1);
+            expect(report.stderr).toBe("");
+            expect(report.stdout).toMatch(new RegExp(`^rezept-tagebuch test on ${host.name}: healthy\n`));
+            expect(report.status).toBe(0);
+
+            // Its installed check after the reboot: the timer (every 5 s for the scenario) alerts once on a
+            // stopped database and once on its recovery, through the stack's alert command.
+            const timer = `${healthUnitName("test")}.timer`;
+            const dropIn = `${UNIT_DIR}/${timer}.d`;
+            const testAlerts = () => (existsSync(join(host.root, ALERT_DIR)) ? readdirSync(join(host.root, ALERT_DIR)) : [])
+                .filter((file) => file.startsWith("command-")).sort()
+                .map((file) => readFileSync(join(host.root, ALERT_DIR, file), "utf8"))
+                .filter((text) => text.startsWith("rezept-tagebuch test "));
+            const before = testAlerts().length;
+            host.must(["sh", "-c", `mkdir -p ${dropIn} && printf '%s\\n' '[Timer]' 'OnCalendar=' 'OnCalendar=*:*:0/5' 'AccuracySec=1s' > ${dropIn}/e2e.conf && systemctl --user daemon-reload && systemctl --user restart ${timer}`]);
+            try {
+                const stoppedAt = now();
+                host.must(["systemctl", "--user", "stop", unitName(dbContainer)]);
+                await waitFor("the test stack's failing alert", () => testAlerts().length > before, 60);
+                timings.db_stopped_to_alert_s = round(now() - stoppedAt);
+                expect(testAlerts()[before]).toMatch(/^rezept-tagebuch test on \S+ FAILING: .*database seaser-postgres-test (runs|healthy)/);
+                const failing = npmRunHealth("--json");
+                expect(failing.status).toBe(1);
+                expect(JSON.parse(failing.stdout).environments[0].checks.filter((c: { ok: boolean }) => !c.ok).map((c: { name: string }) => c.name)).toContain("database seaser-postgres-test runs");
+                const startedAt = now();
+                host.must(["systemctl", "--user", "start", unitName(dbContainer)]);
+                await waitFor("the test stack's recovery alert", () => testAlerts().length > before + 1, 120);
+                timings.db_started_to_recovery_alert_s = round(now() - startedAt);
+                // Two more timer runs: no further alert.
+                await sleep(11_000);
+                const sent = testAlerts().slice(before);
+                details.alerts = sent.map((text) => text.split("\n")[0]);
+                expect(sent).toHaveLength(2);
+                expect(sent[1]).toMatch(/^rezept-tagebuch test on \S+ recovered: all \d+ checks pass/);
+            } finally {
+                host.exec(["sh", "-c", `rm -rf ${dropIn} && systemctl --user daemon-reload && systemctl --user restart ${timer}`]);
+                rmSync(project, { recursive: true, force: true });
+            }
         }, 900_000);
 
-        // Scenarios on the stack deployed over SSH go here, after the reboot: `deployed.get("test")` is it,
-        // `operatorSshOpts` and `sshConfig` redeploy it from outside (e.g. its installed check alerting and recovering).
+        // Scenarios on the stack deployed over SSH go here: `deployed.get("test")` is it,
+        // `operatorSshOpts` and `sshConfig` redeploy it from outside.
     });
 }
