@@ -12,9 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ENVIRONMENTS, EnvironmentName, environmentNames, unitName } from "../lib/environments";
 import { deploy, DeployError, Deployment, destroy, dockerApi, pendingChanges, preview, refresh, removeUnits, runScript } from "./deploy";
 import { SecondCheckout } from "./checkout";
-import { must, OperatorKey, operatorKey, SystemdHost, USER } from "./host";
+import { Distribution, must, OperatorKey, operatorKey, SystemdHost, USER } from "./host";
 import { containerDeleteCalls } from "./provider";
-import { mergeReport } from "./report";
+import { HostReport, mergeReport, scenarioKey } from "./report";
 import { now, round, sleep, waitFor } from "./wait";
 import { ALERT_DIR, IMAGES, stackConfig, WEBHOOK_PORT } from "./stacks";
 import { parsePollLines, summarizeOutage } from "./bootPoll";
@@ -28,27 +28,56 @@ const UNIT_DIR = `${USER.home}/.config/systemd/user`;
 
 type Timings = Record<string, number>;
 type Details = Record<string, unknown>;
-const report: { scenarios: Record<string, { pass: boolean; timings: Timings; details?: Details; error?: string }> } = { scenarios: {} };
+const report: {
+    scenarios: Record<string, { pass: boolean; timings: Timings; details?: Details; error?: string }>;
+    hosts: Record<string, HostReport>;
+} = { scenarios: {}, hosts: {} };
 
-/** A test whose outcome, timings and details go into the report, pass or fail. */
-function scenario(name: string, body: (timings: Timings, details: Details) => Promise<void>, timeoutMs = 300_000): void {
-    it(name, async () => {
-        const timings: Timings = {};
-        const details: Details = {};
-        const recorded = () => (Object.keys(details).length > 0 ? { details } : {});
-        try {
-            await body(timings, details);
-            report.scenarios[name] = { pass: true, timings, ...recorded() };
-        } catch (error) {
-            report.scenarios[name] = { pass: false, timings, ...recorded(), error: String(error).slice(0, 2000) };
-            throw error;
-        }
-    }, timeoutMs);
+type Scenario = (name: string, body: (timings: Timings, details: Details) => Promise<void>, timeoutMs?: number) => void;
+
+/**
+ * The `scenario` of one host: a test whose outcome, timings and details go into the report, pass
+ * or fail, under scenarioKey's name; only the scenarios in `only`, where it is given.
+ */
+function scenariosOn(distribution: Distribution, only?: readonly string[]): Scenario {
+    return (name, body, timeoutMs = 300_000) => {
+        if (only && !only.includes(name)) return;
+        const key = scenarioKey(name, distribution);
+        it(key, async () => {
+            const timings: Timings = {};
+            const details: Details = {};
+            const recorded = () => (Object.keys(details).length > 0 ? { details } : {});
+            report.hosts[distribution]?.scenarios.push(name);
+            try {
+                await body(timings, details);
+                report.scenarios[key] = { pass: true, timings, ...recorded() };
+            } catch (error) {
+                report.scenarios[key] = { pass: false, timings, ...recorded(), error: String(error).slice(0, 2000) };
+                throw error;
+            }
+        }, timeoutMs);
+    };
 }
 
-describe("rezept-tagebuch on a real systemd host", () => {
-    // E2E_HOST: a name of its own, so two checkouts can run the suite side by side.
-    const host = SystemdHost.create(process.env.E2E_HOST ?? "rt-e2e-host");
+/**
+ * What runs on Debian 13 besides Debian 12 (issue 20): the guarantees of the incident and every
+ * place Podman 5 differs (docs/podman5.md). Left out: the adoption, uninstall, nightly and
+ * backup-before-deploy scenarios and the health check's other faults, which exercise this
+ * project's scripts more than the host, to keep .ci/run under its hour.
+ */
+const DEBIAN_13_SCENARIOS = ["second-up-no-change", "reboot", "crash", "isolation", "data-survival", "deploy-downtime", "deploy-unhealthy",
+    "backup-restore", "db-first-start-fails", "host-check", "health-healthy", "health-db-stopped"] as const;
+
+describe("rezept-tagebuch on a real systemd host", () => suiteOn("debian-12"));
+describe("rezept-tagebuch on a real systemd host, Debian 13", () => suiteOn("debian-13", DEBIAN_13_SCENARIOS));
+
+/** Every scenario of one host: booted and deployed once, in beforeAll. */
+function suiteOn(distribution: Distribution, only?: readonly string[]): void {
+    const scenario = scenariosOn(distribution, only);
+    // E2E_HOST: a name of its own, so two checkouts can run the suite side by side; each host one of its own.
+    const hostName = `${process.env.E2E_HOST ?? "rt-e2e-host"}${distribution === "debian-12" ? "" : `-${distribution.replace("debian-", "d")}`}`;
+    // Made in beforeAll: a run filtered to the other host neither copies nor boots this one.
+    let host!: SystemdHost;
     const deployed = new Map<EnvironmentName, Deployment>();
     const names = (env: EnvironmentName) => environmentNames(env);
     const appEnvs = ["prod", "dev"] as const;
@@ -81,7 +110,9 @@ describe("rezept-tagebuch on a real systemd host", () => {
     const allHealthy = () => allContainers().every(healthy);
 
     beforeAll(async () => {
+        host = SystemdHost.create(hostName, distribution);
         host.boot();
+        report.hosts[distribution] = { ...host.versions(), scenarios: [] };
         host.importImages({ postgres: [IMAGES.postgres, IMAGES.postgresChanged], app: [IMAGES.app, IMAGES.appNext] });
         for (const env of ENVIRONMENTS) deployed.set(env, await deploy(host, env, stackConfig(env)));
         await waitFor("every container healthy after the first deploy", allHealthy, 180);
@@ -91,7 +122,7 @@ describe("rezept-tagebuch on a real systemd host", () => {
 
     afterAll(() => {
         mergeReport(report);
-        if (!process.env.E2E_KEEP_HOST) host.destroy();
+        if (!process.env.E2E_KEEP_HOST) host?.destroy();
     });
 
     scenario("second-up-no-change", async (timings, details) => {
@@ -422,7 +453,10 @@ describe("rezept-tagebuch on a real systemd host", () => {
         const { appContainer } = names("dev");
         // What the README's rollback reads: `pulumi stack output --stack dev appImageTag`.
         const previousTag = deployed.get("dev")!.outputs.appImageTag;
-        expect(previousTag).toBe(inspect(appContainer, "{{.ImageName}}").split(":").pop());
+        // The version the app reports: the e2e tags share one image id, so the container's ImageName need not be the tag
+        // deployed last (seen on Podman 4.3 and 5.4 when deploy-downtime ran right before).
+        expect(previousTag).toBe(JSON.parse(get(appContainer, "/api/version").body).version);
+        const previousImage = [IMAGES.app, IMAGES.appNext].find((image) => image.endsWith(`:${previousTag}`));
         buildBrokenApp();
         const bound = 20;
         const startedAt = now();
@@ -441,7 +475,7 @@ describe("rezept-tagebuch on a real systemd host", () => {
 
         // The rollback the message names: the previous tag, deployed again.
         const rollbackAt = now();
-        deployed.set("dev", await deploy(host, "dev", stackConfig("dev"), deployed.get("dev")));
+        deployed.set("dev", await deploy(host, "dev", stackConfig("dev", { appImage: previousImage! }), deployed.get("dev")));
         timings.rollback_deploy_s = round(now() - rollbackAt);
         await waitFor("dev recipes readable after the rollback", () => get(appContainer, "/api/recipes").status === 200, 60);
         timings.rollback_to_serving_s = round(now() - rollbackAt);
@@ -630,6 +664,11 @@ describe("rezept-tagebuch on a real systemd host", () => {
         const passed = host.exec([...dev.inputs.interpreter, dev.inputs.create]);
         expect(passed.stderr).toBe("");
         expect(passed.status).toBe(0);
+        // The mechanisms it says the host gets (docs/podman5.md), and the rootless network it names is the one running.
+        const networkCmd = host.distribution === "debian-13" ? "pasta" : "slirp4netns";
+        expect(passed.stdout).toContain(`host: podman ${host.versions().podman}; rootless networks through ${networkCmd};`);
+        // (Debian 12's minbase has no pgrep; Debian's pasta runs as pasta.avx2 where the CPU has AVX2.)
+        expect(host.exec(["sh", "-c", `grep -qsE '^${networkCmd}' /proc/[0-9]*/comm`]).status, `${networkCmd} running`).toBe(0);
         await waitFor("prod and dev healthy after the host check", () => appEnvs.every((env) => healthy(names(env).dbContainer) && healthy(names(env).appContainer)), 180);
         // Isolation on the host: volumes whose names no stack file sets, so only the host knows they are prod's.
         host.must(["podman", "volume", "create", "--label", "io.seaser.environment=prod", "e2e-prod-labelled"]);
@@ -1382,4 +1421,4 @@ http.server.ThreadingHTTPServer(("127.0.0.1", ${WEBHOOK_PORT}), Receiver).serve_
         // Scenarios on the stack deployed over SSH go here: `deployed.get("test")` is it,
         // `operatorSshOpts` and `sshConfig` redeploy it from outside.
     });
-});
+}

@@ -19,6 +19,20 @@ const MIRROR = "http://deb.debian.org/debian";
  * provider's ssh:// runs `docker system dial-stdio` on the host); curl for the health check's webhook.
  */
 export const HOST_PACKAGES = "systemd,systemd-sysv,dbus,podman,runc,crun,netavark,aardvark-dns,iptables,uidmap,slirp4netns,fuse-overlayfs,dbus-user-session,openssh-server,podman-docker,curl";
+/**
+ * The Debian releases the suite builds a host from, named as reports/e2e.json's `hosts` names them.
+ * Debian 13's Podman 5 runs rootless networks through pasta (containers.conf
+ * default_rootless_network_cmd, docs/podman5.md), package passt: only a Recommends of Debian 13's
+ * podman, which debootstrap does not install. Likewise nftables: Debian 13's netavark sets up the
+ * networks' firewall with `nft` (its default driver; Debian 12's 1.4 has iptables only), and
+ * fails every container start without it.
+ */
+export const DISTRIBUTIONS = {
+    "debian-12": { suite: "bookworm", packages: HOST_PACKAGES, rootfs: "host-rootfs" },
+    "debian-13": { suite: "trixie", packages: `${HOST_PACKAGES},passt,nftables`, rootfs: "host-rootfs-trixie" },
+} as const;
+export type Distribution = keyof typeof DISTRIBUTIONS;
+
 /** Packages of the stand-in images: a real PostgreSQL, and python3 with psycopg2 for the stand-in app. */
 const IMAGE_PACKAGES = "postgresql,python3,python3-psycopg2,curl";
 
@@ -69,7 +83,7 @@ const STALE_DAYS = 7;
  * Each use touches its `.complete`; folders of the same name with other lists unused for
  * STALE_DAYS are removed (other checkouts may still use a recent one).
  */
-export function rootfs(name: string, packages: string): string {
+export function rootfs(name: string, packages: string, suite = "bookworm"): string {
     const dir = rootfsDir(name, packages);
     const complete = join(dir, ".complete");
     if (existsSync(complete)) {
@@ -83,7 +97,7 @@ export function rootfs(name: string, packages: string): string {
         if (other !== dir && Date.now() - used > STALE_DAYS * 86_400_000) removeTree(other);
     }
     removeTree(dir);
-    must("debootstrap", ["--variant=minbase", `--include=${packages}`, "bookworm", dir, MIRROR], { timeoutMs: 900_000 });
+    must("debootstrap", ["--variant=minbase", `--include=${packages}`, suite, dir, MIRROR], { timeoutMs: 900_000 });
     writeFileSync(complete, "");
     return dir;
 }
@@ -181,15 +195,19 @@ export class SystemdHost {
      */
     readonly apiSocket: string;
 
-    private constructor(readonly name: string, readonly root: string) {
+    private constructor(readonly name: string, readonly root: string, readonly distribution: Distribution) {
         this.apiSocket = apiSocketLink(name);
     }
 
-    /** Makes a fresh host from the cached root file system, with the stand-in image tarball in /root. */
-    static create(name: string): SystemdHost {
+    /**
+     * Makes a fresh host of `distribution` from its cached root file system, with the stand-in image
+     * tarball in /root (the images stay Debian 12's on every host, as an image does not follow its host).
+     */
+    static create(name: string, distribution: Distribution = "debian-12"): SystemdHost {
         const link = apiSocketLink(name);
         stopEarlierRun(name);
-        const pristine = rootfs("host-rootfs", HOST_PACKAGES);
+        const { suite, packages, rootfs: rootfsName } = DISTRIBUTIONS[distribution];
+        const pristine = rootfs(rootfsName, packages, suite);
         const images = rootfs("image-rootfs", IMAGE_PACKAGES);
         for (const file of ["postgres-entrypoint.sh", "app.py", "probe.py"]) {
             cpSync(join(__dirname, "images", file), join(images, "usr/local/lib", file));
@@ -202,7 +220,7 @@ export class SystemdHost {
         // The user, made here as its home gets files before boot; its subordinate ids for rootless podman
         // come from useradd (SUB_UID_COUNT in login.defs) or the README's host block in boot().
         must("chroot", [root, "useradd", "--create-home", "--uid", String(USER.uid), "--shell", "/bin/sh", USER.name]);
-        // slirp4netns (rootless networking) opens /dev/net/tun as the user.
+        // slirp4netns and pasta (rootless networking) open /dev/net/tun as the user.
         writeFileSync(join(root, "etc/tmpfiles.d/tun.conf"), "z /dev/net/tun 0666 - - -\n");
         // Nested podman: runc fails on the nested cgroups; crun works.
         mkdirSync(join(root, USER.home, ".config/containers"), { recursive: true });
@@ -234,7 +252,7 @@ export class SystemdHost {
         mkdirSync(SOCKET_LINKS, { recursive: true, mode: 0o700 });
         rmSync(link, { force: true });
         symlinkSync(join(root, USER.home, "podman.sock"), link);
-        const host = new SystemdHost(name, root);
+        const host = new SystemdHost(name, root, distribution);
         // When vitest is killed, its worker is left running, orphaned (see stopEarlierRun):
         // once it notices (its IPC channel closes), it removes the host and stops.
         const parent = process.ppid;
@@ -324,6 +342,16 @@ export class SystemdHost {
             this.must(["podman", "import", ...changes.flatMap((change) => ["--change", change]), `${USER.home}/images.tar`, first], { timeoutMs: 300_000 });
             for (const alias of aliases) this.must(["podman", "tag", first, alias]);
         }
+    }
+
+    /** The versions that decide what this host proves: Podman's, systemd's and aardvark-dns's (where podman looks for it). */
+    versions(): { podman: string; systemd: string; aardvark_dns: string } {
+        return {
+            podman: this.must(["podman", "version", "--format", "{{.Client.Version}}"]).trim(),
+            // "systemd 257 (257.13-1~deb13u1)": the release and Debian's package version
+            systemd: this.asRoot(["systemctl", "--version"]).split("\n")[0].replace(/^systemd /, ""),
+            aardvark_dns: this.asRoot(["/usr/lib/podman/aardvark-dns", "--version"]).trim().replace(/^aardvark-dns /, ""),
+        };
     }
 
     /**

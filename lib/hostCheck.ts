@@ -31,11 +31,40 @@ export interface HostCheckOptions {
      * runs containers without DNS, with only a warning.
      */
     readonly helperDirs?: readonly string[];
+    /** Where the check looks for the firewall tool netavark runs (nft or iptables, in /usr/sbin on Debian). */
+    readonly firewallToolDirs?: readonly string[];
     /** How long to wait for a user manager that lingering has only just started. */
     readonly managerWaitSeconds?: number;
 }
 
 export const PODMAN_HELPER_DIRS = ["/usr/local/libexec/podman", "/usr/local/lib/podman", "/usr/libexec/podman", "/usr/lib/podman"] as const;
+export const FIREWALL_TOOL_DIRS = ["/usr/local/sbin", "/usr/sbin", "/sbin", "/usr/local/bin", "/usr/bin", "/bin"] as const;
+
+/**
+ * The line the host check prints about what the host's Podman gives the stack, as sh text over
+ * $version (and $network_cmd in the user scope); script lines. The units are the same on every version
+ * (docs/podman5.md): the app waits for a healthy database by running `podman healthcheck run`,
+ * whose exit code is 0 only for healthy on 4.3 and 5.4 (cmd/podman/healthcheck/run.go:38 at v4.3.1,
+ * also "starting" is non-zero at v5.4.2); DefaultDependencies=no is needed before 4.4 (podman#14531:
+ * v4.3.1 stops the healthcheck timer with job mode "fail", libpod/healthcheck_linux.go:103, v5.4.2
+ * with "ignore-dependencies", :132) and harmless after.
+ */
+function hostMechanisms(user: boolean): string[] {
+    const mechanisms = [
+        "podman ${version:-(version unknown)}",
+        ...(user ? ["rootless networks through $network_cmd"] : []),
+        "database readiness by podman healthcheck run",
+        "shutdown ordering DefaultDependencies=no ($shutdown_ordering)",
+    ];
+    return [
+        'case "$version" in',
+        '    "") shutdown_ordering="needed before podman 4.4, podman#14531";;',
+        '    [0-3].*|4.[0-3].*) shutdown_ordering="needed: podman#14531";;',
+        '    *) shutdown_ordering="kept, not needed since podman 4.4";;',
+        "esac",
+        `echo "${PROJECT}: host: ${mechanisms.join("; ")}"`,
+    ];
+}
 
 /**
  * Renders the host check: a POSIX sh script that runs before anything of the stack
@@ -48,6 +77,7 @@ export function renderHostCheck(spec: HostCheckSpec, opts: HostCheckOptions = {}
     const user = spec.scope === "user";
     const systemctl = user ? "systemctl --user" : "systemctl";
     const helperDirs = opts.helperDirs ?? PODMAN_HELPER_DIRS;
+    const toolDirs = opts.firewallToolDirs ?? FIREWALL_TOOL_DIRS;
     const waitSeconds = opts.managerWaitSeconds ?? 10;
     const proxy = spec.proxyNetwork;
     const env = spec.environment;
@@ -74,6 +104,52 @@ export function renderHostCheck(spec: HostCheckSpec, opts: HostCheckOptions = {}
         'if [ "$aardvark" = no ]; then',
         `    problem "aardvark-dns is not installed (looked in ${helperDirs.join(" ")}), so netavark gives the networks no DNS and the app cannot resolve its database; fix: apt-get install aardvark-dns"`,
         "fi",
+        // netavark sets up each network's firewall, rootless too (inside the rootless network namespace), with
+        // the driver it was built for unless containers.conf firewall_driver says otherwise (netavark
+        // src/firewall/mod.rs:55-101, build.rs:66-79 at v1.14.0: iptables unless NETAVARK_DEFAULT_FW).
+        // Debian 13's is built for nftables, and without nft every container start fails ("unable to
+        // execute nft"); Debian 12's 1.4 has no such build setting and runs iptables. `netavark version`
+        // names the default from 1.14 (src/commands/version.rs:15).
+        "firewall=\"\"",
+        `for dir in ${quote([...helperDirs])}; do`,
+        '    if [ -z "$firewall" ] && [ -x "$dir/netavark" ]; then',
+        `        firewall=$("$dir/netavark" version 2>/dev/null | sed -n 's/.*"default_fw_driver": *"\\([a-z]*\\)".*/\\1/p')`,
+        '        firewall=${firewall:-iptables}',
+        "    fi",
+        "done",
+        'case "$firewall" in',
+        "    nftables) firewall_tool=nft; firewall_package=nftables;;",
+        "    iptables) firewall_tool=iptables; firewall_package=iptables;;",
+        '    *) firewall_tool="";;',
+        "esac",
+        'if [ -n "$firewall_tool" ]; then',
+        "    found=no",
+        `    for dir in ${quote([...toolDirs])}; do`,
+        '        if [ -x "$dir/$firewall_tool" ]; then found=yes; fi',
+        "    done",
+        '    if [ "$found" = no ]; then',
+        '        problem "netavark sets up the firewall of the networks with $firewall_tool (its default driver, $firewall), which is not installed, so every container start fails; fix: apt-get install $firewall_package"',
+        "    fi",
+        "fi",
+        // What this host's Podman is, and the mechanisms it gets from it (docs/podman5.md): one design on
+        // every version, so this only says which; the one thing to refuse is a rootless network command
+        // that is not installed.
+        "version=$(podman version --format '{{.Client.Version}}' 2>/dev/null) || version=\"\"",
+        ...(user ? [
+            // Podman 5 runs rootless networks through containers.conf default_rootless_network_cmd, "pasta" unless
+            // set (containers/common pkg/config/default.go:261, libnetwork/internal/rootlessnetns/netns_linux.go:158-164,
+            // vendored in podman v5.4.2; `podman info` reports it, libpod/info.go:129). Podman 4 has no such field
+            // (the template fails) and only slirp4netns. `podman info` reports each executable only where it is
+            // found (libpod/info_linux.go:64-90 at v5.4.2, :57-73 at v4.3.1).
+            "network_cmd=$(podman info --format '{{.Host.RootlessNetworkCmd}}' 2>/dev/null) || network_cmd=\"\"",
+            'case "$network_cmd" in',
+            "    pasta) network_exe=$(podman info --format '{{.Host.Pasta.Executable}}' 2>/dev/null) || network_exe=\"\"; network_package=passt;;",
+            "    *) network_cmd=slirp4netns; network_exe=$(podman info --format '{{.Host.Slirp4NetNS.Executable}}' 2>/dev/null) || network_exe=\"\"; network_package=slirp4netns;;",
+            "esac",
+            'if [ -z "$network_exe" ]; then',
+            '    problem "podman ${version:-(version unknown)} runs rootless networks through $network_cmd, which is not installed, so no container of the stack can start on its networks; fix: apt-get install $network_package"',
+            "fi",
+        ] : []),
         ...(proxy === undefined ? [] : [
             `if ! podman network exists ${quote([proxy])} >/dev/null 2>&1; then`,
             `    problem "the reverse proxy's network ${proxy} (config proxyNetwork) does not exist, so the app container cannot be created; ` +
@@ -141,6 +217,7 @@ export function renderHostCheck(spec: HostCheckSpec, opts: HostCheckOptions = {}
         "",
         'if [ "$problems" -ne 0 ]; then exit 1; fi',
         `echo "${PROJECT}: host check passed for the ${spec.environment} stack"`,
+        ...hostMechanisms(user),
         "",
     ].join("\n");
 }

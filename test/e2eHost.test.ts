@@ -3,7 +3,8 @@ import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { rootfsDir, SystemdHost } from "../e2e/host";
+import { DISTRIBUTIONS, HOST_PACKAGES, rootfsDir, SystemdHost } from "../e2e/host";
+import { scenarioKey } from "../e2e/report";
 
 /** A host object for a root file system at `root`, without booting anything. */
 const hostAt = (name: string, root: string) => Reflect.construct(SystemdHost, [name, root]) as SystemdHost;
@@ -51,5 +52,21 @@ describe("the e2e suite's cached root file systems", () => {
         expect(rootfsDir("host-rootfs", "systemd,podman")).toBe(rootfsDir("host-rootfs", "systemd,podman"));
         expect(rootfsDir("host-rootfs", "systemd,podman,openssh-server")).not.toBe(rootfsDir("host-rootfs", "systemd,podman"));
         expect(rootfsDir("host-rootfs", "systemd,podman")).toMatch(/\/host-rootfs-[0-9a-f]{12}$/);
+    });
+});
+
+describe("the e2e hosts of both Debian releases", () => {
+    it("builds Debian 13 from trixie with Debian 12's packages and the Recommends Podman 5 needs, in a cache folder of its own", () => {
+        expect(DISTRIBUTIONS["debian-12"]).toMatchObject({ suite: "bookworm", packages: HOST_PACKAGES });
+        const trixie = DISTRIBUTIONS["debian-13"];
+        expect(trixie.suite).toBe("trixie");
+        // pasta for rootless networks, nft for netavark 1.14's firewall: without either no container starts (docs/podman5.md).
+        expect(trixie.packages.split(",")).toEqual([...HOST_PACKAGES.split(","), "passt", "nftables"]);
+        expect(rootfsDir(trixie.rootfs, trixie.packages)).not.toBe(rootfsDir(DISTRIBUTIONS["debian-12"].rootfs, trixie.packages));
+    });
+
+    it("reports Debian 12's scenarios under their names and the others' as <name>@<host>", () => {
+        expect(scenarioKey("reboot", "debian-12")).toBe("reboot");
+        expect(scenarioKey("reboot", "debian-13")).toBe("reboot@debian-13");
     });
 });

@@ -23,6 +23,17 @@ interface HostState {
     volumes?: Record<string, string>;
     /** Containers with their io.seaser.environment label (absent: none) and the named volumes they mount. */
     containers?: { name: string; label?: string; volumes: string[] }[];
+    /** What `podman version --format {{.Client.Version}}` says. */
+    podmanVersion?: string;
+    /** `podman info`'s Host.RootlessNetworkCmd (Podman 5); null: Podman 4, whose info has no such field. */
+    rootlessNetworkCmd?: string | null;
+    /** Whether `podman info` finds pasta's and slirp4netns's executables. */
+    pasta?: boolean;
+    slirp4netns?: boolean;
+    /** `netavark version`'s default_fw_driver; null: netavark 1.4 (Debian 12's), which names none and runs iptables. */
+    firewallDriver?: string | null;
+    /** Whether that driver's tool (nft or iptables) is installed. */
+    firewallTool?: boolean;
 }
 
 /** `case` arms answering with `answer(name)` for each of `names`, and failing as podman does for any other. */
@@ -38,7 +49,7 @@ const arms = (names: string[], answer: (name: string) => string, otherwise = 'ec
 function stubHost(state: HostState = {}) {
     const s = {
         backend: "netavark", aardvark: true, networks: ["seaser-network"], linger: "yes", mayEnableLinger: true, managerStates: ["running"],
-        networkLabels: {}, volumes: {}, containers: [], ...state,
+        networkLabels: {}, volumes: {}, containers: [], podmanVersion: "5.4.2", rootlessNetworkCmd: "pasta", pasta: true, slirp4netns: true, firewallDriver: "nftables", firewallTool: true, ...state,
     } as Required<HostState>;
     const root = mkdtempSync(join(tmpdir(), "host-check-"));
     const bin = join(root, "bin");
@@ -53,7 +64,16 @@ function stubHost(state: HostState = {}) {
     };
     stub("podman", [
         'case "$1 $2" in',
-        `"info --format") echo "${s.backend}";;`,
+        '"info --format") case "$3" in',
+        `    '{{.Host.NetworkBackend}}') echo "${s.backend}";;`,
+        s.rootlessNetworkCmd === null
+            ? `    '{{.Host.RootlessNetworkCmd}}') echo "Error: template: info:1:7: executing \\"info\\" at <.Host.RootlessNetworkCmd>: can't evaluate field RootlessNetworkCmd in type *define.HostInfo" >&2; exit 125;;`
+            : `    '{{.Host.RootlessNetworkCmd}}') echo "${s.rootlessNetworkCmd}";;`,
+        `    '{{.Host.Pasta.Executable}}') echo "${s.pasta ? "/usr/bin/pasta" : ""}";;`,
+        `    '{{.Host.Slirp4NetNS.Executable}}') echo "${s.slirp4netns ? "/usr/bin/slirp4netns" : ""}";;`,
+        "    *) exit 98;;",
+        "    esac;;",
+        `"version --format") echo "${s.podmanVersion}";;`,
         `"network exists") case "$3" in ${s.networks.length > 0 ? s.networks.join("|") : "''"}) exit 0;; *) exit 1;; esac;;`,
         // `<object> inspect --format <template> <name>`: the label the template asks for.
         `"network inspect") case "$5" in ${arms(s.networks, (n) => `echo "${s.networkLabels[n] ?? ""}"`)} esac;;`,
@@ -77,12 +97,21 @@ function stubHost(state: HostState = {}) {
         "*) exit 99;;",
         "esac",
     ].join("\n"));
+    const tools = join(root, "sbin");
+    mkdirSync(tools);
+    writeFileSync(join(helpers, "netavark"), `#!/bin/sh\n[ "$1" = version ] && printf '%s\\n' '{' '  "version": "1.14.0",' ${s.firewallDriver === null ? "" : `'  "target": "x86_64-unknown-linux-gnu",' '  "default_fw_driver": "${s.firewallDriver}"'`} '}'\n`);
+    chmodSync(join(helpers, "netavark"), 0o755);
+    const tool = s.firewallDriver === "nftables" ? "nft" : "iptables";
+    if (s.firewallTool) {
+        writeFileSync(join(tools, tool), "#!/bin/sh\n");
+        chmodSync(join(tools, tool), 0o755);
+    }
     if (s.aardvark) {
         writeFileSync(join(helpers, "aardvark-dns"), "#!/bin/sh\n");
         chmodSync(join(helpers, "aardvark-dns"), 0o755);
     }
     const run = (spec: HostCheckSpec, managerWaitSeconds = 0) => {
-        const result = spawnSync("sh", ["-c", renderHostCheck(spec, { helperDirs: [join(root, "nowhere"), helpers], managerWaitSeconds })], {
+        const result = spawnSync("sh", ["-c", renderHostCheck(spec, { helperDirs: [join(root, "nowhere"), helpers], firewallToolDirs: [join(root, "nowhere"), tools], managerWaitSeconds })], {
             encoding: "utf8", env: { PATH: `${bin}:/usr/bin:/bin`, HOME: root, XDG_RUNTIME_DIR: join(root, "run") },
         });
         const lines = result.stderr.split("\n").filter((line) => line !== "");
@@ -109,6 +138,9 @@ describe("the host check", () => {
         expect(result.stdout).toContain("host check passed");
         expect(host.calls()).toEqual([
             "podman info --format {{.Host.NetworkBackend}}",
+            "podman version --format {{.Client.Version}}",
+            "podman info --format {{.Host.RootlessNetworkCmd}}",
+            "podman info --format {{.Host.Pasta.Executable}}",
             "podman network exists seaser-network",
             `podman network inspect --format ${LABEL} seaser-network`,
             `podman volume inspect --format ${LABEL} seaser-postgres-dev-data`,
@@ -126,6 +158,13 @@ describe("the host check", () => {
         ["the CNI network backend", { backend: "cni" }, "network backend is cni, not netavark", "network_backend = \"netavark\""],
         ["podman info failing", { backend: "" }, "network backend is unknown (podman info failed)", "apt-get install netavark aardvark-dns"],
         ["no aardvark-dns", { aardvark: false }, "aardvark-dns is not installed", "apt-get install aardvark-dns"],
+        // Podman 5 (Debian 13) runs rootless networks through pasta, Podman 4 (Debian 12) through slirp4netns.
+        ["Podman 5 without pasta", { pasta: false }, "podman 5.4.2 runs rootless networks through pasta, which is not installed", "apt-get install passt"],
+        ["Podman 4 without slirp4netns", { podmanVersion: "4.3.1", rootlessNetworkCmd: null, slirp4netns: false },
+            "podman 4.3.1 runs rootless networks through slirp4netns, which is not installed", "apt-get install slirp4netns"],
+        // Debian 13's netavark runs nft, Debian 12's iptables.
+        ["netavark's nftables driver without nft", { firewallTool: false }, "netavark sets up the firewall of the networks with nft (its default driver, nftables), which is not installed", "apt-get install nftables"],
+        ["netavark 1.4 without iptables", { firewallDriver: null, firewallTool: false }, "with iptables (its default driver, iptables), which is not installed", "apt-get install iptables"],
         ["a missing proxy network", { networks: [] }, "network seaser-network (config proxyNetwork) does not exist", "podman network create seaser-network"],
         ["lingering off, and the user may not turn it on", { linger: "no", mayEnableLinger: false }, "lingering is off for", "sudo loginctl enable-linger"],
         ["a user unknown to logind, who may not linger", { linger: undefined, mayEnableLinger: false }, "lingering is off for", "sudo loginctl enable-linger"],
@@ -149,6 +188,25 @@ describe("the host check", () => {
         expect(result.lines[0]).toContain(what);
         expect(result.lines[0].slice(result.lines[0].indexOf("; fix: "))).toContain(fix);
         expect(result.stdout).toBe("");
+    });
+
+    it("says which mechanisms the host's Podman gives the stack", () => {
+        expect(stubHost().run(dev).stdout.split("\n")[1]).toBe("rezept-tagebuch: host: podman 5.4.2; rootless networks through pasta; " +
+            "database readiness by podman healthcheck run; shutdown ordering DefaultDependencies=no (kept, not needed since podman 4.4)");
+        // Debian 12's: no RootlessNetworkCmd in its podman info, slirp4netns only.
+        const bookworm = stubHost({ podmanVersion: "4.3.1", rootlessNetworkCmd: null, pasta: false });
+        const result = bookworm.run(dev);
+        expect(result.lines).toEqual([]);
+        expect(result.stdout.split("\n")[1]).toBe("rezept-tagebuch: host: podman 4.3.1; rootless networks through slirp4netns; " +
+            "database readiness by podman healthcheck run; shutdown ordering DefaultDependencies=no (needed: podman#14531)");
+        expect(bookworm.calls()).toContain("podman info --format {{.Host.Slirp4NetNS.Executable}}");
+        // A Podman 5 host set to slirp4netns in containers.conf needs slirp4netns, not pasta.
+        expect(stubHost({ rootlessNetworkCmd: "slirp4netns", pasta: false }).run(dev).stdout).toContain("rootless networks through slirp4netns;");
+        expect(stubHost({ podmanVersion: "4.4.1", rootlessNetworkCmd: null }).run(dev).stdout).toContain("(kept, not needed since podman 4.4)");
+        // The system scope runs no rootless network.
+        const system = stubHost({ pasta: false, slirp4netns: false }).run({ ...dev, scope: "system" });
+        expect(system.status).toBe(0);
+        expect(system.stdout).toContain("host: podman 5.4.2; database readiness");
     });
 
     it("lists every problem, one line each", () => {
@@ -225,7 +283,7 @@ describe("the host check", () => {
         expect(result.lines).toEqual([]);
         expect(result.status).toBe(0);
         expect(host.calls()).toEqual([
-            "podman info --format {{.Host.NetworkBackend}}", `podman network inspect --format ${LABEL} seaser-rezept-tagebuch-test-internal`, "systemctl is-system-running",
+            "podman info --format {{.Host.NetworkBackend}}", "podman version --format {{.Client.Version}}", `podman network inspect --format ${LABEL} seaser-rezept-tagebuch-test-internal`, "systemctl is-system-running",
         ]);
     });
 
