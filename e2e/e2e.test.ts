@@ -588,7 +588,11 @@ function suiteOn(distribution: Distribution, only?: readonly string[]): void {
             const bootedAt = now();
             must("podman", ["start", host.name]);
             // The app comes up by itself: nobody starts anything here, only asks it.
-            const { counts, firstOkAt } = await pollAnswers(appContainer, 240);
+            const { counts, firstOkAt } = await pollAnswers(appContainer, 240).catch((error: Error) => {
+                // What the units did, so a failure here says why the app did not come up.
+                const units = [dbUnit, unitName(appContainer)].map((unit) => host.exec(["sh", "-c", `systemctl --user status --no-pager -n 20 ${unit} 2>&1 | tail -n 25`]).stdout);
+                throw new Error(`${error.message}\n${units.join("\n")}`);
+            });
             timings.boot_to_app_answering_s = round(firstOkAt - bootedAt);
             for (const [status, n] of Object.entries(counts)) timings[`answers_${status}`] = n;
             expect(serverErrors(counts), `5xx answers from ${appContainer} after the failed database start: ${JSON.stringify(counts)}`).toBe(0);
