@@ -21,6 +21,7 @@ import { join } from "node:path";
 import { Duplex } from "node:stream";
 import * as pulumi from "@pulumi/pulumi";
 import { EnvironmentName } from "../lib/environments";
+import { knownHostsLine } from "../lib/config";
 import { ProgramRun, Registered, runProgram, TYPES } from "../test/harness";
 import { SystemdHost } from "./host";
 import {
@@ -269,17 +270,6 @@ export function sshConnection(connection: Record<string, any>): SshConnection {
         host: connection.host, user: connection.user ?? "root", port: connection.port ?? 22, privateKey: connection.privateKey,
         hostKey: connection.hostKey.trim(), perDialTimeout: connection.perDialTimeout ?? 15,
     };
-}
-
-/**
- * The known_hosts line that pins `connection.hostKey`, as pulumi-command pins it: ssh.ParseAuthorizedKey
- * of the key, then ssh.FixedHostKey, the only key of the only algorithm accepted (connection.go:88-94).
- * OpenSSH names a host on another port than 22 `[host]:port` (sshd(8) SSH_KNOWN_HOSTS FILE FORMAT).
- */
-export function knownHostsLine(connection: SshConnection): string {
-    const name = connection.port === 22 ? connection.host : `[${connection.host}]:${connection.port}`;
-    const [type, key] = connection.hostKey.split(/\s+/);
-    return `${name} ${type} ${key}\n`;
 }
 
 /**

@@ -374,6 +374,17 @@ export function parseHostKey(line: string): { ok: true; key: string } | { ok: fa
 }
 
 /**
+ * The known_hosts line that pins a host key, as pulumi-command pins it: ssh.ParseAuthorizedKey
+ * of the key, then ssh.FixedHostKey, the only key of the only algorithm accepted (connection.go:88-94).
+ * OpenSSH names a host on another port than 22 `[host]:port` (sshd(8) SSH_KNOWN_HOSTS FILE FORMAT).
+ */
+export function knownHostsLine(target: { readonly host: string; readonly port: number; readonly hostKey: string }): string {
+    const name = target.port === 22 ? target.host : `[${target.host}]:${target.port}`;
+    const [type, key] = target.hostKey.trim().split(/\s+/);
+    return `${name} ${type} ${key}\n`;
+}
+
+/**
  * Environment isolation by name, before anything is registered: dev must not run on
  * prod's data files nor join prod's database network because a key names them. A
  * derived name is the environment's own, so only a key that is set can name another's.

@@ -55,6 +55,13 @@ function pathInUnit(scope: SystemdScope, file: string): string {
     return scope === "user" ? `%h/.config/${PROJECT}/${file}` : `/etc/${PROJECT}/${file}`;
 }
 
+/**
+ * awk's `js(s)`: s as a JSON string (backslash, quote, tab and newline escaped); awk has no
+ * replace-all without regex pitfalls, so `rep` replaces literally. One definition for both the
+ * alert's JSON text and the report's rows.
+ */
+const AWK_JSON_STRING = String.raw`function rep(s, from, to,   out, i) { out = ""; while ((i = index(s, from)) > 0) { out = out substr(s, 1, i - 1) to; s = substr(s, i + length(from)) } return out s }
+        function js(s) { return "\"" rep(rep(rep(rep(s, "\\", "\\\\"), "\"", "\\\""), "\t", "\\t"), "\n", "\\n") "\"" }`;
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 /** One shell word, in single quotes: read back exactly as given. */
 const q = (value: string) => `'${value.replace(/'/g, "'\\''")}'`;
@@ -88,10 +95,9 @@ function commonShell(settings: HealthSettings): string[] {
         // A JSON string of stdin's lines (newline-joined); control characters other than tab and newline are dropped.
         String.raw`json_string() {
     tr -d '\000-\010\013-\037' | awk '
-        function rep(s, from, to,   out, i) { out = ""; while ((i = index(s, from)) > 0) { out = out substr(s, 1, i - 1) to; s = substr(s, i + length(from)) } return out s }
-        BEGIN { printf "\"" }
-        { printf "%s%s", (NR > 1 ? "\\n" : ""), rep(rep(rep($0, "\\", "\\\\"), "\"", "\\\""), "\t", "\\t") }
-        END { printf "\"" }'
+        ${AWK_JSON_STRING}
+        { all = (NR > 1 ? all "\n" : "") $0 }
+        END { printf "%s", js(all) }'
 }`,
         "# deliver KIND TEXT_FILE FAILED_JSON_ARRAY: a failed delivery is reported, never fatal.",
         "deliver() {",
@@ -288,8 +294,7 @@ export function renderHealthScript(settings: HealthSettings): string {
         "# The report: a table (✓/✗, and for a failure the command to run) or JSON, from the rows.",
         String.raw`render() {
     awk -F '\t' -v mode="$1" -v env="$environment" -v host="$host" -v ok="$ok" -v kind="${"${2:-}"}" '
-        function rep(s, from, to,   out, i) { out = ""; while ((i = index(s, from)) > 0) { out = out substr(s, 1, i - 1) to; s = substr(s, i + length(from)) } return out s }
-        function js(s) { return "\"" rep(rep(rep(s, "\\", "\\\\"), "\"", "\\\""), "\t", "\\t") "\"" }
+        ${AWK_JSON_STRING}
         { n++; okv[n] = $1; name[n] = $2; detail[n] = $3; fix[n] = $4; if (length($2) > width) width = length($2) }
         END {
             if (mode == "table") {

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { quote } from "shell-quote";
-import { ConfigError, HealthConnection, healthConnection, stackFileSettings } from "../lib/config";
+import { ConfigError, HealthConnection, healthConnection, knownHostsLine, stackFileSettings } from "../lib/config";
 import { ENVIRONMENTS, EnvironmentName } from "../lib/environments";
 import { healthDirectory, healthScriptFile } from "../lib/healthUnits";
 
@@ -61,7 +61,7 @@ function runCheck(env: EnvironmentName, connection: HealthConnection, json: bool
     const dir = mkdtempSync(join(tmpdir(), "rezept-health-"));
     try {
         const knownHosts = join(dir, "known_hosts");
-        writeFileSync(knownHosts, `${connection.port === 22 ? connection.host : `[${connection.host}]:${connection.port}`} ${connection.hostKey}\n`, { mode: 0o600 });
+        writeFileSync(knownHosts, knownHostsLine(connection), { mode: 0o600 });
         return spawnSync("ssh", [
             "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${knownHosts}`, "-o", "ConnectTimeout=15",
             ...(identity ? ["-o", "IdentitiesOnly=yes", "-i", identity] : []),

@@ -9,7 +9,8 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { dialStdioArgs, knownHostsLine, plan, REMOTE_COMMAND_INPUTS, remoteCommandArgs, runRemoteScript, sshConnection } from "../e2e/deploy";
+import { knownHostsLine } from "../lib/config";
+import { dialStdioArgs, plan, REMOTE_COMMAND_INPUTS, remoteCommandArgs, runRemoteScript, sshConnection } from "../e2e/deploy";
 import { Registered, runProgram, TYPES, validConfig } from "./harness";
 
 const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINXpl/7d40SGpaIqHl0RmwLW6om3fgoamwbWD6qzI3uh";
