@@ -598,12 +598,18 @@ function suiteOn(distribution: Distribution, only?: readonly string[]): void {
             expect(serverErrors(counts), `5xx answers from ${appContainer} after the failed database start: ${JSON.stringify(counts)}`).toBe(0);
             // The database's first start did fail, and was retried.
             expect(host.exec(["test", "-e", marker]).status, "the failing start ran").not.toBe(0);
-            // The drop-in's line is not tagged with the user unit in this host's journal: search all of it (a fresh host each run).
-            expect(host.asRoot(["journalctl", "-o", "cat"])).toContain("e2e: failing this start once");
+            // The drop-in's line is not tagged with the user unit in this host's journal: search all of it (this boot's).
+            const failedLine = host.asRoot(["journalctl", "-b", "-o", "short-unix"]).split("\n").find((line) => line.endsWith("e2e: failing this start once"));
+            expect(failedLine, "the drop-in's failure in the journal").toBeDefined();
+            const failedAt = Number(failedLine!.split(" ")[0]);
             timings.db_unit_restarts = Number(unitProperty(dbUnit, "NRestarts"));
             expect(timings.db_unit_restarts).toBeGreaterThanOrEqual(1);
+            // The container the failed start had started ran on: systemd did not kill it (KillMode=process), as
+            // killing conmon left Podman 4.3's container "running" with nothing behind it, for good (lib/systemd.ts).
             const dbStartedAt = Date.parse(inspect(dbContainer, "{{.State.StartedAt}}")) / 1000;
+            expect(dbStartedAt, "the database container started before its unit's start failed, and kept running").toBeLessThan(failedAt);
             timings.boot_to_db_started_s = round(dbStartedAt - bootedAt);
+            timings.db_started_before_failure_s = round(failedAt - dbStartedAt);
             expect(recipes(appContainer)).toContain("DEV-ONLY Testkuchen");
         } finally {
             host.exec(["rm", "-rf", dropIn, marker]);

@@ -52,6 +52,14 @@ function renderContainerUnit(spec: BootSpec, container: string, role: string, ex
         // exited): a container that stopped on its own, or that a deploy is replacing, is left alone; a plain
         // `podman stop <name>` here would stop the replacement a deploy has just created under the same name.
         `ExecStop=/bin/sh -c '[ -z "$$MAINPID" ] || exec ${PODMAN} stop --time ${STOP_SECONDS} ${container}'`,
+        // Only `podman stop` stops a container, never systemd's kill of the unit's processes. After a start that
+        // failed once the container ran (a step after `podman start` failing or timing out), the default KillMode
+        // SIGTERMs and then SIGKILLs everything in the unit's cgroup, conmon included; Podman 4.3 then keeps the
+        // container "running" with nothing behind it: `podman start` does nothing, `podman wait` exits 125 ("no
+        // such exit code (container in state running)") and the healthcheck fails, at every restart, until someone
+        // runs `podman stop` (seen in the e2e scenario db-first-start-fails). With KillMode=process the container
+        // keeps running and the unit's next start picks it up.
+        "KillMode=process",
         "Restart=always",
         "RestartSec=5",
         `TimeoutStartSec=${extra.startSeconds}`,

@@ -47,6 +47,13 @@ describe("renderUnits", () => {
         }
     });
 
+    it("leaves stopping a container to podman stop: systemd signals only the unit's main process", () => {
+        // A SIGKILLed conmon leaves Podman 4.3's container "running" with nothing behind it (lib/systemd.ts).
+        for (const scope of ["user", "system"] as const) {
+            for (const unit of Object.values(renderUnits(spec("dev", scope)))) expect(values(unit, "KillMode")).toEqual(["process"]);
+        }
+    });
+
     it("starts the app only after its database unit, and only once the database is healthy", () => {
         const app = renderUnits(spec("dev", "user"))["container-seaser-rezept-tagebuch-dev.service"];
         expect(values(app, "After")).toContain("container-seaser-postgres-dev.service");
