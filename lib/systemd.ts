@@ -52,13 +52,15 @@ function renderContainerUnit(spec: BootSpec, container: string, role: string, ex
         // exited): a container that stopped on its own, or that a deploy is replacing, is left alone; a plain
         // `podman stop <name>` here would stop the replacement a deploy has just created under the same name.
         `ExecStop=/bin/sh -c '[ -z "$$MAINPID" ] || exec ${PODMAN} stop --time ${STOP_SECONDS} ${container}'`,
-        // Only `podman stop` stops a container, never systemd's kill of the unit's processes. After a start that
-        // failed once the container ran (a step after `podman start` failing or timing out), the default KillMode
-        // SIGTERMs and then SIGKILLs everything in the unit's cgroup, conmon included; Podman 4.3 then keeps the
-        // container "running" with nothing behind it: `podman start` does nothing, `podman wait` exits 125 ("no
-        // such exit code (container in state running)") and the healthcheck fails, at every restart, until someone
-        // runs `podman stop` (seen in the e2e scenario db-first-start-fails). With KillMode=process the container
-        // keeps running and the unit's next start picks it up.
+        // systemd signals only `podman wait` and a running ExecStartPre/ExecStop, never conmon or the container: only
+        // `podman stop` stops a container. Podman leaves conmon in this unit's cgroup (it makes no scope of its own when
+        // INVOCATION_ID is set, libpod/oci_conmon_linux.go:118-121 at v4.3.1), so the default KillMode, after a start
+        // that failed once `podman start` had run (or after `podman wait` failed), SIGTERMed and 45 s later SIGKILLed
+        // conmon; a container whose conmon was killed stays "running" in Podman (4.3 and 5.4: only conmon's exit file
+        // ends it): `podman start` does nothing, `podman wait` exits 125 ("no such exit code (container in state
+        // running)"), the healthcheck fails, at every restart (seen in the e2e scenario db-first-start-fails). With
+        // KillMode=process the container keeps running and the unit's next start picks it up. Not Quadlet's `mixed`:
+        // there conmon is the main process; here a failed start would go straight to SIGKILL of the cgroup.
         "KillMode=process",
         "Restart=always",
         "RestartSec=5",
