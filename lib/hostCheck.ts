@@ -97,11 +97,10 @@ export function renderHostCheck(spec: HostCheckSpec, opts: HostCheckOptions = {}
         '    problem "podman\'s network backend is ${backend:-unknown (podman info failed)}, not netavark, so the internal networks have no DNS and the app cannot resolve its database; ' +
             'fix: apt-get install netavark aardvark-dns, set network_backend = \\"netavark\\" in the [network] table of containers.conf, then create the networks again (they do not carry over, see podman-network(1))"',
         "fi",
-        "aardvark=no",
-        `for dir in ${quote([...helperDirs])}; do`,
-        '    if [ -x "$dir/aardvark-dns" ]; then aardvark=yes; fi',
-        "done",
-        'if [ "$aardvark" = no ]; then',
+        // Podman's helpers and netavark's firewall tools are outside a user's PATH on Debian: looked for by directory.
+        "# first_exe NAME DIR...: the first DIR/NAME that is executable, or nothing.",
+        'first_exe() { name=$1; shift; for dir in "$@"; do if [ -x "$dir/$name" ]; then echo "$dir/$name"; return; fi; done; }',
+        `if [ -z "$(first_exe aardvark-dns ${quote([...helperDirs])})" ]; then`,
         `    problem "aardvark-dns is not installed (looked in ${helperDirs.join(" ")}), so netavark gives the networks no DNS and the app cannot resolve its database; fix: apt-get install aardvark-dns"`,
         "fi",
         // netavark sets up each network's firewall, rootless too (inside the rootless network namespace), with
@@ -111,25 +110,18 @@ export function renderHostCheck(spec: HostCheckSpec, opts: HostCheckOptions = {}
         // execute nft"); Debian 12's 1.4 has no such build setting and runs iptables. `netavark version`
         // names the default from 1.14 (src/commands/version.rs:15).
         "firewall=\"\"",
-        `for dir in ${quote([...helperDirs])}; do`,
-        '    if [ -z "$firewall" ] && [ -x "$dir/netavark" ]; then',
-        `        firewall=$("$dir/netavark" version 2>/dev/null | sed -n 's/.*"default_fw_driver": *"\\([a-z]*\\)".*/\\1/p')`,
-        '        firewall=${firewall:-iptables}',
-        "    fi",
-        "done",
+        `netavark=$(first_exe netavark ${quote([...helperDirs])})`,
+        'if [ -n "$netavark" ]; then',
+        `    firewall=$("$netavark" version 2>/dev/null | sed -n 's/.*"default_fw_driver": *"\\([a-z]*\\)".*/\\1/p')`,
+        '    firewall=${firewall:-iptables}',
+        "fi",
         'case "$firewall" in',
         "    nftables) firewall_tool=nft; firewall_package=nftables;;",
         "    iptables) firewall_tool=iptables; firewall_package=iptables;;",
         '    *) firewall_tool="";;',
         "esac",
-        'if [ -n "$firewall_tool" ]; then',
-        "    found=no",
-        `    for dir in ${quote([...toolDirs])}; do`,
-        '        if [ -x "$dir/$firewall_tool" ]; then found=yes; fi',
-        "    done",
-        '    if [ "$found" = no ]; then',
-        '        problem "netavark sets up the firewall of the networks with $firewall_tool (its default driver, $firewall), which is not installed, so every container start fails; fix: apt-get install $firewall_package"',
-        "    fi",
+        `if [ -n "$firewall_tool" ] && [ -z "$(first_exe "$firewall_tool" ${quote([...toolDirs])})" ]; then`,
+        '    problem "netavark sets up the firewall of the networks with $firewall_tool (its default driver, $firewall), which is not installed, so every container start fails; fix: apt-get install $firewall_package"',
         "fi",
         // What this host's Podman is, and the mechanisms it gets from it (docs/podman5.md): one design on
         // every version, so this only says which; the one thing to refuse is a rootless network command
