@@ -866,6 +866,24 @@ function suiteOn(distribution: Distribution, only?: readonly string[]): void {
     });
 
     /**
+     * Runs `work` with `env`'s health timer stopped (and no run of it under way): making a fault takes a
+     * moment (a unit stopping stops the app first, a container recreated by hand is briefly gone), and a
+     * check in that moment alerts about it, then no more while it stays failing; so does a deploy's passing
+     * state (new containers before their units). The check runs again once it is in place.
+     */
+    const withTimerPaused = async (env: EnvironmentName, work: () => unknown) => {
+        const timer = `${healthUnitName(env)}.timer`;
+        const service = `${healthUnitName(env)}.service`;
+        host.must(["systemctl", "--user", "stop", timer]);
+        await waitFor(`${service} to finish its run`, () => !["active", "activating"].includes(host.exec(["systemctl", "--user", "is-active", service]).stdout.trim()), 120);
+        try {
+            await work();
+        } finally {
+            host.must(["systemctl", "--user", "start", timer]);
+        }
+    };
+
+    /**
      * The installed health check as the operator has it: each stack's timer runs the stack's own
      * script, `sh ~/.config/rezept-tagebuch/health-<env>.sh --alert`, which needs nothing but what
      * the host has (neither Node.js nor a checkout is in the host, see e2e/host.ts), alerting the
@@ -985,23 +1003,6 @@ http.server.ThreadingHTTPServer(("127.0.0.1", ${WEBHOOK_PORT}), Receiver).serve_
             return (JSON.parse(result.stdout) as { environments: { checks: { name: string; ok: boolean; detail: string }[] }[] })
                 .environments.flatMap((e) => e.checks).filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`);
         };
-        /**
-         * Runs `work` with dev's timer stopped (and no run of it under way): making a fault takes a moment
-         * (a unit stopping stops the app first, a container recreated by hand is briefly gone), and a check
-         * in that moment alerts about it, then no more while it stays failing; so does a deploy's passing
-         * state (new containers before their units). The check runs again once it is in place.
-         */
-        const withTimerPaused = async (work: () => unknown) => {
-            const timer = `${healthUnitName("dev")}.timer`;
-            host.must(["systemctl", "--user", "stop", timer]);
-            await waitFor(`${checkService("dev")} to finish its run`, () => !["active", "activating"].includes(host.exec(["systemctl", "--user", "is-active", checkService("dev")]).stdout.trim()), 120);
-            try {
-                await work();
-            } finally {
-                host.must(["systemctl", "--user", "start", timer]);
-            }
-        };
-
         beforeAll(async () => {
             host.must(["mkdir", "-p", ALERT_DIR]);
             host.must(["podman", "run", "-d", "--rm", "--replace", "--name", RECEIVER_CONTAINER, "--network", "host", "--volume", `${ALERT_DIR}:${ALERT_DIR}`,
@@ -1054,7 +1055,7 @@ http.server.ThreadingHTTPServer(("127.0.0.1", ${WEBHOOK_PORT}), Receiver).serve_
         /** A fault in dev: the operator's check names it; one alert by each channel, none more while it lasts; once restored, one recovery each. */
         const faultCycle = async (timings: Timings, details: Details, fault: Fault) => {
             clearAlerts();
-            await withTimerPaused(fault.inject);
+            await withTimerPaused("dev", fault.inject);
             const faultAt = now();
             try {
                 const failed = failingChecks("dev");
@@ -1217,7 +1218,7 @@ http.server.ThreadingHTTPServer(("127.0.0.1", ${WEBHOOK_PORT}), Receiver).serve_
                 const installer = healthInstaller(deployed.get("dev")!).inputs;
                 runScript(host, installer, installer.create);
             };
-            await withTimerPaused(() => host.must(["sh", "-c", `printf '%s\\n' 'echo "e2e: a broken check" >&2' 'exit 3' > ${healthScript("dev")}`]));
+            await withTimerPaused("dev", () => host.must(["sh", "-c", `printf '%s\\n' 'echo "e2e: a broken check" >&2' 'exit 3' > ${healthScript("dev")}`]));
             const brokenAt = now();
             try {
                 await waitFor("the check-failed alert, by command and webhook", () => byKind("check-failed").length >= 2, 6 * HEALTH_INTERVAL_S + 120, 200);
@@ -1255,7 +1256,7 @@ http.server.ThreadingHTTPServer(("127.0.0.1", ${WEBHOOK_PORT}), Receiver).serve_
             const bound = 20;
             // The bad release with the timer paused: while a deploy runs, containers and units change one by one,
             // which a check in between would report (and alert on) as a transition of its own.
-            await withTimerPaused(async () => {
+            await withTimerPaused("dev", async () => {
                 const failure = await deployFailing("dev", devConfig({ appImage: IMAGES.appBroken, deployTimeoutSeconds: String(bound) }));
                 details.failed_deploy = failure.split("\n").filter((line) => line.startsWith("rezept-tagebuch:"));
                 expect(failure).toContain(`${dev.appContainer} did not pass its healthcheck within ${bound} s`);
@@ -1270,7 +1271,7 @@ http.server.ThreadingHTTPServer(("127.0.0.1", ${WEBHOOK_PORT}), Receiver).serve_
                 await timerRuns(2);
                 expect(alertList()).toEqual(["command dev failing", "webhook dev failing"]);
                 const fixAt = now();
-                await withTimerPaused(async () => {
+                await withTimerPaused("dev", async () => {
                     const fixed = await deploy(host, "dev", devConfig({ appImage: IMAGES.appNext }), deployed.get("dev"));
                     deployed.set("dev", fixed);
                     details.fix_steps = fixed.steps;
@@ -1285,7 +1286,7 @@ http.server.ThreadingHTTPServer(("127.0.0.1", ${WEBHOOK_PORT}), Receiver).serve_
                 expect(alertList()).toEqual(["command dev failing", "command dev recovered", "webhook dev failing", "webhook dev recovered"]);
             } finally {
                 // Back to the tag the other scenarios deploy, with the timer paused as above.
-                await withTimerPaused(async () => {
+                await withTimerPaused("dev", async () => {
                     deployed.set("dev", await deploy(host, "dev", devConfig(), deployed.get("dev")));
                 });
             }
@@ -1403,13 +1404,11 @@ http.server.ThreadingHTTPServer(("127.0.0.1", ${WEBHOOK_PORT}), Receiver).serve_
             try {
                 // The timer paused while the database stops: a run in the middle would alert about the
                 // stop itself (a unit "deactivating"), and the alert is sent on the change, once.
-                host.must(["systemctl", "--user", "stop", timer]);
-                // A run the timer already started goes on: wait for it, as the health block's withTimerPaused does.
-                const service = `${healthUnitName("test")}.service`;
-                await waitFor(`${service} to finish its run`, () => !["active", "activating"].includes(host.exec(["systemctl", "--user", "is-active", service]).stdout.trim()), 120);
-                const stoppedAt = now();
-                host.must(["systemctl", "--user", "stop", unitName(dbContainer)]);
-                host.must(["systemctl", "--user", "start", timer]);
+                let stoppedAt = 0;
+                await withTimerPaused("test", () => {
+                    stoppedAt = now();
+                    host.must(["systemctl", "--user", "stop", unitName(dbContainer)]);
+                });
                 await waitFor("the test stack's failing alert", () => testAlerts().length > before, 60);
                 timings.db_stopped_to_alert_s = round(now() - stoppedAt);
                 expect(testAlerts()[before]).toMatch(/^rezept-tagebuch test on \S+ FAILING: .*database seaser-postgres-test (runs|healthy)/);
