@@ -33,8 +33,11 @@ export const DISTRIBUTIONS = {
 } as const;
 export type Distribution = keyof typeof DISTRIBUTIONS;
 
-/** Packages of the stand-in images: a real PostgreSQL, and python3 with psycopg2 for the stand-in app. */
-const IMAGE_PACKAGES = "postgresql,python3,python3-psycopg2,curl";
+/**
+ * Packages of the stand-in images: a real PostgreSQL, python3 with psycopg2 for the stand-in app,
+ * and Debian's nginx for the reverse proxy in front of the apps (e2e/deploys.bench.ts).
+ */
+const IMAGE_PACKAGES = "postgresql,python3,python3-psycopg2,curl,nginx";
 
 export interface Result {
     status: number | null;
@@ -331,14 +334,16 @@ export class SystemdHost {
     /**
      * Imports the stand-in images: PostgreSQL (stops on SIGINT and declares its data directory a
      * VOLUME, as the official image does: docker-library/postgres 16/alpine3.23/Dockerfile:195-198,
-     * so a container started without -v keeps its data in an anonymous volume) and the app.
+     * so a container started without -v keeps its data in an anonymous volume), the app, and
+     * nginx as the reverse proxy (Debian's package; its site is mounted over sites-enabled/default).
      */
-    importImages(images: { postgres: string[]; app: string[] }): void {
+    importImages(images: { postgres: string[]; app: string[]; nginx?: string[] }): void {
         const imports: [string[], string[]][] = [
             [images.postgres, ["CMD [\"/bin/sh\", \"/usr/local/lib/postgres-entrypoint.sh\"]", "STOPSIGNAL SIGINT", "VOLUME /var/lib/postgresql/data"]],
             [images.app, ["CMD [\"python3\", \"/usr/local/lib/app.py\", \"80\"]"]],
+            [images.nginx ?? [], ["CMD [\"nginx\", \"-g\", \"daemon off;\"]"]],
         ];
-        for (const [[first, ...aliases], changes] of imports) {
+        for (const [[first, ...aliases], changes] of imports.filter(([names]) => names.length > 0)) {
             this.must(["podman", "import", ...changes.flatMap((change) => ["--change", change]), `${USER.home}/images.tar`, first], { timeoutMs: 300_000 });
             for (const alias of aliases) this.must(["podman", "tag", first, alias]);
         }

@@ -14,6 +14,8 @@ export const IMAGES = {
     appNext: "localhost/e2e-app:v1.0.1",
     /** Starts and never answers: a bad release. */
     appBroken: "localhost/e2e-app:v1.0.2",
+    /** The reverse proxy in front of the apps: Debian's nginx package (e2e/deploys.bench.ts). */
+    nginx: "localhost/e2e-nginx:bookworm",
 };
 
 /**
