@@ -38,6 +38,7 @@ export interface BootSummary {
 import { round } from "./wait";
 
 const NOT_UP = new Set(["refused", "unresolved", "unreachable"]);
+const isServerError = (r: string) => /^\d+$/.test(r) && Number(r) >= 500;
 
 /**
  * Sums the poller's lines per app: counts over [boot, boot + windowS); the first 200
@@ -52,7 +53,6 @@ export function summarizeBoot(lines: readonly PollLine[], urls: Readonly<Record<
         const by: Record<string, number> = {};
         for (const line of counted) by[line.r] = (by[line.r] ?? 0) + 1;
         const count = (test: (r: string) => boolean) => counted.filter((line) => test(line.r)).length;
-        const isServerError = (r: string) => /^\d+$/.test(r) && Number(r) >= 500;
         apps[app] = {
             first_ok_s: firstOk ? round(firstOk.t - bootedAt) : null,
             requests: counted.length,
@@ -93,6 +93,8 @@ export interface Outage {
     readonly outage_s: number | null;
     /** Failed requests after the app was back: a second outage, or flapping. */
     readonly failed_after_back: number;
+    /** Failed requests that got an answer 500 or above: through a proxy, its 502/504 for an app it could not reach. */
+    readonly answers_5xx: number;
     readonly by_result: Readonly<Record<string, number>>;
 }
 
@@ -108,6 +110,7 @@ export function summarizeOutage(lines: readonly PollLine[], url: string, changeA
         back_at: back ? back.t : null,
         outage_s: !firstFailed ? 0 : back ? round(back.t - firstFailed.t) : null,
         failed_after_back: back ? mine.filter((line) => line.t > back.t && line.r !== "200").length : 0,
+        answers_5xx: mine.filter((line) => isServerError(line.r)).length,
         by_result: by,
     };
 }

@@ -2,7 +2,10 @@
 probe.py reach HOST PORT -> whether HOST resolves and a TCP connection opens;
 probe.py poll UNTIL[,LATEST] INTERVAL URL... -> one JSON line per request, each URL
 polled every INTERVAL seconds until the epoch time UNTIL (the kernel clock, shared
-with the machine outside the host), and on, up to LATEST, until it has answered 200."""
+with the machine outside the host), and on, up to LATEST, until it has answered 200;
+probe.py every UNTIL INTERVAL URL -> the same lines, a request started every INTERVAL
+seconds whether or not the one before has answered, as a proxy's users do not wait
+for each other: a request that hangs (up to its 5 s timeout) hides none after it."""
 import errno
 import json
 import socket
@@ -97,6 +100,20 @@ elif sys.argv[1] == "poll":
         thread.start()
     for thread in threads:
         thread.join()
+elif sys.argv[1] == "every":
+    until, interval, url = float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+    lock = threading.Lock()
+
+    def one(started):
+        result = classify(url)
+        with lock:
+            print(json.dumps({"t": started, "url": url, "r": result}), flush=True)
+
+    tick = time.time()
+    while tick < until:
+        threading.Thread(target=one, args=(tick,)).start()
+        tick += interval
+        time.sleep(max(0.0, tick - time.time()))
 elif sys.argv[1] == "reach":
     host, port = sys.argv[2], int(sys.argv[3])
     result = {"resolves": False, "connects": False}
