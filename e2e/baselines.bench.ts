@@ -15,7 +15,7 @@ import { ENVIRONMENTS, EnvironmentName, environmentNames, unitName } from "../li
 import { deploy } from "./deploy";
 import { BootSummary, parsePollLines, summarizeBoot } from "./bootPoll";
 import { must, SystemdHost, USER } from "./host";
-import { BENCH_REPORT, mergeReport } from "./report";
+import { mergeBenchReport } from "./report";
 import { now, waitFor } from "./wait";
 import { IMAGES, stackConfig } from "./stacks";
 
@@ -136,14 +136,14 @@ describe("boot against what operators use today (issue 12)", () => {
                 not_up: ratio(sum(ours!, "not_up"), sum(base, "not_up")),
             }];
         }));
-        mergeReport({
+        mergeBenchReport({
             baselines: {
                 boot: "host container start (podman start), after a clean stop",
                 window_s: WINDOW_S, poll_interval_s: 0.1, host: host.name,
                 setups: results,
                 ratios_this_project_to: ratios,
             },
-        }, BENCH_REPORT);
+        });
         if (!process.env.E2E_KEEP_HOST) host.destroy();
     });
 

@@ -23,6 +23,38 @@ export function mergeReport(part: Record<string, unknown>, file = REPORT): void 
     writeFileSync(file, `${JSON.stringify({ ...current, ...part, measured_at: measuredAt }, null, 2)}\n`);
 }
 
+/** One figure of reports/bench.json, in the shape issue 21 fixes so that other tools can read it. */
+export interface BenchFigure {
+    readonly unit: "s" | "count" | "ratio";
+    readonly min: number;
+    readonly median: number;
+    readonly max: number;
+}
+
+/** A figure over the runs that measured it (the median of an even count is the mean of the middle two). */
+export function benchFigure(unit: BenchFigure["unit"], values: readonly number[]): BenchFigure {
+    if (values.length === 0) throw new Error("benchFigure: no values (no run measured the figure)");
+    const sorted = [...values].sort((a, b) => a - b);
+    const middle = Math.floor(sorted.length / 2);
+    const median = sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+    return { unit, min: sorted[0], median: Math.round(median * 100) / 100, max: sorted[sorted.length - 1] };
+}
+
+/**
+ * Merges `part` into reports/bench.json in issue 21's shape: `runs`, one `measured_at` (the time
+ * of this write), and `figures` by name, a bench file's figures replacing only those of the same
+ * name. Other top-level keys (the boot baselines' details) are merged as mergeReport does.
+ */
+export function mergeBenchReport(part: { runs?: number; figures?: Record<string, BenchFigure>; [key: string]: unknown }, file = BENCH_REPORT): void {
+    mkdirSync(join(file, ".."), { recursive: true });
+    let current: Record<string, unknown> = {};
+    if (existsSync(file)) {
+        try { current = JSON.parse(readFileSync(file, "utf8")); } catch { current = {}; }
+    }
+    const figures = { ...(current.figures as Record<string, BenchFigure> | undefined), ...part.figures };
+    writeFileSync(file, `${JSON.stringify({ ...current, ...part, figures, measured_at: new Date().toISOString() }, null, 2)}\n`);
+}
+
 /** What reports/e2e.json's `hosts` says of one e2e host: its versions, and the scenarios that ran on it. */
 export interface HostReport {
     readonly podman: string;
