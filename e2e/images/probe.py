@@ -104,14 +104,15 @@ elif sys.argv[1] == "every":
     until, interval, url = float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
     lock = threading.Lock()
 
-    def one(started):
+    def one():
+        started = time.time()
         result = classify(url)
         with lock:
             print(json.dumps({"t": started, "url": url, "r": result}), flush=True)
 
     tick = time.time()
     while tick < until:
-        threading.Thread(target=one, args=(tick,)).start()
+        threading.Thread(target=one).start()
         tick += interval
         time.sleep(max(0.0, tick - time.time()))
 elif sys.argv[1] == "reach":
