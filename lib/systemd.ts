@@ -63,7 +63,10 @@ function renderContainerUnit(spec: BootSpec, container: string, role: string, ex
         // there conmon is the main process; here a failed start would go straight to SIGKILL of the cgroup.
         "KillMode=process",
         "Restart=always",
-        "RestartSec=5",
+        // A crash costs this plus systemd's timer slack (250 ms, sd-event's default accuracy) before `podman start`.
+        // Not less: with StartLimitIntervalSec=0 a unit that keeps failing restarts at this pace forever, and a
+        // second between attempts keeps that to about two podman processes a second.
+        "RestartSec=1",
         `TimeoutStartSec=${extra.startSeconds}`,
         `TimeoutStopSec=${STOP_SECONDS + 15}`,
         "",
@@ -73,12 +76,18 @@ function renderContainerUnit(spec: BootSpec, container: string, role: string, ex
     ].join("\n");
 }
 
+/**
+ * How often the app unit asks whether its database is healthy: the app starts at most this long after the
+ * database is ready (each ask is one `podman healthcheck run`, a podman process and an exec).
+ */
+const WAIT_POLL_SECONDS = 0.25;
+
 /** The command an app unit runs first: wait, bounded, until the database's healthcheck passes. */
 export function waitForHealthyCommand(spec: BootSpec): string {
     const seconds = spec.dbHealthTimeoutSeconds;
     const journal = `journalctl ${spec.scope === "user" ? "--user " : ""}-u ${unitName(spec.dbContainer)}`;
     // No '$' or '%' here: systemd would expand them. Container names are [a-z0-9-].
-    return `/bin/sh -c 'timeout ${seconds} sh -c "until ${PODMAN} healthcheck run ${spec.dbContainer} >/dev/null 2>&1; do sleep 2; done" ` +
+    return `/bin/sh -c 'timeout ${seconds} sh -c "until ${PODMAN} healthcheck run ${spec.dbContainer} >/dev/null 2>&1; do sleep ${WAIT_POLL_SECONDS}; done" ` +
         `|| { echo "${spec.appContainer}: database ${spec.dbContainer} not healthy after ${seconds}s; see ${journal}" >&2; exit 1; }'`;
 }
 
@@ -109,13 +118,15 @@ function baseOrdering(scope: SystemdScope): string[] {
  * same way, and an app bound to a crashed database stays stopped after it recovers.
  * Wants= pulls the database in without failing the app's start; After= keeps the
  * order; the app's own bounded wait for a healthy database (and its Restart=always
- * when that wait runs out) then brings it up once the database does. PartOf= keeps
- * what Requires= did for a running app: stopping or restarting the database,
- * including its automatic restart after a crash, restarts the app, which waits for
- * the database again.
+ * when that wait runs out) then brings it up once the database does. Not PartOf=:
+ * a database's restart, automatic or by a deploy that replaces its container, is a
+ * restart job that PartOf= passes on to the app (the app's second outage in a
+ * database deploy, measured in issue 21). A running app keeps running while its
+ * database restarts, answers 500 for what needs the database, and serves again once
+ * it is back, as the app connects per request.
  */
 function databaseDependency(dbUnit: string): string[] {
-    return [`Wants=${dbUnit}`, `PartOf=${dbUnit}`, `After=${dbUnit}`];
+    return [`Wants=${dbUnit}`, `After=${dbUnit}`];
 }
 
 /** Renders the units of one stack. */
