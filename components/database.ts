@@ -80,7 +80,9 @@ export class Database<E extends EnvironmentName> extends pulumi.ComponentResourc
             // temporary server listens on the socket only and must not count as ready.
             healthcheck: { tests: ["CMD", ...readiness], interval: "10s", timeout: "5s", retries: 5, startPeriod: "30s" },
         }, { parent: this, dependsOn: args.after ?? [] });
-        this.host = this.container.name;
+        // The configured name, not the container's output: an app whose envs came from the container would be
+        // replaced with it whenever the database is (the engine's dependent replacement of a delete-before-replace).
+        this.host = pulumi.output(args.containerName);
         this.ready = hostCommand(`${name}-ready`, args.gate.connection, {
             create: renderDatabaseReadyScript({
                 environment: args.environment, scope: args.gate.scope, container: args.containerName, timeoutSeconds: args.gate.timeoutSeconds,

@@ -25,9 +25,9 @@ import { knownHostsLine } from "../lib/config";
 import { ProgramRun, Registered, runProgram, TYPES } from "../test/harness";
 import { SystemdHost } from "./host";
 import {
-    ApiCall, Attributes, Change, containerConfig, CREATED, containerCreateCalls, containerDeleteCalls, diffContainer, diffNetwork,
+    ApiCall, Attributes, Change, CONTAINER_SCHEMA, containerConfig, CREATED, containerCreateCalls, containerDeleteCalls, diffContainer, diffNetwork,
     diffVolume, networkConfig, networkCreateCall, networkDeleteCall, readContainer, readNetwork, readVolume,
-    stateAfterCreate, volumeConfig, volumeCreateCall,
+    stateAfterCreate, tfName, volumeConfig, volumeCreateCall,
 } from "./provider";
 
 /** One resource as the engine keeps it after a deploy. */
@@ -429,13 +429,15 @@ export async function deploy(
     // name is not auto-named, so the bridge does not force it (pkg/tfbridge/schema.go:195
     // nameRequiresDeleteBeforeReplace): a replaced network is created before the old one is deleted,
     // which Podman refuses for a fixed name ("network name ... already used"), and so does this fixture.
-    const deleteFirst = (r: Registered) => plans.get(r.urn)?.action === "replace" && r.deleteBeforeReplace;
+    const replacedWith = dependentReplacements(ordered, plans);
+    const deleteFirst = (r: Registered) => plans.get(r.urn)?.action === "replace" && (r.deleteBeforeReplace || replacedWith.has(r.urn));
 
     // A resource registers only once its dependencies are done, and the engine deletes a delete-before-replace
     // resource when its registration arrives (with the dependents it must replace too, dependents first): so
     // a command the container depends on, such as the backup, runs before the old container goes.
     const dependsOn = transitiveDependencies(ordered);
     const deleted = new Set<string>();
+    const replacedLater: Applied[] = [];
     const installer = run.ofType(TYPES.remoteCommand).find((r) => r.name === `${environment}-boot-install`) ?? run.find(TYPES.localCommand, `${environment}-boot-install`);
     try {
         for (const r of ordered) {
@@ -455,11 +457,15 @@ export async function deploy(
                 continue;
             }
             applied.set(r.urn, await timed(() => create(host, api, r, id, steps)));
-            // Create-before-delete (a resource that does not ask to delete first): the old one goes after.
-            if (action === "replace" && !r.deleteBeforeReplace) await timed(() => remove(host, api, old!, steps));
+            // Create-before-delete (a resource that does not ask to delete first): the old one goes at the end.
+            if (action === "replace" && !deleteFirst(r)) replacedLater.push(old!);
         }
-        // What the program no longer registers is deleted last, dependents first, as the engine does.
-        for (const r of removed.reverse()) await timed(() => remove(host, api, previous!.resources.get(r.urn)!, steps));
+        // Deleted last, once every create and update is done, dependents first, as the engine does: the old
+        // instances of what was replaced create-before-delete, and what the program no longer registers
+        // (pulumi/pulumi v3.248.0 deployment_executor.go:262-345 performPostSteps, step_generator.go ScheduleDeletes).
+        const pendingDeletes = [...replacedLater, ...removed.map((r) => previous!.resources.get(r.urn)!)];
+        const byUrn = new Map(pendingDeletes.map((a) => [a.registered.urn, a]));
+        for (const r of inDependencyOrder(pendingDeletes.map((a) => a.registered)).reverse()) await timed(() => remove(host, api, byUrn.get(r.urn)!, steps));
     } catch (error) {
         // As a failed `pulumi up` leaves the state: what was done, and what was not touched yet.
         const resources = new Map(applied);
@@ -513,6 +519,40 @@ export class DeployError extends Error {
     constructor(message: string, readonly partial: Deployment) {
         super(message);
     }
+}
+
+/**
+ * The engine's dependent replacements (pulumi/pulumi v3.248.0 pkg/resource/deploy/step_generator.go:3009-3110):
+ * when a resource is replaced delete-before-replace, each resource whose input properties came from it, or from
+ * one replaced with it, is diffed with those inputs unknown, and replaced with it (deleted before it) when that
+ * diff replaces: a ForceNew attribute or replaceOnChanges of a container, a command's triggers, an image's name.
+ * A `dependsOn` edge alone never counts. Marks them in `plans`; returns their URNs.
+ */
+export function dependentReplacements(ordered: Registered[], plans: Map<string, { action: string; changes: Change[] }>): Set<string> {
+    // propertyDependencies hold the engine's URNs, with the parent's type before the resource's own.
+    const refersTo = (urn: string, r: Registered) => urn.endsWith(`::${r.name}`) && (urn.includes(`::${r.type}::`) || urn.includes(`$${r.type}::`));
+    const replacesWhenUnknown = (r: Registered, key: string): boolean => {
+        if (r.replaceOnChanges.includes(key)) return true;
+        if (r.type === TYPES.container) return CONTAINER_SCHEMA[tfName(key)]?.forceNew === true;
+        if (r.type === TYPES.localCommand || r.type === TYPES.remoteCommand) return key === "triggers"; // common/inputs.go:10 replaceOnChanges
+        if (r.type === TYPES.image) return key === "name";
+        throw new Error(`e2e fixture: a dependent replacement of ${r.type} (${key} from a replaced resource) is not mapped`);
+    };
+    const replaced = new Set<string>();
+    for (const root of ordered) {
+        if (plans.get(root.urn)?.action !== "replace" || !root.deleteBeforeReplace) continue;
+        const replaceSet = [root];
+        for (const dependent of ordered.slice(ordered.indexOf(root) + 1)) {
+            if (plans.get(dependent.urn)?.action === "create") continue; // nothing of it exists to replace
+            const unknown = Object.entries(dependent.propertyDependencies)
+                .filter(([, urns]) => urns.some((urn) => replaceSet.some((r) => refersTo(urn, r)))).map(([key]) => key);
+            if (!unknown.some((key) => replacesWhenUnknown(dependent, key))) continue;
+            plans.set(dependent.urn, { action: "replace", changes: plans.get(dependent.urn)?.changes ?? [] });
+            replaceSet.push(dependent);
+            replaced.add(dependent.urn);
+        }
+    }
+    return replaced;
 }
 
 /** Each resource's dependencies, transitively, by URN. */

@@ -20,6 +20,8 @@ export interface Registered {
     readonly retainOnDelete: boolean;
     readonly deleteBeforeReplace: boolean;
     readonly dependencies: string[];
+    /** Input property name to the URNs its value came from (an Output's resources; `dependsOn` adds none). */
+    readonly propertyDependencies: Readonly<Record<string, string[]>>;
     /** The id of an existing resource to adopt (the `import` option), or "". */
     readonly importId: string;
     /** The `ignoreChanges` option: property names the engine and provider leave out of the diff. */
@@ -60,6 +62,13 @@ export interface Recorder {
  */
 export type MockId = (registered: Registered) => string | undefined;
 
+/** A RegisterResourceRequest's property dependencies (a protobuf map of PropertyDependencies) as plain lists. */
+function propertyDependencies(map: { forEach(each: (deps: { getUrnsList(): string[] }, key: string) => void): void }): Record<string, string[]> {
+    const plain: Record<string, string[]> = {};
+    map.forEach((deps, key) => { plain[key] = deps.getUrnsList(); });
+    return plain;
+}
+
 /** Installs mocks for `stack` that record every registration with its options. */
 export async function startRecording(stack: string, imageId: (reference: string) => string = fakeImageId, mockId?: MockId): Promise<Recorder> {
     const resources: Registered[] = [];
@@ -91,6 +100,7 @@ export async function startRecording(stack: string, imageId: (reference: string)
             retainOnDelete: req.getRetainondelete(),
             deleteBeforeReplace: req.getDeletebeforereplace(),
             dependencies: req.getDependenciesList(),
+            propertyDependencies: propertyDependencies(req.getPropertydependenciesMap()),
             importId: req.getImportid(),
             ignoreChanges: req.getIgnorechangesList(),
             replaceOnChanges: req.getReplaceonchangesList(),

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { inDependencyOrder, plan } from "../e2e/deploy";
+import { dependentReplacements, inDependencyOrder, plan } from "../e2e/deploy";
 import {
     containerConfig, containerCreateCalls, containerDeleteCalls, CONTAINER_PROVIDER_ONLY, CONTAINER_SCHEMA, CONTAINER_UPDATABLE,
     diffContainer, diffNetwork, durationString, networkConfig, networkCreateCall, parseDuration, readContainer, readNetwork, stateAfterCreate, tfName,
@@ -31,7 +31,6 @@ describe("the docker provider model against Podman's answers and the program", (
             "POST /containers/create?name=seaser-rezept-tagebuch-dev",
             "POST /networks/bridge/disconnect",
             "POST /networks/seaser-rezept-tagebuch-dev-internal/connect",
-            "POST /networks/seaser-network/connect",
             "POST /containers/created-container-id/start",
         ]);
         const body = calls[0].body as any;
@@ -136,7 +135,29 @@ describe("the docker provider model against Podman's answers and the program", (
 describe("the fixture's engine: order and command lifecycle", () => {
     const resource = (name: string, inputs: Record<string, unknown>, dependencies: string[] = []): Registered => ({
         type: TYPES.localCommand, name, inputs, wireInputs: inputs, custom: true, parent: "", provider: "", protect: false,
-        retainOnDelete: false, deleteBeforeReplace: true, dependencies, importId: "", ignoreChanges: [], replaceOnChanges: [], urn: `urn::${name}`,
+        retainOnDelete: false, deleteBeforeReplace: true, propertyDependencies: {}, dependencies, importId: "", ignoreChanges: [], replaceOnChanges: [], urn: `urn::${name}`,
+    });
+
+    it("replaces with a delete-before-replace resource exactly the dependents whose replacing inputs came from it, as the engine does", () => {
+        // pulumi/pulumi v3.248.0 step_generator.go:3009-3110: inputs from the replaced resource are unknown; a dependsOn alone is order only.
+        const of = (type: string, name: string, over: Partial<Registered>): Registered => ({ ...resource(name, {}), type, urn: `urn::${name}`, ...over });
+        const db = of(TYPES.container, "db", {});
+        const dbUrn = `urn:pulumi:dev::rezept-tagebuch::rezept-tagebuch:index:Database$${TYPES.container}::db`;
+        const gate = of(TYPES.localCommand, "db-ready", { propertyDependencies: { triggers: [dbUrn] }, dependencies: [dbUrn] });
+        const appFromDb = of(TYPES.container, "app", { propertyDependencies: { envs: [dbUrn] }, dependencies: ["urn::db-ready"] });
+        const appOrderOnly = of(TYPES.container, "app2", { propertyDependencies: { envs: [] }, dependencies: ["urn::db-ready"] });
+        const restartOnly = of(TYPES.container, "app3", { propertyDependencies: { restart: [dbUrn] } });
+        const plans = () => new Map<string, { action: string; changes: never[] }>([
+            ["urn::db", { action: "replace", changes: [] }], ...["db-ready", "app", "app2", "app3"].map((n) => [`urn::${n}`, { action: "same", changes: [] }] as [string, { action: string; changes: never[] }]),
+        ]);
+        const planned = plans();
+        const replaced = dependentReplacements([db, gate, appFromDb, appOrderOnly, restartOnly], planned);
+        expect([...replaced].sort()).toEqual(["urn::app", "urn::db-ready"]);
+        expect(planned.get("urn::app2")!.action).toBe("same");
+        // `restart` is not ForceNew (C:230): its unknown value updates, it does not replace.
+        expect(planned.get("urn::app3")!.action).toBe("same");
+        // Created before it: nothing to replace. And a create-before-delete root replaces no dependent.
+        expect(dependentReplacements([{ ...db, deleteBeforeReplace: false }, gate, appFromDb], plans()).size).toBe(0);
     });
 
     it("orders every resource after its dependencies", () => {

@@ -120,7 +120,7 @@ describe("the fixture's command.remote: pulumi-command's SSH session, over OpenS
     it("plans a remote command as a local one: triggers replace, a changed script or connection updates", () => {
         const command = (inputs: Record<string, unknown>): Registered => ({
             type: TYPES.remoteCommand, name: "install", inputs, wireInputs: inputs, custom: true, parent: "", provider: "", protect: false,
-            retainOnDelete: false, deleteBeforeReplace: true, dependencies: [], importId: "", ignoreChanges: [], replaceOnChanges: [], urn: "urn::install",
+            retainOnDelete: false, deleteBeforeReplace: true, propertyDependencies: {}, dependencies: [], importId: "", ignoreChanges: [], replaceOnChanges: [], urn: "urn::install",
         });
         const inputs = { create: "install", triggers: ["a"], connection };
         const applied = { registered: command(inputs), id: "install-1", state: inputs };
