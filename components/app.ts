@@ -4,6 +4,7 @@ import * as docker from "@pulumi/docker";
 import { EnvironmentName } from "../lib/environments";
 import { renderAppEnv } from "../lib/appEnv";
 import { renderAppReadyScript } from "../lib/readiness";
+import { renderStandbyRemoval, renderStandbyScript, renderSwitchLines, SwitchoverSpec } from "../lib/switchover";
 import { Database } from "./database";
 import { DeployGate, hostCommand } from "./hostCommand";
 import { dataVolume, hostImage, ownedContainer } from "./hostResources";
@@ -49,7 +50,9 @@ export class App<E extends EnvironmentName> extends pulumi.ComponentResource {
     readonly volume: docker.Volume;
     readonly image: docker.RemoteImage;
     readonly container: docker.Container;
-    /** Runs after each new container: `pulumi up` succeeds only once the app is healthy. */
+    /** Runs before the container is replaced: a copy of the running app answers under its name meanwhile. */
+    readonly standby: command.local.Command | command.remote.Command;
+    /** Runs after each new container: `pulumi up` succeeds only once the app is healthy; then it joins the proxy network. */
     readonly ready: command.local.Command | command.remote.Command;
     /** The deployed tag, resolved only once `ready` passed: for the stack output the rollback reads. */
     readonly healthyVersion: pulumi.Output<string>;
@@ -76,25 +79,38 @@ export class App<E extends EnvironmentName> extends pulumi.ComponentResource {
                 env: args.env, secretEnv,
             }));
         const probe = `http://127.0.0.1:${args.port}/api/version`;
+        // Whichever HTTP client the image has.
+        const answers = `curl -fsS -o /dev/null ${probe} || wget -q -O /dev/null ${probe}`;
+        const switchover: SwitchoverSpec = {
+            environment: args.environment, container: args.containerName, proxyNetwork: args.proxyNetwork,
+            probe: answers, timeoutSeconds: args.gate.timeoutSeconds,
+        };
+        const networksAdvanced = [{ name: args.network.networkName }];
+        const healthcheck = { tests: ["CMD-SHELL", answers], interval: "15s", timeout: "5s", retries: 3, startPeriod: "30s" };
+        const secretEnvs = pulumi.secret(envs);
+        // Every input the container is created from (each one replaces it): when one changes, the standby
+        // takes over before the old container goes. Secret, as the environment is.
+        this.standby = hostCommand(`${name}-standby`, args.gate.connection, {
+            create: renderStandbyScript(switchover),
+            delete: renderStandbyRemoval(switchover),
+            triggers: [args.containerName, this.image.imageId, secretEnvs, args.volumeName, networksAdvanced, healthcheck],
+        }, { parent: this, dependsOn: args.after ?? [] });
         this.container = ownedContainer(`${name}-container`, args.environment, {
             name: args.containerName,
             image: this.image.imageId,
-            envs: pulumi.secret(envs),
+            envs: secretEnvs,
             volumes: [{ volumeName: this.volume.name, containerPath: "/data" }],
-            networksAdvanced: [{ name: args.network.networkName }, { name: args.proxyNetwork }],
-            healthcheck: {
-                // Whichever HTTP client the image has.
-                tests: ["CMD-SHELL", `curl -fsS -o /dev/null ${probe} || wget -q -O /dev/null ${probe}`],
-                interval: "15s", timeout: "5s", retries: 3, startPeriod: "30s",
-            },
-        }, { parent: this, dependsOn: [db.ready, ...(args.after ?? [])] }); // created only once the database passed its gate: healthy, with the configured password
+            // Not the proxy network: the health gate connects it there once it is healthy (lib/switchover.ts).
+            networksAdvanced,
+            healthcheck,
+        }, { parent: this, dependsOn: [db.ready, this.standby] }); // created only once the database passed its gate: healthy, with the configured password
         this.ready = hostCommand(`${name}-ready`, args.gate.connection, {
             create: renderAppReadyScript({
                 environment: args.environment, scope: args.gate.scope, container: args.containerName, timeoutSeconds: args.gate.timeoutSeconds,
                 rollback: `npm run stack -- config ${args.environment} set appImage <the tag before: npm run stack -- output ${args.environment} appImageTag>, then npm run stack -- up ${args.environment}`,
-            }),
-            // A new container id is a new container: gate it.
-            triggers: [this.container.id],
+            }, renderSwitchLines(switchover)),
+            // A new container id is a new container: gate it. The proxy network is named here for the policy pack.
+            triggers: [this.container.id, `proxyNetwork=${args.proxyNetwork}`],
         }, { parent: this, dependsOn: [this.container] });
         // The stack outputs that name what is deployed wait for the gate (pulumi/pulumi 1b59498): when it
         // fails, the Node SDK never sends them (sdk/nodejs/runtime/stack.ts:77-86 awaits every output, and

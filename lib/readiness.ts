@@ -56,13 +56,17 @@ const SYNC_PASSWORD_SQL = [
     "ALTER ROLE :\"role\" PASSWORD :'configured_password';",
 ];
 
-/** The script `pulumi up` runs after creating an app container: it succeeds once the app is healthy. */
-export function renderAppReadyScript(spec: ReadinessSpec): string {
+/**
+ * The script `pulumi up` runs after creating an app container: it succeeds once the app is healthy,
+ * and only then runs `then` (the switch of the proxy's name to it, lib/switchover.ts).
+ */
+export function renderAppReadyScript(spec: ReadinessSpec, then: readonly string[] = []): string {
     return [
         "#!/bin/sh",
         `# Health gate of ${spec.container} (Pulumi stack ${PROJECT}/${spec.environment}). Generated: do not edit.`,
         "set -eu",
         ...healthGate(spec),
+        ...then,
         "",
     ].join("\n");
 }

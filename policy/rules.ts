@@ -201,13 +201,30 @@ export const containersJoinOwnNetworks: ResourceValidationPolicy = {
     },
 };
 
+/**
+ * The proxy network an app's health gate connects it to once healthy (components/app.ts names it in the
+ * gate's triggers as `proxyNetwork=<name>`), or undefined for any other resource.
+ */
+function gateProxyNetwork(resource: Seen): string | undefined {
+    if (![TYPES.localCommand, TYPES.remoteCommand].includes(resource.type as any) || !under(resource, "App")) return undefined;
+    const triggers = Array.isArray(resource.props.triggers) ? resource.props.triggers : [];
+    const named = triggers.find((t): t is string => typeof t === "string" && t.startsWith("proxyNetwork="));
+    return named?.slice("proxyNetwork=".length);
+}
+
 export const proxyNetworkNotInternal: ResourceValidationPolicy = {
     name: "proxy-network-not-internal",
-    description: "An app's proxy network (each network besides its one internal network) is no environment's internal network, its own included.",
+    description: "An app's proxy network (each network besides its one internal network, and the one its health gate connects it to) is no environment's internal network, its own included.",
     validateResource: (args: Seen, report: Report) => {
-        if (!isAppContainer(args)) return;
         const env = environmentOf(args.urn);
         if (!env) return;
+        const gated = gateProxyNetwork(args);
+        const gatedOwner = gated === undefined ? undefined : internalNetworkOwner(gated);
+        if (gatedOwner) {
+            report(`app health gate ${args.name} connects the app to the ${gatedOwner} internal network ${gated} as its proxy network, so the reverse proxy's side is a database network; ` +
+                `fix: npm run stack -- config ${env} set proxyNetwork seaser-network (the reverse proxy's own network, which no environment owns)`);
+        }
+        if (!isAppContainer(args)) return;
         const networks = networksOf(args);
         const internal = networks.indexOf(environmentNames(env).internalNetwork);
         for (const [index, network] of networks.entries()) {

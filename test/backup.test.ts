@@ -281,7 +281,13 @@ describe("the backup before a risky deploy, in the program", () => {
         expect(backup.inputs.delete).toBeUndefined();
         // A change that is not a risk (backupKeep, backupDir) updates it without a backup.
         expect(backup.inputs.update).toBe("true");
-        for (const container of run.ofType(TYPES.container)) expect(dependsOn(container, `${env}-backup-run`), container.name).toBe(true);
+        // The app container through its standby (components/app.ts), which comes first.
+        const standby = run.ofType(TYPES.localCommand).find((r) => r.name === `${env}-app-standby`);
+        if (standby) expect(dependsOn(standby, `${env}-backup-run`)).toBe(true);
+        for (const container of run.ofType(TYPES.container)) {
+            const direct = dependsOn(container, `${env}-backup-run`);
+            expect(direct || (standby !== undefined && dependsOn(container, standby.name)), container.name).toBe(true);
+        }
         // ...and it runs only on a host that passed the stack's host check, as everything else.
         expect(dependsOn(backup, `${env}-host-check-run`)).toBe(true);
     });

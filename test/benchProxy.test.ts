@@ -16,11 +16,11 @@ describe("the benchmark's nginx (e2e/proxy.ts)", () => {
         expect(lines.slice(0, 2)).toEqual(["server {", "    listen 80;"]);
         expect(lines.at(-1)).toBe("}");
         expect(lines.slice(2, -1).map((line) => line.replace(/^ {4}/, ""))).toEqual(block.map((line) => line.replace(/^resolver \S+/, "resolver 10.89.3.1")));
-        expect(site).toMatch(/^ {4}resolver 10\.89\.3\.1 valid=1s;/m);
+        expect(site).toMatch(/^ {4}resolver 10\.89\.3\.1 valid=1s ipv6=off;/m);
     });
 
     it("follows a change to the README's block (the manual is the one source)", () => {
-        const changed = readme.replace("valid=1s;", "valid=7s;").replace("proxy_pass http://$dev:80;", "proxy_pass http://$dev:8080;");
+        const changed = readme.replace("valid=1s ipv6=off;", "valid=7s;").replace("proxy_pass http://$dev:80;", "proxy_pass http://$dev:8080;");
         const other = proxySite(readmeProxyConfig(changed), "10.89.0.1");
         expect(other).toContain("resolver 10.89.0.1 valid=7s;");
         expect(other).toContain("proxy_pass http://$dev:8080;");

@@ -151,6 +151,13 @@ describe("environment isolation: each rule refuses a violating resource, with ho
         ]);
         expect(await of(rule, [app(["seaser-rezept-tagebuch-dev-internal", "seaser-rezept-tagebuch-test-internal"])])).toEqual([expect.stringContaining("the test internal network")]);
         expect(await of(rule, [app(["seaser-rezept-tagebuch-dev-internal", "seaser-network"])])).toEqual([]);
+        // The app joins the proxy network through its health gate (components/app.ts), which names it in its triggers.
+        const gate = (network: string) => resource("dev", ["App"], TYPES.localCommand, "dev-app-ready", { triggers: ["id", `proxyNetwork=${network}`] });
+        expect(await of(rule, [gate("seaser-rezept-tagebuch-prod-internal")])).toEqual([
+            `${rule}: app health gate dev-app-ready connects the app to the prod internal network seaser-rezept-tagebuch-prod-internal as its proxy network, so the reverse proxy's side is a database network; ` +
+                "fix: npm run stack -- config dev set proxyNetwork seaser-network (the reverse proxy's own network, which no environment owns)",
+        ]);
+        expect(await of(rule, [gate("seaser-network")])).toEqual([]);
     });
 });
 
@@ -179,6 +186,10 @@ describe("what the program registers passes every rule", () => {
         const app = seen.find((r) => r.name === "dev-app-container")!;
         app.props = { ...app.props, networksAdvanced: [{ name: "seaser-rezept-tagebuch-dev-internal" }, { name: "seaser-rezept-tagebuch-prod-internal" }] };
         expect((await violations(seen)).map((line) => line.split(": ")[0]).sort()).toEqual(["containers-join-own-networks", "containers-mount-own-volumes", "proxy-network-not-internal"]);
+        // The network its health gate connects it to, as the program registers it.
+        const gate = seen.find((r) => r.name === "dev-app-ready")!;
+        gate.props = { ...gate.props, triggers: (gate.props.triggers as unknown[]).map((t) => t === "proxyNetwork=seaser-network" ? "proxyNetwork=seaser-rezept-tagebuch-prod-internal" : t) };
+        expect((await violations(seen)).filter((line) => line.includes("app health gate dev-app-ready"))).toHaveLength(1);
     });
 });
 

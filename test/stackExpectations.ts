@@ -69,6 +69,22 @@ export function describeStack(env: EnvironmentName, config: Record<string, strin
             }
         });
 
+        if (hasApp) it("keeps the app when only the database is replaced: no input of the app comes from a database resource", () => {
+            // A delete-before-replace (the database container) makes the engine diff every dependent whose
+            // input properties come from it with those inputs unknown, and replace it when that diff does
+            // (pulumi/pulumi v3.248.0 pkg/resource/deploy/step_generator.go:3009-3110); envs is ForceNew.
+            // A dependsOn edge alone, as on the database's gate, counts for order only.
+            // The harness's URNs leave out the parent types the engine puts in: compare by type and name.
+            const database = run.resources.filter((r) => r.custom && r.parent.endsWith(`::${env}-db`)).map((r) => `${r.type}::${r.name}`);
+            const isDatabase = (urn: string) => database.some((tail) => urn.endsWith(`$${tail}`) || urn.endsWith(`::${tail}`));
+            expect(database).toContain(`${TYPES.container}::${env}-db-container`);
+            for (const [property, urns] of Object.entries(appContainer().propertyDependencies)) {
+                expect(urns.filter(isDatabase), `the app container's ${property}`).toEqual([]);
+            }
+            // Created only once the database passed its gate.
+            expect(appContainer().dependencies.some((urn) => urn.endsWith(`::${env}-db-ready`))).toBe(true);
+        });
+
         it("stops a replaced container as its unit does, not with a kill", () => {
             const units = run.outputs.systemdUnits as Record<string, string>;
             for (const container of run.ofType(TYPES.container)) {
@@ -160,9 +176,18 @@ export function describeStack(env: EnvironmentName, config: Record<string, strin
             expect(appContainer().dependencies.map((urn) => urn.split("::").pop())).toContain(`${env}-db-ready`);
             const appReady = run.find(TYPES.localCommand, `${env}-app-ready`);
             only(appReady.dependencies, `${env}-app-container`);
-            expect(appReady.inputs.triggers).toEqual([`${env}-app-container-id`]);
+            // The proxy network is named in the triggers (policy/rules.ts reads it there): another one gates again.
+            expect(appReady.inputs.triggers).toEqual([`${env}-app-container-id`, "proxyNetwork=seaser-network"]);
             expect(appReady.inputs.create).toContain(`container=${names.appContainer}`);
             expect(appReady.inputs.create).not.toContain("ALTER ROLE");
+            // Only once healthy does the app join the proxy network, and the standby go.
+            const create = appReady.inputs.create as string;
+            expect(create.indexOf('podman network connect "$network" "$container"')).toBeGreaterThan(create.indexOf("is healthy"));
+            expect(create).toContain(`standby=${names.appContainer}-standby`);
+            const standby = run.find(TYPES.localCommand, `${env}-app-standby`);
+            expect(appContainer().dependencies.map((urn) => urn.split("::").pop())).toContain(`${env}-app-standby`);
+            expect(standby.inputs.create).toContain(`app=${names.appContainer}`);
+            expect(standby.inputs.delete).toContain(`${names.appContainer}-standby`);
         });
 
         if (!hasApp) {
@@ -184,15 +209,15 @@ export function describeStack(env: EnvironmentName, config: Record<string, strin
             });
             if (env === "dev") expect(env_(appContainer).DEV_MODE).toBe("true");
             else expect(env_(appContainer)).not.toHaveProperty("DEV_MODE");
-            expect(appContainer().dependencies.some((urn) => urn.endsWith(`::${env}-db-container`))).toBe(true);
         });
 
-        it("runs the app from its versioned image, with uploads at /data, on both networks and a /api/version healthcheck", () => {
+        it("runs the app from its versioned image, with uploads at /data, on its internal network and a /api/version healthcheck", () => {
             const app = appContainer().inputs;
             expect(run.find(TYPES.image, `${env}-app-image`).inputs).toMatchObject({ name: config.appImage, keepLocally: true });
             expect(app.image).toBe(fakeImageId(config.appImage));
             expect(app.volumes).toEqual([{ volumeName: names.appVolume, containerPath: "/data" }]);
-            expect(app.networksAdvanced).toEqual([{ name: names.internalNetwork }, { name: "seaser-network" }]);
+            // The proxy network only once healthy: its health gate connects it (lib/switchover.ts).
+            expect(app.networksAdvanced).toEqual([{ name: names.internalNetwork }]);
             expect(app.healthcheck.tests[0]).toBe("CMD-SHELL");
             expect(app.healthcheck.tests[1]).toContain("http://127.0.0.1:80/api/version");
         });
