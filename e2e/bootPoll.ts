@@ -82,6 +82,21 @@ export function parsePollLines(output: string): PollLine[] {
         .filter((line) => typeof line.t === "number" && typeof line.url === "string" && typeof line.r === "string");
 }
 
+/** The runs of failed requests among `lines` (in time order), each from its first failure to the 200 after it. */
+function outageRuns(lines: readonly PollLine[]): { outages: number; outage_seconds: (number | null)[] } {
+    const seconds: (number | null)[] = [];
+    let failedSince: number | null = null;
+    for (const line of lines) {
+        if (line.r !== "200" && failedSince === null) failedSince = line.t;
+        if (line.r === "200" && failedSince !== null) {
+            seconds.push(round(line.t - failedSince));
+            failedSince = null;
+        }
+    }
+    if (failedSince !== null) seconds.push(null);
+    return { outages: seconds.length, outage_seconds: seconds };
+}
+
 /** What users of one app saw during a change (a deploy): one outage, from the first failed request to the first 200 after it. */
 export interface Outage {
     /** Requests from the change on that got no 200. */
@@ -95,6 +110,10 @@ export interface Outage {
     readonly failed_after_back: number;
     /** Failed requests that got an answer 500 or above: through a proxy, its 502/504 for an app it could not reach. */
     readonly answers_5xx: number;
+    /** Separate outages: runs of failed requests with a 200 between them. */
+    readonly outages: number;
+    /** The seconds of each outage, from its first failed request to the 200 that ended it (the last may be null: not back). */
+    readonly outage_seconds: readonly (number | null)[];
     readonly by_result: Readonly<Record<string, number>>;
 }
 
@@ -111,6 +130,7 @@ export function summarizeOutage(lines: readonly PollLine[], url: string, changeA
         outage_s: !firstFailed ? 0 : back ? round(back.t - firstFailed.t) : null,
         failed_after_back: back ? mine.filter((line) => line.t > back.t && line.r !== "200").length : 0,
         answers_5xx: mine.filter((line) => isServerError(line.r)).length,
+        ...outageRuns(mine),
         by_result: by,
     };
 }

@@ -1,128 +1,139 @@
 /**
- * Issue 21, "Measured, not asserted": what users behind a real nginx see during today's deploys, the
- * figures the zero-downtime work is compared against. On a host of its own, dev is deployed as this
- * program deploys it, and nginx (Debian's package) runs on the proxy network `seaser-network` with the
- * README's configuration. A poller asks dev's app through nginx (by its address) every 100 ms, each request started on
- * time whether or not the one before has answered, while an app-only deploy (appImage v1.0.0 -> v1.0.1)
- * and a rollback (back) run. A benchmark (`npm run bench`), not part of .ci/run: writes `figures` into
- * reports/bench.json. E2E_BENCH_RUNS sets the number of runs (3).
+ * Issue 21, "Measured, not asserted": what users behind a real nginx see during deploys and crashes.
+ * On a host of its own, dev is deployed as this program deploys it, and nginx (Debian's package) runs
+ * on the proxy network with the README's configuration (e2e/proxy.ts). A poller asks dev's
+ * /api/recipes (which needs the database) through nginx, by nginx's address, every 100 ms, each
+ * request started on time whether or not the one before has answered, while, in each run:
+ * an app-only deploy (appImage v1.0.0 -> v1.0.1), its rollback, a database-only deploy (a new image
+ * id), a kill -9 of the app, and a kill -9 of the database. A benchmark (`npm run bench`), not part of
+ * .ci/run: writes `figures` (and `deploys` with each run) into reports/bench.json. E2E_BENCH_RUNS sets
+ * the number of runs (3). On the Debian 12 host, then on the Debian 13 host, whose figures have the
+ * suffix `@debian-13` (E2E_BENCH_DISTRIBUTIONS=debian-13 measures on one only).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { environmentNames } from "../lib/environments";
-import { Outage, parsePollLines, summarizeOutage } from "./bootPoll";
+import { Outage } from "./bootPoll";
 import { deploy, Deployment } from "./deploy";
-import { SystemdHost, USER } from "./host";
-import { proxySite, readmeProxyConfig } from "./proxy";
+import { Distribution, SystemdHost } from "./host";
+import { pollDuring, proxyStatus, startProxy, watchName } from "./proxy";
 import { benchFigure, mergeBenchReport } from "./report";
 import { IMAGES, stackConfig } from "./stacks";
-import { now, round, sleep, waitFor } from "./wait";
+import { now, round, waitFor } from "./wait";
 
 const RUNS = Number(process.env.E2E_BENCH_RUNS ?? 3);
-const PROXY = "rt-nginx";
 const POLLER = "rt-nginx-poller";
-const PROXY_NETWORK = "seaser-network";
-/** dev's location in the README's nginx block; /api/recipes needs the database. */
+/** dev's location in the README's nginx block. */
 const PATH = "/rezept-tagebuch-dev/api/recipes";
-/** After the first 200 through nginx, how long the poller goes on: long enough to see a second outage (the unit's RestartSec is 5 s). */
-const AFTER_BACK_S = 8;
+/** A database image with an id of its own (the e2e tags of an image share its id, and a container runs the id). */
+const DB_IMAGE_NEXT = "localhost/e2e-postgres:15-e2e-next";
 
-interface Change extends Outage {
-    readonly deploy_s: number;
-    readonly first_failed_s: number | null;
-    readonly back_s: number | null;
+type Measured = Outage & { readonly work_s: number; readonly to_answering_s?: number | null; readonly name_without_address?: number };
+interface Run {
+    readonly app_deploy: Measured;
+    readonly rollback: Measured;
+    readonly db_deploy: Measured;
+    readonly crash_app: Measured;
+    readonly crash_db: Measured;
 }
 
-describe("deploys through nginx, as they are today (issue 21)", () => {
-    // A host of its own, as e2e/baselines.bench.ts has: the files run one after another.
-    const host = SystemdHost.create(`${process.env.E2E_HOST ?? "rt-e2e-host"}-d`);
-    const { appContainer } = environmentNames("dev");
-    const runs: { deploy: Change; rollback: Change }[] = [];
+const DISTRIBUTIONS = (process.env.E2E_BENCH_DISTRIBUTIONS ?? "debian-12,debian-13").split(",") as Distribution[];
+
+for (const distribution of DISTRIBUTIONS) describe(`deploys and crashes through nginx (issue 21), ${distribution}`, () => {
+    const suffix = distribution === "debian-12" ? "" : `@${distribution}`;
+    let host!: SystemdHost;
+    const { appContainer, dbContainer } = environmentNames("dev");
+    const runs: Run[] = [];
     let deployed: Deployment;
     let nginxVersion = "";
-    /**
-     * nginx by its address, as users reach a proxy (not through aardvark-dns): asked by name, the
-     * poller's own lookups failed for 40 s and more during a deploy (run A, 2026-12-01: 407 and 338
-     * "unresolved"), which is the poller's failure, not one nginx served.
-     */
     let target = "";
+    let dbImage: string = IMAGES.postgres;
 
-    const throughProxy = () => host.exec(["podman", "exec", PROXY, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
-        `http://127.0.0.1:80${PATH}`]).stdout.trim();
+    const through = <T>(work: () => Promise<T>) => pollDuring(host, POLLER, IMAGES.app, target, work);
 
-    /** nginx with the README's site, seaser-network's gateway as its resolver, on that network by itself. */
-    function startProxy(): void {
-        const gateway = host.must(["podman", "network", "inspect", PROXY_NETWORK, "--format", "{{range .Subnets}}{{.Gateway}}{{end}}"]).trim();
-        host.must(["sh", "-c", `cat > ${USER.home}/nginx-site.conf`], { input: proxySite(readmeProxyConfig(), gateway) });
-        host.must(["podman", "run", "-d", "--name", PROXY, "--network", PROXY_NETWORK,
-            "--volume", `${USER.home}/nginx-site.conf:/etc/nginx/sites-enabled/default:ro`, IMAGES.nginx]);
-        const address = host.must(["podman", "inspect", PROXY, "--format", `{{(index .NetworkSettings.Networks "${PROXY_NETWORK}").IPAddress}}`]).trim();
-        target = `http://${address}:80${PATH}`;
-        // nginx -v writes its version to stderr.
-        nginxVersion = host.exec(["podman", "exec", PROXY, "nginx", "-v"]).stderr.trim().replace(/^nginx version: /, "");
+    /** A deploy of dev with `change`, with what the poller saw and whether the name ever had no address. */
+    async function measureDeploy(change: Record<string, string>, replaced: string): Promise<Measured> {
+        const watch = watchName(host, appContainer);
+        const { outage, work_s, result } = await through(() => deploy(host, "dev", stackConfig("dev", { dbImage, ...change }), deployed));
+        const names = watch.stop();
+        deployed = result;
+        // Only what the change replaces: a database deploy keeps the app container.
+        expect(result.steps.filter((step) => step.startsWith("delete Container")).map((step) => step.split(" ").pop())).toEqual([replaced]);
+        return { ...outage, work_s, name_without_address: names.without_address };
     }
 
-    /** Deploys dev with `appImage` while the poller asks through nginx; what it saw from the deploy's start on. */
-    async function measure(appImage: string): Promise<Change> {
-        host.exec(["podman", "rm", "-f", "-t", "0", POLLER]);
-        host.must(["podman", "run", "-d", "--name", POLLER, "--network", PROXY_NETWORK, IMAGES.app,
-            "python3", "/usr/local/lib/probe.py", "every", String(now() + 900), "0.1", target], { timeoutMs: 180_000 });
-        const lines = () => parsePollLines(host.exec(["podman", "logs", POLLER]).stdout);
-        await waitFor("the poller getting 200s through nginx", () => lines().some((l) => l.r === "200"), 60);
-        const changeAt = now();
-        deployed = await deploy(host, "dev", stackConfig("dev", { appImage }), deployed);
-        const deployedAt = now();
-        await waitFor("the poller getting 200s through nginx after the deploy", () => lines().some((l) => l.r === "200" && l.t > deployedAt), 120);
-        await sleep(AFTER_BACK_S * 1000);
-        host.must(["podman", "kill", POLLER]);
-        const outage = summarizeOutage(parsePollLines(host.must(["podman", "logs", POLLER])), target, changeAt);
-        host.must(["podman", "rm", "-f", POLLER]);
-        const at = (t: number | null) => (t === null ? null : round(t - changeAt));
-        return { ...outage, deploy_s: round(deployedAt - changeAt), first_failed_s: at(outage.first_failed_at), back_s: at(outage.back_at) };
+    /** A kill -9 of `container`'s main process, and the seconds from it to the first 200 through nginx. */
+    async function measureCrash(container: string): Promise<Measured> {
+        let killedAt = 0;
+        const { outage, work_s, started_at } = await through(async () => {
+            const pid = host.must(["podman", "inspect", "--format", "{{.State.Pid}}", container]).trim();
+            killedAt = now();
+            // As root: the container's processes run under a subordinate uid.
+            host.asRoot(["kill", "-9", pid]);
+            await waitFor(`${container} running again`, () => host.must(["podman", "inspect", "--format", "{{.State.Pid}}", container]).trim() !== pid, 120, 100);
+        });
+        const back = outage.back_at ?? null;
+        return { ...outage, work_s, to_answering_s: back === null ? null : round(back - Math.max(killedAt, started_at)) };
     }
 
     beforeAll(async () => {
+        // A host of its own, as e2e/baselines.bench.ts has: the files run one after another.
+        host = SystemdHost.create(`${process.env.E2E_HOST ?? "rt-e2e-host"}-d${distribution === "debian-12" ? "" : distribution.replace("debian-", "")}`, distribution);
         host.boot(); // seaser-network: made by the README's host block
         host.importImages({ postgres: [IMAGES.postgres], app: [IMAGES.app, IMAGES.appNext], nginx: [IMAGES.nginx] });
+        host.must(["sh", "-c", `mkdir -p /tmp/pg-next && printf '%s\\n' 'FROM ${IMAGES.postgres}' 'LABEL e2e.change=db-image' > /tmp/pg-next/Containerfile && podman build -q -t ${DB_IMAGE_NEXT} /tmp/pg-next`], { timeoutMs: 300_000 });
         deployed = await deploy(host, "dev", stackConfig("dev"));
-        await waitFor("dev's app answering", () => host.exec(["podman", "exec", appContainer, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
-            "http://127.0.0.1:80/api/recipes"]).stdout.trim() === "200", 180);
-        startProxy();
-        await waitFor("dev answering 200 through nginx", () => throughProxy() === "200", 60);
+        const proxy = startProxy(host, IMAGES.nginx);
+        nginxVersion = proxy.version;
+        target = `http://${proxy.address}:80${PATH}`;
+        await waitFor("dev answering 200 through nginx", () => proxyStatus(host, PATH) === "200", 180);
     }, 1_200_000);
 
     afterAll(() => {
         if (runs.length > 0) {
-            const figure = (values: (c: { deploy: Change; rollback: Change }) => number) => benchFigure("count", runs.map(values));
+            const figure = (unit: "s" | "count", value: (r: Run) => number | null | undefined) => benchFigure(unit, runs.map((r, i) => {
+                const v = value(r);
+                if (v == null || !Number.isFinite(v)) throw new Error(`run ${i + 1} has no such figure (dev did not come back): ${JSON.stringify(r)}`);
+                return v;
+            }));
+            const db = (r: Run) => r.db_deploy;
             mergeBenchReport({
                 runs: runs.length,
-                figures: {
-                    app_deploy_failed_requests: figure((r) => r.deploy.failed),
-                    app_deploy_5xx: figure((r) => r.deploy.answers_5xx),
-                    rollback_failed_requests: figure((r) => r.rollback.failed),
-                    rollback_5xx: figure((r) => r.rollback.answers_5xx),
-                },
-                deploys: {
-                    what: "dev's /api/recipes through nginx (by its address), a request started every 0.1 s (probe.py every), from the deploy's start to 8 s after the first 200 after it",
+                figures: Object.fromEntries(Object.entries({
+                    app_deploy_failed_requests: figure("count", (r) => r.app_deploy.failed),
+                    app_deploy_5xx: figure("count", (r) => r.app_deploy.answers_5xx),
+                    rollback_failed_requests: figure("count", (r) => r.rollback.failed),
+                    rollback_5xx: figure("count", (r) => r.rollback.answers_5xx),
+                    db_deploy_outage_s: figure("s", (r) => db(r).outage_seconds.reduce<number>((sum, s) => sum + (s ?? Infinity), 0)),
+                    db_deploy_outages: figure("count", (r) => db(r).outages),
+                    crash_app_to_answering_s: figure("s", (r) => r.crash_app.to_answering_s),
+                    crash_db_to_app_answering_s: figure("s", (r) => r.crash_db.to_answering_s),
+                }).map(([name, value]) => [`${name}${suffix}`, value])),
+                [`deploys${suffix}`]: {
+                    what: "dev's /api/recipes through nginx (by its address), a request started every 0.1 s (probe.py every, 5 s timeout), " +
+                        "from the change's start to 8 s after the first 200 after it; name_without_address: samples (every 0.1 s) of netavark's " +
+                        "aardvark-dns config in which the app's name had no container",
                     proxy: `nginx ${nginxVersion}, README.md's nginx block`,
-                    host: host.name,
-                    runs: runs.map(({ deploy: d, rollback: r }) => ({
-                        deploy: { ...d, first_failed_at: undefined, back_at: undefined },
-                        rollback: { ...r, first_failed_at: undefined, back_at: undefined },
-                    })),
+                    host: `${host.name} (${distribution}: ${JSON.stringify(host.versions())})`,
+                    runs: runs.map((run) => Object.fromEntries(Object.entries(run).map(([k, v]) => [k, { ...v, first_failed_at: undefined, back_at: undefined }]))),
                 },
             });
         }
-        if (!process.env.E2E_KEEP_HOST) host.destroy();
+        if (!process.env.E2E_KEEP_HOST) host?.destroy();
     });
 
     for (let run = 1; run <= RUNS; run++) {
-        it(`run ${run}: an app-only deploy and its rollback`, async () => {
-            const deployChange = await measure(IMAGES.appNext);
-            const rollback = await measure(IMAGES.app);
-            runs.push({ deploy: deployChange, rollback });
-            // Measured, not asserted: only that each came back, so a figure is never of a deploy that broke dev.
-            expect(deployChange.outage_s, `deploy ${JSON.stringify(deployChange.by_result)}`).not.toBeNull();
-            expect(rollback.outage_s, `rollback ${JSON.stringify(rollback.by_result)}`).not.toBeNull();
+        it(`run ${run}: an app-only deploy, its rollback, a database deploy, and a crash of each container`, async () => {
+            const app_deploy = await measureDeploy({ appImage: IMAGES.appNext }, "dev-app-container");
+            const rollback = await measureDeploy({ appImage: IMAGES.app }, "dev-app-container");
+            dbImage = dbImage === IMAGES.postgres ? DB_IMAGE_NEXT : IMAGES.postgres;
+            const db_deploy = await measureDeploy({ appImage: IMAGES.app }, "dev-db-container");
+            const crash_app = await measureCrash(appContainer);
+            const crash_db = await measureCrash(dbContainer);
+            runs.push({ app_deploy, rollback, db_deploy, crash_app, crash_db });
+            // Measured, not asserted: only that dev came back each time, so no figure is of a change that broke it.
+            for (const [what, m] of Object.entries({ app_deploy, rollback, db_deploy, crash_app, crash_db })) {
+                expect(m.outage_s, `${what} ${JSON.stringify(m.by_result)}`).not.toBeNull();
+            }
         }, 900_000);
     }
 });

@@ -17,7 +17,8 @@ import { containerDeleteCalls } from "./provider";
 import { HostReport, mergeReport, scenarioKey } from "./report";
 import { now, round, sleep, waitFor } from "./wait";
 import { ALERT_DIR, IMAGES, stackConfig, WEBHOOK_PORT } from "./stacks";
-import { parsePollLines, summarizeOutage } from "./bootPoll";
+import { summarizeOutage } from "./bootPoll";
+import { pollDuring, PROXY, proxyStatus, startProxy, watchName } from "./proxy";
 import { runProgram, TYPES } from "../test/harness";
 import { planAdoption, volumeProblems } from "../lib/adoption";
 import { adoptionBackup, applySteps, observe } from "../scripts/adopt";
@@ -65,7 +66,7 @@ function scenariosOn(distribution: Distribution, only?: readonly string[]): Scen
  * backup-before-deploy scenarios and the health check's other faults, which exercise this
  * project's scripts more than the host, to keep .ci/run under its hour.
  */
-const DEBIAN_13_SCENARIOS = ["second-up-no-change", "reboot", "crash", "isolation", "data-survival", "deploy-downtime", "deploy-unhealthy",
+const DEBIAN_13_SCENARIOS = ["second-up-no-change", "reboot", "crash", "isolation", "data-survival", "deploy-zero-downtime", "deploy-rollback", "deploy-database", "deploy-unhealthy",
     "backup-restore", "db-first-start-fails", "host-check", "health-healthy", "health-db-stopped"] as const;
 
 describe("rezept-tagebuch on a real systemd host", () => suiteOn("debian-12"));
@@ -113,7 +114,7 @@ function suiteOn(distribution: Distribution, only?: readonly string[]): void {
         host = SystemdHost.create(hostName, distribution);
         host.boot();
         report.hosts[distribution] = { ...host.versions(), scenarios: [] };
-        host.importImages({ postgres: [IMAGES.postgres, IMAGES.postgresChanged], app: [IMAGES.app, IMAGES.appNext] });
+        host.importImages({ postgres: [IMAGES.postgres, IMAGES.postgresChanged], app: [IMAGES.app, IMAGES.appNext], nginx: [IMAGES.nginx] });
         for (const env of ENVIRONMENTS) deployed.set(env, await deploy(host, env, stackConfig(env)));
         await waitFor("every container healthy after the first deploy", allHealthy, 180);
         addRecipe(names("prod").appContainer, "PROD-ONLY Kaiserschmarrn");
@@ -216,6 +217,12 @@ function suiteOn(distribution: Distribution, only?: readonly string[]): void {
         await waitFor(`${appContainer} answering /api/recipes again`, () => get(appContainer, "/api/recipes").status === 200, 180);
         timings.kill_to_app_recovered_s = round(now() - killedAt);
         expect(recipes(appContainer)).toContain("DEV-ONLY Testkuchen");
+        // And the app itself: its unit starts it again after RestartSec (1 s).
+        const appPid = inspect(appContainer, "{{.State.Pid}}");
+        const appKilledAt = now();
+        host.asRoot(["sh", "-c", `kill -9 ${appPid}`]);
+        await waitFor(`${appContainer} answering /api/recipes again`, () => inspect(appContainer, "{{.State.Pid}}") !== appPid && get(appContainer, "/api/recipes").status === 200, 180, 100);
+        timings.app_kill_to_answering_s = round(now() - appKilledAt);
         // Another environment is not touched.
         expect(inspect(names("prod").dbContainer, "{{.State.StartedAt}}")).toBe(prodStartedAt);
     });
@@ -304,64 +311,86 @@ function suiteOn(distribution: Distribution, only?: readonly string[]): void {
         }
         expect(get(names("prod").appContainer, "/api/recipes").status).toBe(200);
     });
-    scenario("deploy-downtime", async (timings, details) => {
-        // What an operator feels during a deploy (issue 12): dev's app asked every 100 ms, as the reverse proxy
-        // asks it (a poller on seaser-network), while the deploy changes (a) the app's image tag only and (b) the
-        // database's image only. Each keeps the rest of what dev runs now (earlier scenarios change it).
-        const { appContainer, dbContainer } = names("dev");
-        const poller = "rt-deploy-poller";
-        const target = `http://${appContainer}:80/api/recipes`;
-        const running = {
-            appImage: JSON.parse(get(appContainer, "/api/version").body).version === "v1.0.1" ? IMAGES.appNext : IMAGES.app,
-            dbPort: inspect(dbContainer, "{{range .Config.Env}}{{println .}}{{end}}").split("\n").find((e) => e.startsWith("PGPORT="))?.split("=")[1] ?? "5432",
-            // Every e2e postgres tag names the same image id, which is what the container runs: no change.
-            dbImage: IMAGES.postgres,
-        };
-        // The e2e tags of an image share its id, and a container runs the id: a new database image needs an id of its own.
-        const dbImageNext = "localhost/e2e-postgres:15-e2e-downtime";
-        host.must(["sh", "-c", `mkdir -p /tmp/pg-next && printf '%s\\n' 'FROM ${IMAGES.postgres}' 'LABEL e2e.change=db-image' > /tmp/pg-next/Containerfile && podman build -q -t ${dbImageNext} /tmp/pg-next`], { timeoutMs: 300_000 });
-        const appImageNext = running.appImage === IMAGES.app ? IMAGES.appNext : IMAGES.app;
-        const changes = [
-            { label: "app_image", config: { ...running, appImage: appImageNext }, replaced: ["dev-app-container"] },
-            { label: "db_image", config: { ...running, appImage: appImageNext, dbImage: dbImageNext }, replaced: ["dev-db-container"] },
-        ];
-        for (const change of changes) {
-            host.exec(["podman", "rm", "-f", "-t", "0", poller]);
-            host.must(["podman", "run", "-d", "--name", poller, "--network", "seaser-network", IMAGES.app,
-                "python3", "/usr/local/lib/probe.py", "poll", String(now() + 600), "0.1", target], { timeoutMs: 180_000 });
-            await waitFor("the poller getting 200s", () => parsePollLines(host.exec(["podman", "logs", poller]).stdout).some((l) => l.r === "200"), 60);
-            const changeAt = now();
-            const result = await deploy(host, "dev", stackConfig("dev", change.config), deployed.get("dev"));
+    /**
+     * Deploys dev with `change` over what it runs now while a user asks dev's /api/recipes through nginx
+     * (the README's block, e2e/proxy.ts) every 100 ms; records what the user saw and the deploy's steps.
+     */
+    const deployBehindProxy = async (label: string, change: Record<string, string>, timings: Record<string, number>, details: Record<string, unknown>) => {
+        const { appContainer } = names("dev");
+        const proxy = startProxy(host, IMAGES.nginx);
+        try {
+            await waitFor("dev answering 200 through nginx", () => proxyStatus(host, "/rezept-tagebuch-dev/api/recipes") === "200", 120);
+            const watch = watchName(host, appContainer);
+            const { result, outage, work_s, started_at } = await pollDuring(host, "rt-deploy-poller", IMAGES.app,
+                `http://${proxy.address}:80/rezept-tagebuch-dev/api/recipes`, () => deploy(host, "dev", { ...deployed.get("dev")!.config, ...change }, deployed.get("dev")));
+            const name = watch.stop();
             deployed.set("dev", result);
-            const deployedAt = now();
-            await waitFor("dev serving after the deploy", () => get(appContainer, "/api/recipes").status === 200, 120);
-            // Serving is not yet reachable by name from the proxy's network: the poller resolves the new
-            // container through aardvark-dns, which has lagged the container by 6 s to over 13 s (two CI runs
-            // on 2026-12-01). Watch until the poller, as the proxy, sees it again; the outage includes that lag.
-            await waitFor("the poller reaching dev again by name", () => parsePollLines(host.exec(["podman", "logs", poller]).stdout)
-                .some((line) => line.r === "200" && line.t > deployedAt), 90);
-            // Long enough after the first good answer to see a second outage (the unit's restart is 5 s).
-            await sleep(8000);
-            host.must(["podman", "kill", poller]);
-            const outage = summarizeOutage(parsePollLines(host.must(["podman", "logs", poller])), target, changeAt);
-            host.must(["podman", "rm", "-f", poller]);
-            const at = (t: number | null) => (t === null ? null : round(t - changeAt));
-            timings[`${change.label}_deploy_s`] = round(deployedAt - changeAt);
-            timings[`${change.label}_outage_s`] = outage.outage_s ?? -1;
-            timings[`${change.label}_failed_requests`] = outage.failed;
-            details[change.label] = {
-                first_failed_s: at(outage.first_failed_at), back_s: at(outage.back_at), failed_after_back: outage.failed_after_back,
-                by_result: outage.by_result, steps: result.steps,
+            const at = (t: number | null) => (t === null ? null : round(t - started_at));
+            timings[`${label}_deploy_s`] = work_s;
+            timings[`${label}_failed_requests`] = outage.failed;
+            timings[`${label}_5xx`] = outage.answers_5xx;
+            timings[`${label}_outages`] = outage.outages;
+            details[label] = {
+                first_failed_s: at(outage.first_failed_at), back_s: at(outage.back_at), outage_seconds: outage.outage_seconds, by_result: outage.by_result,
+                name_samples: name.samples, name_without_address: name.without_address, nginx: proxy.version, steps: result.steps,
                 timeline: result.timeline?.map((s) => ({ step: s.step, start_s: at(s.start), seconds: s.seconds })),
             };
-            const replaced = result.steps.filter((step) => step.startsWith("delete Container")).map((step) => step.split(" ").pop());
-            expect(replaced, change.label).toEqual(change.replaced);
-            expect(outage.outage_s, `${change.label}: dev came back`).not.toBeNull();
-            // An app-only deploy: one outage, then serving, no failed request once it is back. (A database deploy
-            // is recorded as it is: the old database's unit restarts 5 s after the provider stopped it, and PartOf=
-            // restarts the app with it, a second short outage; measured, not fixed yet.)
-            if (change.label === "app_image") expect(outage.failed_after_back, `${change.label}: ${JSON.stringify(outage.by_result)}`).toBe(0);
+            return { result, outage, name };
+        } finally {
+            host.exec(["podman", "rm", "--force", "--time", "0", PROXY]);
         }
+    };
+    const replacedBy = (result: Deployment) => result.steps.filter((step) => step.startsWith("delete Container")).map((step) => step.split(" ").pop());
+    /** The zero-downtime switch (lib/switchover.ts), checked on what users and the proxy's resolver see. */
+    const expectNoOutage = (label: string, { outage, name }: { outage: ReturnType<typeof summarizeOutage>; name: { samples: number; without_address: number } }) => {
+        const { appContainer } = names("dev");
+        // The name the proxy uses had a running container behind it in every sample, and the standby is gone.
+        expect(name.samples, label).toBeGreaterThan(10);
+        expect(name.without_address, `${label}: samples in which ${appContainer} had no address`).toBe(0);
+        expect(host.exec(["podman", "container", "exists", `${appContainer}-standby`]).status, `${label}: the standby is gone`).not.toBe(0);
+        expect(inspect(appContainer, "{{range $name, $_ := .NetworkSettings.Networks}}{{$name}} {{end}}")).toContain("seaser-network");
+        // What users saw. aardvark-dns 1.4.0 (Debian 12) can stop answering for 5 to 45 s after a container on the
+        // network stops while it is asked (docs/measurements.md): there the count is recorded, not asserted.
+        if (distribution !== "debian-12") {
+            expect(outage.failed, `${label}: ${JSON.stringify(outage.by_result)}`).toBe(0);
+            expect(outage.answers_5xx, label).toBe(0);
+        }
+    };
+
+    scenario("deploy-zero-downtime", async (timings, details) => {
+        // An app-only deploy (a new tag): the old version answers until the new one passed its health gate.
+        const appImage = deployed.get("dev")!.config.appImage === IMAGES.appNext ? IMAGES.app : IMAGES.appNext;
+        const seen = await deployBehindProxy("app_image", { appImage }, timings, details);
+        expect(replacedBy(seen.result)).toEqual(["dev-app-container"]);
+        expect(JSON.parse(get(names("dev").appContainer, "/api/version").body).version).toBe(appImage.split(":").pop());
+        expectNoOutage("app_image", seen);
+    });
+
+    scenario("deploy-rollback", async (timings, details) => {
+        // Back to the tag that ran before (the rollback the README describes), as seamless as the deploy.
+        const current = deployed.get("dev")!.outputs.appImageTag as string;
+        const appImage = current === IMAGES.appNext.split(":").pop() ? IMAGES.app : IMAGES.appNext;
+        const seen = await deployBehindProxy("rollback", { appImage }, timings, details);
+        expect(replacedBy(seen.result)).toEqual(["dev-app-container"]);
+        expect(deployed.get("dev")!.outputs.appImageTag).toBe(appImage.split(":").pop());
+        expectNoOutage("rollback", seen);
+    });
+
+    scenario("deploy-database", async (timings, details) => {
+        // A database-only deploy: one outage of what needs the database, as long as PostgreSQL's stop and
+        // start; the app is neither replaced nor restarted (no PartOf=, no property of the app from the database).
+        const { appContainer } = names("dev");
+        const dbImage = "localhost/e2e-postgres:15-e2e-next";
+        host.must(["sh", "-c", `mkdir -p /tmp/pg-next && printf '%s\\n' 'FROM ${IMAGES.postgres}' 'LABEL e2e.change=db-image' > /tmp/pg-next/Containerfile && podman build -q -t ${dbImage} /tmp/pg-next`], { timeoutMs: 300_000 });
+        const appStartedAt = inspect(appContainer, "{{.State.StartedAt}}");
+        const next = deployed.get("dev")!.config.dbImage === dbImage ? IMAGES.postgres : dbImage;
+        const seen = await deployBehindProxy("db_image", { dbImage: next }, timings, details);
+        expect(replacedBy(seen.result)).toEqual(["dev-db-container"]);
+        // Long enough after the deploy for the database unit's restart (RestartSec) to show a second outage.
+        await sleep(3000);
+        expect(inspect(appContainer, "{{.State.StartedAt}}"), "the app was not restarted").toBe(appStartedAt);
+        if (distribution !== "debian-12") expect(seen.outage.outages, JSON.stringify(seen.outage.by_result)).toBe(1);
+        expect(recipes(appContainer)).toContain("DEV-ONLY Testkuchen");
     });
     /** Deploys a stack that must fail; keeps the state the failed deploy left, as pulumi does, and returns its message. */
     const deployFailing = async (env: EnvironmentName, config: Record<string, string>): Promise<string> => {
@@ -491,7 +520,8 @@ function suiteOn(distribution: Distribution, only?: readonly string[]): void {
 
     scenario("backup-before-deploy", async (timings) => {
         const { appContainer } = names("dev");
-        const runningTag = inspect(appContainer, "{{.ImageName}}").split(":").pop()!;
+        // The tag the app reports: the e2e tags of an image share its id, so the container's image name can be either.
+        const runningTag = JSON.parse(get(appContainer, "/api/version").body).version as string;
         const nextImage = runningTag === "v1.0.0" ? IMAGES.appNext : IMAGES.app;
         const before = backupFiles("dev");
 
@@ -630,8 +660,9 @@ function suiteOn(distribution: Distribution, only?: readonly string[]): void {
         timings.kill_to_app_answering_s = round(firstOkAt - killedAt);
         for (const [status, n] of Object.entries(counts)) timings[`answers_${status}`] = n;
         timings.app_restarted = inspect(appContainer, "{{.State.StartedAt}}") !== appStartedAt ? 1 : 0;
-        // PartOf= restarts the app with its database; the app then waits for the database again.
-        expect(timings.app_restarted).toBe(1);
+        // The app keeps running (no PartOf=): it answers 500 while the database is down and serves once it is back.
+        expect(timings.app_restarted).toBe(0);
+        expect(counts["500"] ?? 0, JSON.stringify(counts)).toBeGreaterThan(0);
         expect(recipes(appContainer)).toContain("DEV-ONLY Testkuchen");
     });
 
@@ -1089,7 +1120,7 @@ http.server.ThreadingHTTPServer(("127.0.0.1", ${WEBHOOK_PORT}), Receiver).serve_
         const faultScenario = (name: string, fault: Fault) => scenario(name, (timings, details) => faultCycle(timings, details, fault));
 
         const dbStopped: Fault = {
-            // Stopping the database's unit stops the app too (PartOf=); starting it again does not, so both.
+            // The app keeps running without its database (no PartOf=); starting both is what the row's fix says.
             inject: () => host.must(["systemctl", "--user", "stop", unitName(dev.dbContainer)], { timeoutMs: 120_000 }),
             named: `database ${dev.dbContainer} runs`,
             restore: () => host.must(["systemctl", "--user", "start", unitName(dev.dbContainer), unitName(dev.appContainer)], { timeoutMs: 240_000 }),
@@ -1105,7 +1136,7 @@ http.server.ThreadingHTTPServer(("127.0.0.1", ${WEBHOOK_PORT}), Receiver).serve_
         faultScenario("health-unit-edited", {
             inject: () => {
                 const file = `${UNIT_DIR}/${unitName(dev.dbContainer)}`;
-                host.must(["sed", "-i", "s/^RestartSec=5$/RestartSec=30/", file]);
+                host.must(["sed", "-i", "s/^RestartSec=1$/RestartSec=30/", file]);
                 expect(host.must(["grep", "-c", "^RestartSec=30$", file]).trim()).toBe("1");
             },
             named: `unit ${unitName(dev.dbContainer)} file as deployed: changed by hand`,

@@ -32,6 +32,9 @@ describe("the boot poller's figures (e2e/bootPoll.ts)", () => {
         const deploy = [line(9, A, "refused"), line(10, A, "200"), line(11, A, "200"), line(12, A, "refused"), line(12.1, A, "unresolved"),
             line(14.5, A, "200"), line(15, A, "200"), line(16, A, "500")];
         expect(summarizeOutage(deploy, A, 10)).toMatchObject({ failed: 3, first_failed_at: 12, back_at: 14.5, outage_s: 2.5, failed_after_back: 1, answers_5xx: 1 });
+        // Two outages: the one from 12 s to 14.5 s, and the failure after it.
+        expect(summarizeOutage(deploy, A, 10)).toMatchObject({ outages: 2 });
+        expect(summarizeOutage(deploy, A, 10).outage_seconds[0]).toBe(2.5);
         expect(summarizeOutage(deploy.slice(1, 3), A, 10)).toMatchObject({ failed: 0, outage_s: 0 });
         expect(summarizeOutage(deploy.slice(0, 5), A, 10).outage_s).toBeNull();
     });
