@@ -39,6 +39,9 @@ export const PROXY_CACHE_SECONDS = 3;
 
 export const standbyName = (container: string) => `${container}-standby`;
 
+/** A shell function: whether container $1 is on the proxy network ($network). */
+const ON_NETWORK = `on_network() { podman inspect --format '{{range $name, $_ := .NetworkSettings.Networks}}{{$name}} {{end}}' "$1" | tr ' ' '\\n' | grep -qxF "$network"; }`;
+
 function prelude(spec: SwitchoverSpec, purpose: string): string[] {
     return [
         "#!/bin/sh",
@@ -49,6 +52,7 @@ function prelude(spec: SwitchoverSpec, purpose: string): string[] {
         `network=${quote([spec.proxyNetwork])}`,
         `answers() { podman exec "$1" sh -c ${quote([spec.probe])} >/dev/null 2>&1; }`,
         `running() { [ "$(podman inspect --format '{{.State.Running}}' "$1" 2>/dev/null)" = true ]; }`,
+        ON_NETWORK,
     ];
 }
 
@@ -69,8 +73,9 @@ export function renderStandbyScript(spec: SwitchoverSpec): string {
         "    exit 0",
         "fi",
         'podman container clone "$app" "$standby" >/dev/null',
-        // The clone has the app's networks, under its own name; on the proxy network it takes the app's.
-        'podman network disconnect "$network" "$standby"',
+        // The clone has the app's networks, under its own name; on the proxy network it takes the app's. (An app
+        // a deploy stopped before its gate never joined the proxy network; the standby joins it all the same.)
+        'if on_network "$standby"; then podman network disconnect "$network" "$standby"; fi',
         'podman network connect --alias "$app" "$network" "$standby"',
         'podman start "$standby" >/dev/null',
         `deadline=$(( $(date +%s) + ${spec.timeoutSeconds} ))`,
@@ -98,9 +103,8 @@ export function renderSwitchLines(spec: SwitchoverSpec): string[] {
     return [
         `network=${quote([spec.proxyNetwork])}`,
         `standby=${quote([standbyName(spec.container)])}`,
-        `if ! podman inspect --format '{{range $name, $_ := .NetworkSettings.Networks}}{{$name}} {{end}}' "$container" | tr ' ' '\\n' | grep -qxF "$network"; then`,
-        '    podman network connect "$network" "$container"',
-        "fi",
+        ON_NETWORK,
+        'if ! on_network "$container"; then podman network connect "$network" "$container"; fi',
         `echo "${PROJECT}: $container answers on $network"`,
         'if podman container exists "$standby"; then',
         `    sleep ${PROXY_CACHE_SECONDS}`,

@@ -44,7 +44,13 @@ if (args[0] === "inspect") {
   console.log(format.includes("Running") ? String(c.running) : (c.networks ?? []).join(" ") + " "); process.exit(0);
 }
 if (args[0] === "exec") process.exit(s[args[1]] && s[args[1]].running && s[args[1]].answers ? 0 : 1);
-if (args[0] === "network") { const c = s[last]; c.networks = (c.networks ?? []).filter((n) => n !== args[args.length - 2]); if (args[1] === "connect") c.networks.push(args[args.length - 2]); save(); process.exit(0); }
+if (args[0] === "network") {
+  // As Podman: a disconnect from a network the container is not on, or a second connect, fails (exit 125).
+  const c = s[last]; const net = args[args.length - 2]; const on = (c.networks ?? []).includes(net);
+  if (args[1] === "disconnect" && !on) { console.error("Error: container " + last + " is not connected to network " + net); process.exit(125); }
+  if (args[1] === "connect" && on) { console.error("Error: container " + last + " is already connected to network " + net); process.exit(125); }
+  c.networks = (c.networks ?? []).filter((n) => n !== net); if (args[1] === "connect") c.networks.push(net); save(); process.exit(0);
+}
 if (args[0] === "start") { s[last].running = true; save(); process.exit(0); }
 if (args[0] === "rm") { delete s[last]; save(); process.exit(0); }
 process.exit(3);
@@ -86,6 +92,13 @@ describe("the standby that answers under the app's name while a deploy replaces 
         // The proxy's cached answers (nginx valid=1s) have run out before the old container goes.
         expect(run.seconds).toBeGreaterThanOrEqual(3);
         expect(run.stdout).toContain(`${STANDBY} answers as ${APP} on seaser-network`);
+    });
+
+    it("also copies an app that never joined the proxy network (a deploy stopped before its gate): the copy joins it", () => {
+        const run = runOn(renderStandbyScript(spec), { containers: { [APP]: { running: true, answers: true, networks: ["seaser-rezept-tagebuch-dev-internal"] } } });
+        expect(run.status, run.stderr).toBe(0);
+        expect(run.calls.some((c) => c.startsWith("network disconnect"))).toBe(false);
+        expect(run.after[STANDBY].networks).toEqual(["seaser-rezept-tagebuch-dev-internal", "seaser-network"]);
     });
 
     it("keeps a standby left by a failed deploy that still answers (the version before), rather than copying the failed app", () => {
