@@ -110,6 +110,8 @@ describe("boot against what operators use today (issue 12)", () => {
         // The end of the poll is known only at boot: the poller reads it from a file the harness writes then.
         const untilFile = join(host.root, USER.home, "poll-until");
         writeFileSync(untilFile, "0\n");
+        // The poller of the boot before, if any: each boot has its own.
+        host.exec(["podman", "rm", "--force", "--time", "0", POLLER]);
         host.must(["podman", "create", "--name", POLLER, "--network", "seaser-network", "--volume", `${USER.home}/poll-until:/poll-until:ro`,
             "--entrypoint", "/bin/sh", IMAGES.app, "-c", `exec python3 /usr/local/lib/probe.py poll "$(cat /poll-until)" 0.1 ${Object.values(apps).join(" ")}`]);
         must("podman", ["stop", "-t", "120", host.name], { timeoutMs: 180_000 });

@@ -483,7 +483,7 @@ function suiteOn(distribution: Distribution, only?: readonly string[]): void {
         // What the README's rollback reads: `pulumi stack output --stack dev appImageTag`.
         const previousTag = deployed.get("dev")!.outputs.appImageTag;
         // The version the app reports: the e2e tags share one image id, so the container's ImageName need not be the tag
-        // deployed last (seen on Podman 4.3 and 5.4 when deploy-downtime ran right before).
+        // deployed last (seen on Podman 4.3 and 5.4 after a deploy of the other tag).
         expect(previousTag).toBe(JSON.parse(get(appContainer, "/api/version").body).version);
         const previousImage = [IMAGES.app, IMAGES.appNext].find((image) => image.endsWith(`:${previousTag}`));
         buildBrokenApp();
