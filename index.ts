@@ -8,6 +8,8 @@ import { Backups } from "./components/backups";
 import { BootUnits } from "./components/bootUnits";
 import { HostCheck } from "./components/hostCheck";
 import { HealthCheck } from "./components/healthCheck";
+import { DRILL_RESULT_FILE } from "./lib/offsite";
+import { walVolumeName } from "./lib/pitr";
 
 const config = readStackConfig();
 config.warnings.forEach((warning) => pulumi.log.warn(warning));
@@ -35,11 +37,19 @@ const backups = new Backups(`${env}-backup`, {
         directory: config.backup.directory, keep: config.backup.keep, maxAgeDays: config.backup.maxAgeDays,
     },
     schedule: config.backup.schedule,
+    offsite: config.backup.offsite && {
+        spec: { repository: config.backup.offsite.repository, image: config.backup.offsite.image, dbImage: config.db.image },
+        password: config.backup.offsite.password,
+        drillSchedule: config.backup.offsite.drillSchedule,
+        pitr: config.backup.offsite.pitr ? { dbUser: config.db.user, dbName: config.db.name, dataVolume: config.db.volume, walVolume: walVolumeName(names.dbContainer) } : undefined,
+    },
     connection: config.connection,
     hostCheck: hostCheck.command,
     risks: {
         appImage: config.app?.image, dbImage: config.db.image, dbName: config.db.name,
         dbUser: config.db.user, dbPort: config.db.port, dbDataVolume: config.db.volume,
+        // Turning archiving on replaces the database container; only then a key, so other stacks' triggers stay as they were.
+        ...(config.backup.offsite?.pitr ? { pitr: "on" } : {}),
     },
 });
 const network = new EnvironmentNetwork(env, { environment: env, networkName: names.internalNetwork }, opts);
@@ -54,6 +64,7 @@ const database = new Database(`${env}-db`, {
     volumeName: config.db.volume,
     password: config.db.password,
     adoptVolume: config.adoptDbDataVolume,
+    pitr: config.backup.offsite?.pitr ?? false,
     gate,
     after: [backups.beforeDeploy],
 }, opts);
@@ -103,6 +114,7 @@ new HealthCheck(`${env}-health`, {
         alertCommand: config.health.alertCommand,
         alertRepeatMinutes: config.health.alertRepeatMinutes,
         intervalMinutes: config.health.intervalMinutes,
+        drillResultFile: config.backup.offsite && `${config.backup.directory}/${DRILL_RESULT_FILE}`,
     },
     webhookUrl: config.health.alertWebhookUrl,
     connection: config.connection,

@@ -1,5 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { BackupSpec, renderBackupScript, renderBackupUnits, renderRestoreScript } from "../lib/backup";
+import { OffsiteSpec, offsiteScriptFile, renderDrillUnits, renderOffsitePasswordInstall, renderOffsitePasswordRemove, renderOffsiteScript } from "../lib/offsite";
+import { baseBackupScriptFile, PitrSpec, pitrScriptFile, renderBaseBackupScript, renderPitrScript, renderPitrUnits, renderWalUploadScript, walUnitName, walUploadScriptFile } from "../lib/pitr";
 import { scriptPathInUnit } from "../lib/systemd";
 import { HostConnection, hostCommand } from "./hostCommand";
 
@@ -9,6 +11,14 @@ export interface BackupsArgs {
     readonly spec: BackupSpec;
     /** When the nightly backup runs (systemd OnCalendar). */
     readonly schedule: string;
+    /** Where copies go off the host, with the repository's password (a Pulumi secret) and the drill's schedule; absent: none. */
+    readonly offsite?: {
+        readonly spec: Pick<OffsiteSpec, "repository" | "image" | "dbImage">;
+        readonly password: pulumi.Input<string>;
+        readonly drillSchedule: string;
+        /** Point-in-time recovery: the WAL upload, the nightly base backup and the restore script; absent: none. */
+        readonly pitr?: Pick<PitrSpec, "dbUser" | "dbName" | "dataVolume" | "walVolume">;
+    };
     readonly connection: HostConnection;
     /**
      * What makes a deploy risky: the images (a new app image may migrate the schema)
@@ -44,10 +54,40 @@ export class Backups extends pulumi.ComponentResource {
             triggers: Object.entries(args.risks).map(([what, value]) => `${what}=${value ?? ""}`),
         }, { parent: this, dependsOn: [args.hostCheck] });
         const script = `backup-${spec.environment}.sh`;
+        const offsite = args.offsite && { ...spec, ...args.offsite.spec };
+        const offsiteScript = offsiteScriptFile(spec.environment);
+        const offsitePath = offsite && scriptPathInUnit(spec.scope, offsiteScript);
+        const pitr: PitrSpec | undefined = offsite && args.offsite!.pitr && { ...offsite, ...args.offsite!.pitr, appContainer: spec.app?.container };
         this.files = {
-            units: renderBackupUnits({ ...spec, scriptPath: scriptPathInUnit(spec.scope, script), schedule: args.schedule }),
-            scripts: { [script]: renderBackupScript(spec), [`restore-${spec.environment}.sh`]: renderRestoreScript(spec) },
+            units: {
+                ...renderBackupUnits({ ...spec, scriptPath: scriptPathInUnit(spec.scope, script), schedule: args.schedule, offsiteScriptPath: offsitePath }),
+                ...(offsite && offsitePath ? renderDrillUnits({ ...offsite, scriptPath: offsitePath, schedule: args.offsite!.drillSchedule }) : {}),
+                ...(pitr ? renderPitrUnits({
+                    ...pitr, schedule: args.schedule,
+                    walScriptPath: scriptPathInUnit(spec.scope, walUploadScriptFile(spec.environment)),
+                    baseScriptPath: scriptPathInUnit(spec.scope, baseBackupScriptFile(spec.environment)),
+                }) : {}),
+            },
+            scripts: {
+                [script]: renderBackupScript(spec), [`restore-${spec.environment}.sh`]: renderRestoreScript(spec),
+                ...(offsite ? { [offsiteScript]: renderOffsiteScript(offsite) } : {}),
+                ...(pitr ? {
+                    [walUploadScriptFile(spec.environment)]: renderWalUploadScript(pitr),
+                    [baseBackupScriptFile(spec.environment)]: renderBaseBackupScript(pitr),
+                    [pitrScriptFile(spec.environment)]: renderPitrScript({ ...pitr, backupScript: script, walUnit: walUnitName(spec.environment) }),
+                } : {}),
+            },
         };
+        if (offsite) {
+            // The password reaches the host on stdin into its 0600 file: a secret in state, never in a script.
+            hostCommand(`${name}-offsite-password`, args.connection, {
+                create: renderOffsitePasswordInstall(offsite),
+                update: renderOffsitePasswordInstall(offsite),
+                delete: renderOffsitePasswordRemove(offsite),
+                stdin: pulumi.secret(args.offsite!.password),
+                triggers: [`scope=${spec.scope}`],
+            }, { parent: this, dependsOn: [args.hostCheck], deleteBeforeReplace: true });
+        }
         this.registerOutputs({});
     }
 }

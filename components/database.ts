@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { EnvironmentName } from "../lib/environments";
+import { archivingCommand, walVolumeName, WAL_MOUNT } from "../lib/pitr";
 import { renderDatabaseReadyScript } from "../lib/readiness";
 import { DeployGate, hostCommand } from "./hostCommand";
 import { dataVolume, hostImage, ownedContainer } from "./hostResources";
@@ -23,6 +24,11 @@ export interface DatabaseArgs<E extends EnvironmentName> {
     readonly volumeName: string;
     /** The superuser password; a Pulumi secret. */
     readonly password: pulumi.Input<string>;
+    /**
+     * Point-in-time recovery: the server archives its WAL (lib/pitr.ts) into a second volume,
+     * `<container>-wal`, kept as the data volume is.
+     */
+    readonly pitr?: boolean;
     /** Take over a volume of this name that already exists on the host, instead of creating it. */
     readonly adoptVolume?: boolean;
     /** Where the health gate runs, and how long `pulumi up` waits for a new container to be healthy. */
@@ -45,6 +51,8 @@ export class Database<E extends EnvironmentName> extends pulumi.ComponentResourc
     readonly user: string;
     readonly password: pulumi.Output<string>;
     readonly volume: docker.Volume;
+    /** The WAL archive's volume, where point-in-time recovery is on. */
+    readonly walVolume?: docker.Volume;
     readonly image: docker.RemoteImage;
     readonly container: docker.Container;
     /** Runs after each new container: succeeds once it is healthy and has the configured password. Apps are created after it. */
@@ -61,6 +69,10 @@ export class Database<E extends EnvironmentName> extends pulumi.ComponentResourc
         this.password = pulumi.secret(args.password);
 
         this.volume = dataVolume(`${name}-data`, args.volumeName, args.adoptVolume, this);
+        // Mounted at the image's /var/lib/postgresql, the parent of PGDATA, which the image owns as postgres: Podman
+        // gives an empty named volume the owner of the directory it is mounted over (its copy-up of the image's
+        // content), so postgres can write the archive there; mounted where the image has no directory it stays root's.
+        this.walVolume = args.pitr ? dataVolume(`${name}-wal`, walVolumeName(args.containerName), false, this) : undefined;
         this.image = hostImage(`${name}-image`, args.image, this);
 
         const readiness = ["pg_isready", "-h", "127.0.0.1", "-p", `${args.port}`, "-U", args.user, "-d", args.databaseName];
@@ -74,7 +86,12 @@ export class Database<E extends EnvironmentName> extends pulumi.ComponentResourc
                 // postgres and pg_isready both take their default port from PGPORT.
                 `PGPORT=${args.port}`,
             ]),
-            volumes: [{ volumeName: this.volume.name, containerPath: DATA_DIR }],
+            // Without PITR no command: the image's own (Optional+Computed in the provider, so no diff on what it reads back).
+            command: args.pitr ? archivingCommand() : undefined,
+            volumes: [
+                ...(this.walVolume ? [{ volumeName: this.walVolume.name, containerPath: WAL_MOUNT }] : []),
+                { volumeName: this.volume.name, containerPath: DATA_DIR },
+            ],
             networksAdvanced: [{ name: args.network.networkName }],
             // 127.0.0.1, not the socket: during first-run initialisation the image's
             // temporary server listens on the socket only and must not count as ready.

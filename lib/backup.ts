@@ -1,6 +1,7 @@
 import { quote } from "shell-quote";
 import { EnvironmentName, ENVIRONMENTS, PROJECT, unitName } from "./environments";
-import { SystemdScope } from "./systemd";
+import { DUMP_ROW_COUNTS, OFFSITE_TIMEOUT } from "./offsite";
+import { renderCalendarTimer, SystemdScope } from "./systemd";
 
 /** What one environment backs up, where to, and how many it keeps. */
 export interface BackupSpec {
@@ -23,7 +24,8 @@ export function defaultBackupDirectory(environment: EnvironmentName): string {
 
 /**
  * A backup is `<env>-<UTC time>-<outgoing app tag>.dump` (pg_dump's custom format),
- * with `.uploads.tar` beside it where the environment has an app. The UTC time
+ * with `.uploads.tar` beside it where the environment has an app, and `.rows`, the rows of
+ * each table the dump holds (what the restore drill checks against). The UTC time
  * sorts as text, so the newest is last.
  */
 export const BACKUP_FILE = /^(prod|dev|test)-(\d{8}T\d{6}Z)-([A-Za-z0-9_.-]+)\.dump$/;
@@ -40,7 +42,7 @@ export function renderBackupScript(spec: BackupSpec): string {
         "umask 077",
         `dir="${spec.directory}"`,
         `say() { echo "${PROJECT} backup ${env}: $*"; }`,
-        'fail() { echo "' + PROJECT + ` backup ${env}: $*" >&2; rm -f "$dir"/*.partial; exit 1; }`,
+        'fail() { echo "' + PROJECT + ` backup ${env}: $*" >&2; rm -f "$dir"/*.partial "$dir"/*.unsorted; exit 1; }`,
         `if ! podman container exists ${db}; then`,
         `    say "nothing to back up: ${spec.dbContainer} does not exist yet (a first deploy)"`,
         "    exit 0",
@@ -59,11 +61,15 @@ export function renderBackupScript(spec: BackupSpec): string {
         // pg_dump inside the container, as the image's superuser over the local socket: no password anywhere.
         `podman exec ${db} sh -c 'exec pg_dump --format=custom -U "$POSTGRES_USER" -d "$POSTGRES_DB"' > "$base.dump.partial" || fail "pg_dump in ${spec.dbContainer} failed; see: podman logs --tail 50 ${spec.dbContainer}"`,
         '[ -s "$base.dump.partial" ] || fail "pg_dump wrote nothing"',
+        // The rows of each table as the dump holds them: what a restore drill checks a restore against.
+        `podman exec -i ${db} sh -c ${quote([DUMP_ROW_COUNTS])} < "$base.dump.partial" > "$base.rows.unsorted" || fail "cannot read the row counts of the new dump"`,
+        'LC_ALL=C sort "$base.rows.unsorted" > "$base.rows.partial" && rm -f "$base.rows.unsorted"',
         ...(spec.app ? [
             `podman volume export ${quote([spec.app.volume])} > "$base.uploads.tar.partial" || fail "cannot export the uploads volume ${spec.app.volume}"`,
             'mv "$base.uploads.tar.partial" "$base.uploads.tar"',
         ] : []),
         // The dump last: a .dump file is a complete backup.
+        'mv "$base.rows.partial" "$base.rows"',
         'mv "$base.dump.partial" "$base.dump"',
         'say "$base.dump ($(wc -c < "$base.dump") bytes)"',
         // Retention, newest first (the UTC time in the name sorts): beyond `keep`, or older than the maximum age,
@@ -79,7 +85,7 @@ export function renderBackupScript(spec: BackupSpec): string {
         "    rank=$((rank - 1))",
         '    [ "$rank" -eq 1 ] && continue',
         `    if [ "$rank" -gt ${spec.keep} ] || [ -n "$(find "$file" -mmin +${spec.maxAgeDays * 1440})" ]; then`,
-        '        rm -f "$file" "${file%.dump}.uploads.tar"',
+        '        rm -f "$file" "${file%.dump}.uploads.tar" "${file%.dump}.rows"',
         '        say "deleted ${file##*/} (retention)"',
         "    fi",
         "done",
@@ -159,14 +165,13 @@ export function renderRestoreScript(spec: BackupSpec): string {
 }
 
 /** The nightly backup: a oneshot service and its timer; Persistent=true catches up a night the host was off. */
-export function renderBackupUnits(spec: BackupSpec & { readonly scriptPath: string; readonly schedule: string }): Record<string, string> {
+export function renderBackupUnits(spec: BackupSpec & { readonly scriptPath: string; readonly schedule: string; readonly offsiteScriptPath?: string }): Record<string, string> {
     const name = `${PROJECT}-backup-${spec.environment}`;
-    const user = spec.scope === "user" ? "--user " : "";
     return {
         [`${name}.service`]: [
             `# Installed by the Pulumi stack ${PROJECT}/${spec.environment}; pulumi up overwrites it.`,
             "[Unit]",
-            `Description=Rezept-Tagebuch ${spec.environment} backup (database${spec.app ? " and uploads" : ""})`,
+            `Description=Rezept-Tagebuch ${spec.environment} backup (database${spec.app ? " and uploads" : ""}${spec.offsiteScriptPath ? ", then off the host" : ""})`,
             `After=${unitName(spec.dbContainer)}`,
             "",
             "[Service]",
@@ -174,21 +179,13 @@ export function renderBackupUnits(spec: BackupSpec & { readonly scriptPath: stri
             // The script keeps its backups under $HOME, which a system unit does not set.
             "Environment=HOME=%h",
             `ExecStart=/bin/sh ${spec.scriptPath}`,
+            // Then off the host: a failed copy fails this unit, which the health check reports.
+            ...(spec.offsiteScriptPath ? [`ExecStart=/bin/sh ${spec.offsiteScriptPath} upload`] : []),
+            // A oneshot has no start timeout by default: a copy hung on a silent network would hold the unit (and
+            // every later night) forever, with no failure to alert on.
+            ...(spec.offsiteScriptPath ? [`TimeoutStartSec=${OFFSITE_TIMEOUT}`] : []),
             "",
         ].join("\n"),
-        [`${name}.timer`]: [
-            `# Installed by the Pulumi stack ${PROJECT}/${spec.environment}; pulumi up overwrites it.`,
-            `# Check: systemctl ${user}list-timers ${name}.timer`,
-            "[Unit]",
-            `Description=Nightly backup of Rezept-Tagebuch ${spec.environment}`,
-            "",
-            "[Timer]",
-            `OnCalendar=${spec.schedule}`,
-            "Persistent=true",
-            "",
-            "[Install]",
-            "WantedBy=timers.target",
-            "",
-        ].join("\n"),
+        [`${name}.timer`]: renderCalendarTimer(spec, name, `Nightly backup of Rezept-Tagebuch ${spec.environment}`, spec.schedule),
     };
 }

@@ -53,6 +53,16 @@ export interface StackConfig {
         readonly maxAgeDays: number;
         /** systemd OnCalendar expression of the nightly backup. */
         readonly schedule: string;
+        /** Where copies go off the host (restic); absent: the backups stay on the host only. */
+        readonly offsite?: {
+            readonly repository: string;
+            readonly password: pulumi.Output<string>;
+            readonly image: string;
+            /** systemd OnCalendar expression of the weekly repository check and restore drill. */
+            readonly drillSchedule: string;
+            /** Point-in-time recovery: WAL archived continuously and copied off the host every 30 s, a nightly base backup (lib/pitr.ts). */
+            readonly pitr: boolean;
+        };
     };
     readonly connection:
         | { readonly kind: "local" }
@@ -144,6 +154,26 @@ const KEYS = {
     backupSchedule: {
         schema: z.string().regex(/^[A-Za-z0-9*:,./~ -]+$/, "is not a systemd calendar expression (see: systemd-analyze calendar '<expression>')"),
         hint: "npm run stack -- config <stack> set backupSchedule '*-*-* 03:00:00'",
+    },
+    offsiteRepository: {
+        schema: z.string()
+            .regex(/^(sftp:[^\s'"]+|rest:https?:\/\/[^\s'"]+|\/[A-Za-z0-9_.\/-]+)$/, "must be a restic repository: sftp:user@host:/path, rest:https://host/path or an absolute path on another disk")
+            .refine((repo) => !/^rest:https?:\/\/[^/@]*:[^/@]*@/.test(repo), "holds a password (user:password@): it would be on restic's command line; use an sftp: repository with the container user's SSH key, or a REST server without one"),
+        hint: "npm run stack -- config <stack> set offsiteRepository sftp:backup@backup.example.org:/srv/restic/rezept-tagebuch-<stack> (a repository of this stack's own)",
+    },
+    offsitePassword: {
+        schema: z.string().min(12, "must be at least 12 characters").regex(/^[^\n]+$/, "must be one line"),
+        hint: "npm run stack -- config <stack> set --secret offsitePassword (it prompts; keep a copy off the host: without it the off-host backups cannot be read)",
+        secret: true,
+    },
+    resticImage: { schema: z.string(), hint: "npm run stack -- config <stack> set resticImage docker.io/restic/restic:0.17.3" },
+    restoreDrillSchedule: {
+        schema: z.string().regex(/^[A-Za-z0-9*:,./~ -]+$/, "is not a systemd calendar expression (see: systemd-analyze calendar '<expression>')"),
+        hint: "npm run stack -- config <stack> set restoreDrillSchedule 'Sun *-*-* 04:00:00'",
+    },
+    pitr: {
+        schema: bool,
+        hint: "npm run stack -- config <stack> set pitr true (needs offsiteRepository: the WAL goes there), or npm run stack -- config <stack> set pitr false",
     },
     deployTimeoutSeconds: {
         schema: wholeNumber(10, 1800),
@@ -302,6 +332,31 @@ export function parseStackConfig(
         }
     }
 
+    let offsite: StackConfig["backup"]["offsite"];
+    const offsiteRepository = read("offsiteRepository");
+    const resticImage = read("resticImage", "docker.io/restic/restic:0.17.3");
+    const resticImageCheck = checkPinnedImage(resticImage);
+    if (!resticImageCheck.ok) fail("resticImage", resticImageCheck.reason, KEYS.resticImage.hint);
+    const drillSchedule = read("restoreDrillSchedule", "Sun *-*-* 04:00:00");
+    // On by default where it matters most, prod, once there is somewhere off the host for the WAL to go.
+    const pitr = read("pitr", environment === "prod" && offsiteRepository !== undefined);
+    if (pitr && offsiteRepository === undefined) {
+        fail("pitr", "is true but offsiteRepository is not set: point-in-time recovery keeps its WAL and base backups in the off-host repository",
+            `npm run stack -- config ${stack} set offsiteRepository sftp:backup@backup.example.org:/srv/restic/rezept-tagebuch-${stack} (and --secret offsitePassword), or npm run stack -- config ${stack} set pitr false`);
+    }
+    if (offsiteRepository !== undefined) {
+        const offsitePassword = need("offsitePassword", "when offsiteRepository is set (restic encrypts the repository with it)");
+        // One repository per stack: one stack's retention or restore never meets another's backups.
+        for (const [other, settings] of Object.entries(otherStacks)) {
+            if (settings?.offsiteRepository?.replace(/\/+$/, "") === offsiteRepository.replace(/\/+$/, "")) {
+                fail("offsiteRepository", `is also the offsiteRepository of the ${other} stack (Pulumi.${other}.yaml)`, `give each stack a repository of its own, e.g. npm run stack -- config ${stack} set offsiteRepository ${offsiteRepository.replace(/\/+$/, "")}-${stack}`);
+            }
+        }
+        if (offsitePassword !== undefined) offsite = { repository: offsiteRepository, password: pulumi.secret(offsitePassword), image: resticImage, drillSchedule, pitr };
+    } else if (raw.offsitePassword !== undefined) {
+        warnings.push(`${PROJECT}:offsitePassword is set but offsiteRepository is not, so nothing goes off the host; set offsiteRepository (README: Disaster recovery)`);
+    }
+
     const alertWebhookUrl = read("alertWebhookUrl");
     const config: StackConfig = {
         environment,
@@ -329,6 +384,7 @@ export function parseStackConfig(
             keep: read("backupKeep", 14),
             maxAgeDays: read("backupMaxAgeDays", 30),
             schedule: read("backupSchedule", "*-*-* 03:00:00"),
+            offsite,
         },
         connection,
         health: {

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { quote } from "shell-quote";
 import { expectedDevMode } from "./appEnv";
 import { EnvironmentName, PROJECT, unitName } from "./environments";
-import { scriptPrelude, SystemdScope, UnitFiles, unitDirectory } from "./systemd";
+import { scriptPrelude, shellWord, SystemdScope, UnitFiles, unitDirectory } from "./systemd";
 
 /**
  * The installed health check: a POSIX sh script per stack, rendered here and written to
@@ -33,7 +33,12 @@ export interface HealthSettings {
     readonly alertRepeatMinutes: number;
     /** The timer's period; a check that has not run for three of them is reported. */
     readonly intervalMinutes: number;
+    /** The restore drill's result file (`$HOME` expanded on the host), where the stack has off-host backups. */
+    readonly drillResultFile?: string;
 }
+
+/** A weekly drill may be this many days old before the check reports it missing: a week and a day's slack. */
+export const DRILL_MAX_AGE_DAYS = 8;
 
 /** Runs that may be missed before `npm run health` reports that the timer's check is not running. */
 export const STALE_INTERVALS = 3;
@@ -63,8 +68,7 @@ function pathInUnit(scope: SystemdScope, file: string): string {
 const AWK_JSON_STRING = String.raw`function rep(s, from, to,   out, i) { out = ""; while ((i = index(s, from)) > 0) { out = out substr(s, 1, i - 1) to; s = substr(s, i + length(from)) } return out s }
         function js(s) { return "\"" rep(rep(rep(rep(s, "\\", "\\\\"), "\"", "\\\""), "\t", "\\t"), "\n", "\\n") "\"" }`;
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
-/** One shell word, in single quotes: read back exactly as given. */
-const q = (value: string) => `'${value.replace(/'/g, "'\\''")}'`;
+const q = shellWord;
 
 /**
  * The shell both scripts share: where things are, the state file, and the delivery of an
@@ -276,6 +280,25 @@ export function renderHealthScript(settings: HealthSettings): string {
         `    else fail "unit $1 file as deployed" "changed by hand (systemctl ${user}cat $1)" "$reinstall_fix"; fi`,
         "}",
         ...Object.entries(settings.units).map(([name, content]) => `unit_checks ${q(name)} ${sha256(content)} ${/^\[Install\]$/m.test(content) ? "install" : "oneshot"}`),
+        ...(settings.drillResultFile === undefined ? [] : [
+            "",
+            // The last restore drill: its result and age (its unit's row tells whether the last run failed).
+            `drill_file="${settings.drillResultFile}"`,
+            "drill_get() { sed -n \"s/^$1=//p\" \"$drill_file\" 2>/dev/null | head -n 1; }",
+            `drill_name="restore drill passed in the last ${DRILL_MAX_AGE_DAYS} days"`,
+            `drill_fix=${q(`journalctl ${user}-u ${PROJECT}-restore-drill-${env}.service -n 50; then: systemctl ${user}start ${PROJECT}-restore-drill-${env}.service`)}`,
+            'drill_at=$(drill_get at)',
+            'if [ -z "$drill_at" ]; then',
+            `    installed=$(stat -c %Y "$health_dir/${healthScriptFile(env)}" 2>/dev/null || echo "$now")`,
+            `    if [ $((now - installed)) -le ${DRILL_MAX_AGE_DAYS * 86400} ]; then pass "$drill_name" "none yet (the first runs within a week)"`,
+            '    else fail "$drill_name" "no drill has run" "$drill_fix"; fi',
+            'else',
+            '    drill_age="$(((now - drill_at) / 3600)) h ago"',
+            '    if [ "$(drill_get result)" != passed ]; then fail "$drill_name" "failed $drill_age: $(drill_get reason)" "$drill_fix"',
+            `    elif [ $((now - drill_at)) -gt ${DRILL_MAX_AGE_DAYS * 86400} ]; then fail "$drill_name" "the last one passed $drill_age" "$drill_fix"`,
+            '    else pass "$drill_name" "passed $drill_age: $(drill_get backup) restored in $(drill_get rto_seconds) s, $(drill_get tables) tables, $(drill_get rows) rows as in the backup"; fi',
+            "fi",
+        ]),
         "",
         "failing=$(state_get failing)",
         "last_alert=$(state_get last_alert)",

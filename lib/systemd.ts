@@ -13,10 +13,34 @@ export interface BootSpec {
     readonly dbHealthTimeoutSeconds: number;
 }
 
+/**
+ * The timer of a oneshot service of the stack: at a systemd calendar `schedule`, `Persistent=true`,
+ * so a run the host was off for is caught up at boot.
+ */
+export function renderCalendarTimer(spec: Pick<BootSpec, "environment" | "scope">, name: string, description: string, schedule: string): string {
+    return [
+        `# Installed by the Pulumi stack ${PROJECT}/${spec.environment}; pulumi up overwrites it.`,
+        `# Check: systemctl ${spec.scope === "user" ? "--user " : ""}list-timers ${name}.timer`,
+        "[Unit]",
+        `Description=${description}`,
+        "",
+        "[Timer]",
+        `OnCalendar=${schedule}`,
+        "Persistent=true",
+        "",
+        "[Install]",
+        "WantedBy=timers.target",
+        "",
+    ].join("\n");
+}
+
 /** Unit file name to content. */
 export type UnitFiles = Readonly<Record<string, string>>;
 
 export const PODMAN = "/usr/bin/podman";
+
+/** One shell word, in single quotes: read back exactly as given. */
+export const shellWord = (value: string) => `'${value.replace(/'/g, "'\\''")}'`;
 const STOP_SECONDS = 30;
 
 /** Where a scope's unit files live; `$HOME` is expanded by the install script. */

@@ -18,7 +18,44 @@ function spec(env: EnvironmentName, over: Partial<BackupSpec> = {}): BackupSpec 
 }
 
 /** A host with a stub podman and systemctl that log their calls; `existing` containers exist and run. */
-function fakeHost(opts: { existing: string[]; pgDumpFails?: boolean; running?: boolean; image?: string }) {
+/**
+ * What `pg_restore --data-only` prints for a dump (PostgreSQL 15's text format, as
+ * pg_backup_archiver.c writes it): a COPY block per table, one line per row, a row's newline
+ * escaped as \n, `\.` ending the block, an empty table's block with no rows, and the trailer.
+ */
+const PG_RESTORE_DATA_ONLY = String.raw`--
+-- PostgreSQL database dump
+--
+
+SET statement_timeout = 0;
+SELECT pg_catalog.set_config('search_path', '', false);
+
+--
+-- Data for Name: recipes; Type: TABLE DATA; Schema: public; Owner: postgres
+--
+
+COPY public.recipes (id, title, body) FROM stdin;
+1	Pancakes	flour\nmilk
+2	Soup	water
+3	"Tea"	\N
+\.
+
+
+--
+-- Data for Name: Tags; Type: TABLE DATA; Schema: public; Owner: postgres
+--
+
+COPY public."Tags" (id) FROM stdin;
+\.
+
+
+--
+-- PostgreSQL database dump complete
+--
+
+`;
+
+function fakeHost(opts: { existing: string[]; pgDumpFails?: boolean; running?: boolean; image?: string; dataOnlyOutput?: string }) {
     const root = mkdtempSync(join(tmpdir(), "backup-"));
     const bin = join(root, "bin");
     const home = join(root, "home");
@@ -37,6 +74,8 @@ function fakeHost(opts: { existing: string[]; pgDumpFails?: boolean; running?: b
         'if [ "$1" = exec ]; then',
         '  case "$*" in',
         `    *pg_dump*) ${opts.pgDumpFails ? "echo 'pg_dump: error: connection failed' >&2; exit 1" : "printf 'PGDMP-custom-format'"};;`,
+        // The row counts: the script's own pipeline, run here with a pg_restore that prints pg_restore's text output.
+        `    *"pg_restore --data-only"*) cat > /dev/null; PATH="${bin}/in-container:$PATH" sh -c "$6"; exit $?;;`,
         `    *pg_restore*) cat > "${root}/restored"; echo "pg_restore" >> "${log}";;`,
         "    *psql*) cat > /dev/null; echo 'public.recipes 3';;",
         "  esac",
@@ -44,6 +83,14 @@ function fakeHost(opts: { existing: string[]; pgDumpFails?: boolean; running?: b
         "exit 0",
     ].join("\n"));
     writeFileSync(join(bin, "systemctl"), `#!/bin/sh\necho "systemctl $*" >> "${log}"\n`);
+    mkdirSync(join(bin, "in-container"));
+    // As pg_restore 12 and later: stdout only with -f - (pg_restore.c: "one of -d/--dbname and -f/--file must be specified").
+    writeFileSync(join(bin, "in-container", "pg_restore"), [
+        "#!/bin/sh",
+        'case " $* " in *" -f - "*|*" --file=- "*) ;; *) echo "pg_restore: error: one of -d/--dbname and -f/--file must be specified" >&2; exit 1 ;; esac',
+        `cat <<'OUT'\n${opts.dataOnlyOutput ?? PG_RESTORE_DATA_ONLY}OUT`, "",
+    ].join("\n"));
+    chmodSync(join(bin, "in-container", "pg_restore"), 0o755);
     for (const tool of ["podman", "systemctl"]) chmodSync(join(bin, tool), 0o755);
     const dir = (env: string) => join(home, "rezept-tagebuch-backups", env);
     const run = (script: string, args: string[] = []) => spawnSync("sh", ["-c", script, "script", ...args], {
@@ -68,8 +115,10 @@ describe("the backup script", () => {
         expect(result.stderr).toBe("");
         expect(result.status).toBe(0);
         const files = readdirSync(host.dir("dev")).sort();
-        expect(files).toHaveLength(2);
+        expect(files).toHaveLength(3);
         const [dump, uploads] = [files.find((f) => f.endsWith(".dump"))!, files.find((f) => f.endsWith(".uploads.tar"))!];
+        // The rows of each table as the dump holds them, sorted as the drill sorts its own count (LC_ALL=C).
+        expect(readFileSync(join(host.dir("dev"), dump.replace(/\.dump$/, ".rows")), "utf8")).toBe('public."Tags" 0\npublic.recipes 3\n');
         const match = BACKUP_FILE.exec(dump)!;
         expect(match.slice(1)).toEqual(["dev", expect.stringMatching(/^\d{8}T\d{6}Z$/), "rezept_version_10_11_2025_001"]);
         expect(Math.abs(Date.parse(match[2].replace(/^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/, "$1-$2-$3T$4:$5:$6Z")) - Date.now())).toBeLessThan(60_000);
@@ -79,6 +128,14 @@ describe("the backup script", () => {
         expect(statSync(host.dir("dev")).mode & 0o777).toBe(0o700);
         for (const file of files) expect(statSync(join(host.dir("dev"), file)).mode & 0o777).toBe(0o600);
         expect(result.stdout).toContain(dump);
+    });
+
+    it("fails, leaving no backup, when pg_restore cannot read the new dump to the end", () => {
+        const host = fakeHost({ existing: ["seaser-postgres-dev", "seaser-rezept-tagebuch-dev"], dataOnlyOutput: PG_RESTORE_DATA_ONLY.split("-- PostgreSQL database dump complete")[0] });
+        const result = host.run(renderBackupScript(spec("dev")));
+        expect(result.status).toBe(1);
+        expect(result.stderr).toContain("cannot read the row counts of the new dump");
+        expect(readdirSync(host.dir("dev"))).toEqual([]);
     });
 
     it("names a digest-pinned app by its digest, as a file name can hold it", () => {

@@ -92,6 +92,13 @@ const BAD_INPUT: [string, string, Record<string, string | undefined>, string, st
     ["proxyNetwork on its own internal network", "dev", { ...validConfig("dev"), proxyNetwork: "seaser-rezept-tagebuch-dev-internal" }, "proxyNetwork", "the dev internal network"],
     ["proxyNetwork on prod's internal network, in test without its app", "test", { ...validConfig("test"), proxyNetwork: "seaser-rezept-tagebuch-prod-internal" }, "proxyNetwork", "prod's database network"],
     ["misspelt key", "prod", { ...validConfig("prod"), appimage: "x" }, "appimage", "not a setting"],
+    ["offsiteRepository without its password", "prod", { ...validConfig("prod"), offsiteRepository: "sftp:backup@b.example:/srv/restic/prod" }, "offsitePassword", "is required when offsiteRepository is set"],
+    ["offsiteRepository that restic cannot name", "prod", { ...validConfig("prod"), offsiteRepository: "backup.example:/srv", offsitePassword: "a-long-repository-password" }, "offsiteRepository", "sftp:user@host:/path"],
+    ["offsiteRepository with a quote", "prod", { ...validConfig("prod"), offsiteRepository: "sftp:b@h:/x';rm -rf /", offsitePassword: "a-long-repository-password" }, "offsiteRepository", "must be a restic repository"],
+    ["offsiteRepository with a password in it", "prod", { ...validConfig("prod"), offsiteRepository: "rest:https://u:hunter2@b.example/prod", offsitePassword: "a-long-repository-password" }, "offsiteRepository", "holds a password"],
+    ["offsitePassword short", "prod", { ...validConfig("prod"), offsiteRepository: "/mnt/usb/restic-prod", offsitePassword: "short" }, "offsitePassword", "at least 12"],
+    ["resticImage :latest", "prod", { ...validConfig("prod"), resticImage: "docker.io/restic/restic:latest" }, "resticImage", ":latest"],
+    ["restoreDrillSchedule with a quote", "prod", { ...validConfig("prod"), restoreDrillSchedule: "weekly'; rm -rf /" }, "restoreDrillSchedule", "calendar"],
 ];
 
 describe("config validation: every bad input fails with one line naming the key, the fault and the fix", () => {
@@ -165,6 +172,14 @@ describe("a stack names no volume that the other stack files set", () => {
         expect(problemsWith("prod", { ...validConfig("prod"), ...prodFile }, {})).toEqual([expect.stringContaining("the dev database volume")]);
     });
 
+    it("refuses an offsiteRepository another stack's file sets: each stack's retention and restores meet its own backups only", () => {
+        const offsite = { offsiteRepository: "sftp:backup@b.example:/srv/restic/rt/", offsitePassword: "a-long-repository-password" };
+        expect(problemsWith("dev", { ...validConfig("dev"), ...offsite }, { prod: { offsiteRepository: "sftp:backup@b.example:/srv/restic/rt" } })).toEqual([
+            "rezept-tagebuch:offsiteRepository is also the offsiteRepository of the prod stack (Pulumi.prod.yaml); fix: give each stack a repository of its own, e.g. npm run stack -- config dev set offsiteRepository sftp:backup@b.example:/srv/restic/rt-dev",
+        ]);
+        expect(problemsWith("dev", { ...validConfig("dev"), ...offsite }, { prod: { offsiteRepository: "sftp:backup@b.example:/srv/restic/rt-prod" } })).toEqual([]);
+    });
+
     it("reads a stack file's plain values with the project prefix, and leaves encrypted ones out", () => {
         expect(stackFileSettings({
             "rezept-tagebuch:dbDataVolume": "pg-main", "rezept-tagebuch:appEnabled": false, "rezept-tagebuch:dbPort": 5433,
@@ -219,6 +234,21 @@ describe("config accepts what an operator should be able to run", () => {
         expect(config.app?.version).toBe("dev");
         expect(config.warnings).toHaveLength(1);
         expect(config.warnings[0]).toContain("appImage");
+    });
+
+    it.each(["sftp:backup@backup.example:/srv/restic/rezept-prod", "rest:https://backup.example:8000/rezept-prod", "/mnt/usb-disk/restic/rezept-prod"])(
+        "takes %s as an off-host repository, its password a Pulumi secret, restic pinned", async (repository) => {
+            const config = parseStackConfig("prod", { ...validConfig("prod"), offsiteRepository: repository, offsitePassword: "a-long-repository-password" });
+            expect(config.backup.offsite).toMatchObject({ repository, image: "docker.io/restic/restic:0.17.3", drillSchedule: "Sun *-*-* 04:00:00" });
+            expect(await (config.backup.offsite!.password as any).isSecret).toBe(true);
+            expect(await secretValue(config.backup.offsite!.password)).toBe("a-long-repository-password");
+        });
+
+    it("without offsiteRepository nothing goes off the host; a password alone is a warning", () => {
+        expect(parseStackConfig("prod", validConfig("prod")).backup.offsite).toBeUndefined();
+        const config = parseStackConfig("prod", { ...validConfig("prod"), offsitePassword: "a-long-repository-password" });
+        expect(config.backup.offsite).toBeUndefined();
+        expect(config.warnings).toEqual([expect.stringContaining("offsitePassword is set but offsiteRepository is not")]);
     });
 
     it("keeps secrets as Pulumi secrets and parses the env maps", async () => {

@@ -252,6 +252,53 @@ describe("the installed health check", () => {
     });
 });
 
+describe("the restore drill's row", () => {
+    const NOW = 1_900_000_000;
+    const drillHost = () => {
+        const dir = mkdtempSync(join(tmpdir(), "drill-row-"));
+        const file = join(dir, "restore-drill.last");
+        const host = fakeHost("prod", { drillResultFile: file });
+        host.setNow(NOW);
+        utimesSync(host.script, NOW - 60, NOW - 60);
+        const row = (stdout: string) => stdout.split("\n").find((line) => line.includes("restore drill passed in the last 8 days")) ?? "";
+        return { host, file, row };
+    };
+
+    it("a drill that passed: its backup, RTO, tables and rows, and its age", () => {
+        const { host, file, row } = drillHost();
+        writeFileSync(file, `result=passed\nat=${NOW - 2 * 3600}\nrto_seconds=14\nbackup=prod-20261201T030000Z-v1.dump\ntables=3\nrows=120\n`);
+        const result = host.check();
+        expect(result.status).toBe(0);
+        expect(row(result.stdout)).toMatch(/✓ .*passed 2 h ago: prod-20261201T030000Z-v1.dump restored in 14 s, 3 tables, 120 rows as in the backup$/);
+    });
+
+    it("none yet on a stack installed less than 8 days ago; then it fails", () => {
+        const { host, row } = drillHost();
+        expect(row(host.check().stdout)).toMatch(/✓ .*none yet/);
+        host.setNow(NOW + 8 * 86400);
+        const result = host.check();
+        expect(result.status).toBe(1);
+        expect(row(result.stdout)).toMatch(/✗ .*no drill has run$/);
+    });
+
+    it("a failed drill fails the row with its reason and the fix", () => {
+        const { host, file } = drillHost();
+        writeFileSync(file, `result=failed\nat=${NOW - 600}\nreason=the restored rows differ from prod-x.dump's: < public.recipes 3;\n`);
+        const result = host.check();
+        expect(result.status).toBe(1);
+        expect(host.failed(result.stdout)).toEqual(["restore drill passed in the last 8 days"]);
+        expect(result.stdout).toMatch(/failed 0 h ago: the restored rows differ from prod-x.dump's: < public.recipes 3;\n {6}fix: journalctl --user -u rezept-tagebuch-restore-drill-prod.service -n 50; then: systemctl --user start rezept-tagebuch-restore-drill-prod.service\n/);
+    });
+
+    it("a drill that passed 9 days ago is too old", () => {
+        const { host, file, row } = drillHost();
+        writeFileSync(file, `result=passed\nat=${NOW - 9 * 86400}\nrto_seconds=14\nbackup=b\ntables=1\nrows=1\n`);
+        const result = host.check();
+        expect(result.status).toBe(1);
+        expect(row(result.stdout)).toMatch(/✗ .*the last one passed 216 h ago$/);
+    });
+});
+
 describe("alerts: on the change, once on recovery, reminders at alertRepeatMinutes", () => {
     it("failing -> one alert per channel; still failing -> none until the repeat time, then a reminder; healthy -> one recovery", () => {
         const host = fakeHost("dev");

@@ -33,7 +33,7 @@ describe("Pulumi.yaml", () => {
         const secrets = Object.entries<any>(project.config).filter(([, d]) => d.secret === true).map(([key]) => key).sort();
         expect(secrets).toEqual(["dbPassword"]);
         // The other secrets are optional; the program refuses them in plaintext (test/stackFiles.test.ts).
-        expect([...SECRET_KEYS].sort()).toEqual(["alertWebhookUrl", "appSecretEnv", "dbPassword", "sshPrivateKey"]);
+        expect([...SECRET_KEYS].sort()).toEqual(["alertWebhookUrl", "appSecretEnv", "dbPassword", "offsitePassword", "sshPrivateKey"]);
     });
 
     it("has defaults that the program accepts and that match its own", () => {

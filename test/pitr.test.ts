@@ -1,0 +1,340 @@
+import { spawnSync } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ENVIRONMENTS, EnvironmentName, environmentNames } from "../lib/environments";
+import {
+    archivingCommand, PitrSpec, renderArchiveCommand, renderBaseBackupScript, renderPitrScript, renderPitrUnits, renderWalUploadScript, walUnitName, WAL_ARCHIVE,
+} from "../lib/pitr";
+import { scriptPathInUnit } from "../lib/systemd";
+import { ConfigError, parseStackConfig } from "../lib/config";
+import { runProgram, TYPES, validConfig } from "./harness";
+
+const PASSWORD = "restic-repository-s3cret";
+const RESTIC_IMAGE = "docker.io/restic/restic:0.17.3";
+const DB_IMAGE = "docker.io/library/postgres:16-alpine";
+const CLUSTER = "7312345678901234567";
+
+function spec(env: EnvironmentName, over: Partial<PitrSpec> = {}): PitrSpec {
+    const n = environmentNames(env);
+    return {
+        environment: env, scope: "user", repository: `sftp:backup@backup.example:/srv/restic/${env}`, image: RESTIC_IMAGE,
+        directory: `$HOME/rezept-tagebuch-backups/${env}`, maxAgeDays: 30, dbImage: DB_IMAGE, dbContainer: n.dbContainer,
+        dbUser: "postgres", dbName: n.dbName, dataVolume: n.dbVolume, walVolume: `${n.dbContainer}-wal`,
+        appContainer: env === "test" ? undefined : n.appContainer, ...over,
+    };
+}
+const restoreScript = (env: EnvironmentName, over: Partial<PitrSpec> = {}) =>
+    renderPitrScript({ ...spec(env, over), backupScript: `backup-${env}.sh`, walUnit: walUnitName(env) });
+
+describe("the archive_command", () => {
+    /** Runs it as PostgreSQL does (sh, with %p relative to PGDATA, the working directory) for segment `name`. */
+    const archive = (root: string, name: string) => spawnSync("sh", ["-c", renderArchiveCommand(join(root, "archive")).replaceAll("%p", `pg_wal/${name}`).replaceAll("%f", name)],
+        { cwd: join(root, "data"), encoding: "utf8" });
+    const setup = () => {
+        const root = mkdtempSync(join(tmpdir(), "archive-"));
+        mkdirSync(join(root, "data/pg_wal"), { recursive: true });
+        return root;
+    };
+
+    it("copies a segment into the archive, made if missing, and leaves no .part", () => {
+        const root = setup();
+        writeFileSync(join(root, "data/pg_wal/000000010000000000000001"), "segment one");
+        const result = archive(root, "000000010000000000000001");
+        expect(result.status).toBe(0);
+        expect(readFileSync(join(root, "archive/000000010000000000000001"), "utf8")).toBe("segment one");
+        expect(readdirSync(join(root, "archive"))).toEqual(["000000010000000000000001"]);
+        // The copy in progress is outside the folder the upload backs up.
+        expect(readdirSync(join(root, "archive.incoming"))).toEqual([]);
+    });
+
+    it("succeeds again for an identical file (a segment archived before a crash), refuses a different one and keeps the archived file", () => {
+        const root = setup();
+        writeFileSync(join(root, "data/pg_wal/000000010000000000000002"), "segment two");
+        expect(archive(root, "000000010000000000000002").status).toBe(0);
+        expect(archive(root, "000000010000000000000002").status).toBe(0);
+        writeFileSync(join(root, "data/pg_wal/000000010000000000000002"), "another cluster's segment two");
+        expect(archive(root, "000000010000000000000002").status).not.toBe(0);
+        expect(readFileSync(join(root, "archive/000000010000000000000002"), "utf8")).toBe("segment two");
+        expect(readdirSync(join(root, "archive"))).toEqual(["000000010000000000000002"]);
+    });
+
+    it("fails when the segment cannot be copied, leaving nothing under the segment's name", () => {
+        const root = setup();
+        expect(archive(root, "000000010000000000000003").status).not.toBe(0);
+        expect(existsSync(join(root, "archive/000000010000000000000003"))).toBe(false);
+    });
+
+    it("is the container's command: postgres with archive_mode, this command and archive_timeout 60", () => {
+        expect(archivingCommand()).toEqual(["postgres", "-c", "archive_mode=on", "-c", `archive_command=${renderArchiveCommand(WAL_ARCHIVE)}`, "-c", "archive_timeout=60"]);
+        expect(renderArchiveCommand()).toContain("/var/lib/postgresql/wal-archive/%f");
+    });
+});
+
+describe("the PITR scripts and units", () => {
+    it.each(ENVIRONMENTS)("%s: shellcheck clean", (env) => {
+        for (const script of [renderWalUploadScript(spec(env)), renderBaseBackupScript(spec(env)), restoreScript(env)]) {
+            const result = spawnSync("shellcheck", ["--shell=sh", "-"], { input: script, encoding: "utf8" });
+            expect(result.stdout).toBe("");
+        }
+    });
+
+    it("the WAL upload backs the archive up read-only, tagged wal and with its cluster, never with the password on a command line", () => {
+        const script = renderWalUploadScript(spec("prod"));
+        expect(script).toContain("restic_mount='seaser-postgres-wal:/wal:ro'");
+        expect(script).toContain('restic_creating backup --quiet --host rezept-tagebuch-prod --tag wal --tag "cluster-$cluster" /wal/wal-archive');
+        expect(script).not.toContain(PASSWORD);
+    });
+
+    it("the base backup: pg_basebackup as one tar without WAL, off the host with its cluster, then the local and off-host clean-up", () => {
+        const script = renderBaseBackupScript(spec("prod"));
+        expect(script).toContain("pg_basebackup -D - -F tar -X none");
+        expect(script).toContain('--tag base --tag "cluster-$cluster" "/backup/$base.tar" "/backup/$base.cluster"');
+        expect(script).toContain(`pg_archivecleanup ${WAL_ARCHIVE} "$previous"`);
+        expect(script).toContain("--tag base --group-by host,tags --keep-last 1 --keep-within 30d");
+        expect(script).toContain("--tag wal --group-by host,tags --keep-last 1 --keep-hourly 24 --keep-daily 30");
+    });
+
+    it.each(["user", "system"] as const)("units pass systemd-analyze verify with no output (%s scope): WAL every 30 s within 1 s, base backup nightly", (scope) => {
+        const dir = mkdtempSync(join(tmpdir(), `pitr-units-${scope}-`));
+        const units = renderPitrUnits({
+            environment: "prod", scope, dbContainer: "seaser-postgres", schedule: "*-*-* 03:00:00",
+            walScriptPath: scriptPathInUnit(scope, "pitr-wal-prod.sh"), baseScriptPath: scriptPathInUnit(scope, "pitr-base-prod.sh"),
+        });
+        expect(Object.keys(units).sort()).toEqual(["rezept-tagebuch-base-backup-prod.service", "rezept-tagebuch-base-backup-prod.timer", "rezept-tagebuch-wal-prod.service", "rezept-tagebuch-wal-prod.timer"]);
+        expect(units["rezept-tagebuch-wal-prod.timer"]).toMatch(/OnActiveSec=30s\nOnUnitActiveSec=30s\nAccuracySec=1s/);
+        expect(units["rezept-tagebuch-base-backup-prod.timer"]).toMatch(/OnCalendar=\*-\*-\* 03:00:00\nPersistent=true/);
+        // restic's exclusive lock of forget --prune: a WAL upload waits for the nightly backup and the base backup.
+        expect(units["rezept-tagebuch-wal-prod.service"]).toContain("After=container-seaser-postgres.service rezept-tagebuch-backup-prod.service rezept-tagebuch-base-backup-prod.service rezept-tagebuch-restore-drill-prod.service\n");
+        expect(units["rezept-tagebuch-base-backup-prod.service"]).toContain("After=container-seaser-postgres.service rezept-tagebuch-backup-prod.service\n");
+        for (const [file, content] of Object.entries(units)) writeFileSync(join(dir, file), content);
+        const result = spawnSync("systemd-analyze", [...(scope === "user" ? ["--user"] : []), "verify", ...Object.keys(units).map((f) => join(dir, f))], {
+            cwd: dir, encoding: "utf8", env: { ...process.env, XDG_RUNTIME_DIR: mkdtempSync(join(tmpdir(), "xdg-runtime-")) },
+        });
+        // The scripts do not exist on this machine: only that complaint is expected.
+        expect(`${result.stdout}${result.stderr}`.split("\n").filter((l) => l && !/Command .* is not executable|No such file/.test(l))).toEqual([]);
+    });
+});
+
+/**
+ * A host whose podman and systemctl model what pitr-<env>.sh relies on: restic in its container
+ * (`cat config`; `restore --host H --tag T --target DIR latest|ID` writes the snapshot's files at
+ * DIR/<their path>: a base snapshot holds /backup/base-<time>.tar and its .cluster, a WAL snapshot
+ * /wal/wal-archive/<segments>, tagged with its cluster); `podman run --entrypoint sh` of the
+ * database image runs its script with PGDATA and /restore mapped to this machine's folders (chown
+ * left out: not root here); `podman exec` answers pg_is_in_recovery() with f and the row counts.
+ */
+function fakeHost(opts: { dbRunning?: boolean; walCluster?: string } = {}) {
+    const root = mkdtempSync(join(tmpdir(), "pitr-"));
+    const bin = join(root, "bin");
+    const home = join(root, "home");
+    const scripts = join(root, "scripts");
+    for (const d of [bin, home, scripts, join(root, "volumes")]) mkdirSync(d, { recursive: true });
+    mkdirSync(join(home, ".config/rezept-tagebuch"), { recursive: true });
+    writeFileSync(join(home, ".config/rezept-tagebuch/offsite-prod.password"), PASSWORD);
+    writeFileSync(join(home, ".config/rezept-tagebuch/offsite-dev.password"), PASSWORD);
+    // The base backup's tar: a data directory as pg_basebackup writes it.
+    mkdirSync(join(root, "base/global"), { recursive: true });
+    writeFileSync(join(root, "base/PG_VERSION"), "16\n");
+    writeFileSync(join(root, "base/postgresql.auto.conf"), "# Do not edit this file manually!\n");
+    spawnSync("tar", ["-C", join(root, "base"), "-cf", join(root, "base.tar"), "."]);
+    if (opts.dbRunning) writeFileSync(join(root, "db-running"), "");
+    writeFileSync(join(bin, "systemctl"), `#!/bin/sh\necho "systemctl $*" >> "${root}/calls.log"\n`);
+    writeFileSync(join(bin, "podman"), String.raw`#!/bin/sh
+R=${root}
+echo "podman $*" >> "$R/calls.log"
+case "$1" in
+run)
+    shift; backup_dir=; image=; entry=; vols=
+    while [ $# -gt 0 ]; do
+        case $1 in
+        --rm|-i|--detach) shift ;;
+        --volume) case $2 in *:/backup) backup_dir=${"${2%:/backup}"} ;; esac; vols="$vols $2"; shift 2 ;;
+        --entrypoint) entry=$2; shift 2 ;;
+        --env) case $2 in PITR_TIME=*) PITR_TIME=${"${2#PITR_TIME=}"} ;; esac; shift 2 ;;
+        --name|--network|--user) shift 2 ;;
+        -*) echo "stub podman: run option $1 not modelled" >&2; exit 125 ;;
+        *) image=$1; shift; break ;;
+        esac
+    done
+    if [ "$image" = "${DB_IMAGE}" ] && [ "$entry" = sh ]; then
+        data=; restore=; from=; to=; wal=
+        for v in $vols; do
+            name=${"${v%%:*}"}; [ -d "$name" ] || { mkdir -p "$R/volumes/$name"; name="$R/volumes/$name"; }
+            case $v in *:/var/lib/postgresql/data) data=$name ;; *:/restore:ro) restore=$name ;; *:/from) from=$name ;; *:/to) to=$name ;; *:/wal) wal=$name ;; esac
+        done
+        if [ "$1" = -s ]; then
+            sed -e "s#/var/lib/postgresql/data#$data#g" -e "s#/restore#$restore#g" -e "s#^chown .*#:#" > "$R/prepare.sh"
+            PITR_TIME=${"${PITR_TIME:-}"} sh "$R/prepare.sh"; exit $?
+        fi
+        [ "$1" = -c ] && { echo "$2" > "$R/aside.sh"; ASIDE=aside sh -c "$(echo "$2" | sed -e "s#/from#$from#g" -e "s#/to#$to#g" -e "s#/wal#$wal#g")"; exit $?; }
+        exit 125
+    fi
+    if [ "$image" = "${DB_IMAGE}" ]; then echo "$*" > "$R/scratch-started"; exit 0; fi
+    [ "$image" = "${RESTIC_IMAGE}" ] || { echo "stub podman: image $image not modelled" >&2; exit 125; }
+    shift 3
+    case $1 in
+    cat) ;;
+    snapshots) echo "ID        Time                 Host                  Tags" ;;
+    restore)
+        shift; tag=; target=
+        while [ $# -gt 0 ]; do case $1 in --quiet) shift ;; --host) shift 2 ;; --tag) tag=$2; shift 2 ;; --target) target=$2; shift 2 ;; *) break ;; esac; done
+        echo "$tag $1" >> "$R/restored.log"
+        out="$backup_dir/${"${target#/backup/}"}"
+        case $tag in
+        base) mkdir -p "$out/backup" && cp "$R/base.tar" "$out/backup/base-20261201T030000Z.tar" && echo ${CLUSTER} > "$out/backup/base-20261201T030000Z.cluster" ;;
+        wal,cluster-${opts.walCluster ?? CLUSTER}) mkdir -p "$out/wal/wal-archive" && echo seg1 > "$out/wal/wal-archive/000000010000000000000001" && echo seg2 > "$out/wal/wal-archive/000000010000000000000002" ;;
+        *) echo "Fatal: no snapshot found" >&2; exit 1 ;;
+        esac ;;
+    *) echo "stub restic: $1 not modelled" >&2; exit 1 ;;
+    esac ;;
+container) [ "$2" = exists ] && [ -f "$R/db-exists" ] ;;
+inspect) [ -f "$R/db-running" ] && echo true || echo false ;;
+exec)
+    case "$*" in
+    *pg_is_in_recovery*) echo f ;;
+    *pg_last_xact_replay_timestamp*) echo "2026-12-01 03:10:00+00" ;;
+    *ALTER\ SYSTEM*) ;;
+    *gexec*|*pg_tables*) echo "public.pitr_probe 36" ;;
+    *psql*) cat > /dev/null; echo "public.pitr_probe 36" ;;
+    *rm\ -rf*|*mkdir*) ;;
+    *) echo "stub podman: exec $* not modelled" >&2; exit 125 ;;
+    esac ;;
+stop|rm|unshare) ;;
+volume) [ "$2" = create ] && mkdir -p "$R/volumes/$3"; [ "$2" = rm ] && rm -rf "$R/volumes/$4"; exit 0 ;;
+*) echo "stub podman: $* not modelled" >&2; exit 125 ;;
+esac
+`);
+    chmodSync(join(bin, "podman"), 0o755);
+    chmodSync(join(bin, "systemctl"), 0o755);
+    const env = { PATH: `${bin}:/usr/bin:/bin`, HOME: home };
+    const run = (e: EnvironmentName, ...args: string[]) => {
+        writeFileSync(join(scripts, `pitr-${e}.sh`), restoreScript(e));
+        writeFileSync(join(scripts, `backup-${e}.sh`), `echo "backup-${e}.sh ran" >> "${root}/calls.log"\n`);
+        return spawnSync("sh", [join(scripts, `pitr-${e}.sh`), ...args], { encoding: "utf8", env });
+    };
+    const calls = () => (existsSync(join(root, "calls.log")) ? readFileSync(join(root, "calls.log"), "utf8").trim().split("\n") : []);
+    const volume = (name: string) => join(root, "volumes", name);
+    return { root, run, calls, volume, markDb: () => writeFileSync(join(root, "db-exists"), "") };
+}
+
+describe("pitr-<env>.sh, the point-in-time restore", () => {
+    it("refuses, before anything runs: prod --into-stack without --yes-overwrite-prod, a time without its zone, an unknown argument", () => {
+        const host = fakeHost();
+        for (const args of [["--into-stack"], ["--time", "2026-12-01 03:10:00"], ["--time", "yesterday"], ["--base", "../x"], ["--force"]]) {
+            const result = host.run("prod", ...args);
+            expect(result.status, args.join(" ")).toBe(2);
+        }
+        expect(host.run("prod", "--into-stack").stderr).toContain("--into-stack overwrites the prod database; add --yes-overwrite-prod to confirm");
+        expect(host.calls()).toEqual([]);
+    });
+
+    it("by default into a scratch container without a network: the base unpacked, its cluster's WAL inside PGDATA, recovery to the time, then the settings reset", () => {
+        const host = fakeHost();
+        const result = host.run("dev", "--time", "2026-12-01 03:10:00+00");
+        expect(result.stderr).toBe("");
+        expect(result.status).toBe(0);
+        const data = host.volume("seaser-postgres-dev-pitr-data");
+        expect(readFileSync(join(data, "PG_VERSION"), "utf8")).toBe("16\n");
+        expect(readdirSync(join(data, "pitr-wal")).sort()).toEqual(["000000010000000000000001", "000000010000000000000002"]);
+        expect(existsSync(join(data, "recovery.signal"))).toBe(true);
+        const auto = readFileSync(join(data, "postgresql.auto.conf"), "utf8");
+        // (the stub maps PGDATA to a folder here; the script names the container's)
+        expect(auto).toContain(`restore_command = 'cp ${data}/pitr-wal/%f %p'`);
+        expect(restoreScript("dev")).toContain("restore_command = 'cp /var/lib/postgresql/data/pitr-wal/%f %p'");
+        expect(auto).toContain("recovery_target_time = '2026-12-01 03:10:00+00'");
+        expect(auto).toContain("recovery_target_action = 'promote'");
+        // The WAL of the base backup's own cluster, the newest snapshot of it.
+        expect(readFileSync(join(host.root, "restored.log"), "utf8").trim().split("\n")).toEqual(["base latest", `wal,cluster-${CLUSTER} latest`]);
+        const calls = host.calls();
+        expect(calls).toContainEqual(expect.stringMatching(/^podman run --detach --name seaser-postgres-dev-pitr --network none --volume seaser-postgres-dev-pitr-data:\/var\/lib\/postgresql\/data /));
+        expect(calls.some((c) => c.includes("ALTER SYSTEM RESET restore_command"))).toBe(true);
+        expect(calls.some((c) => c.startsWith("systemctl"))).toBe(false);
+        expect(result.stdout).toContain("podman exec -it seaser-postgres-dev-pitr psql -U postgres -d rezepte_dev");
+        expect(result.stdout).toContain("public.pitr_probe 36");
+        expect(calls.join("\n")).not.toContain(PASSWORD);
+    });
+
+    it("a base backup whose cluster has no WAL snapshot fails, naming the cluster", () => {
+        const host = fakeHost({ walCluster: "999" });
+        const result = host.run("dev");
+        expect(result.status).toBe(1);
+        expect(result.stderr).toContain(`cannot restore the WAL of cluster ${CLUSTER}`);
+    });
+
+    it("--into-stack: the app and database stop, a running database is dumped first, the data and archive go aside, the restored database starts under its unit", () => {
+        const host = fakeHost({ dbRunning: true });
+        host.markDb();
+        mkdirSync(host.volume("seaser-postgres-data"), { recursive: true });
+        writeFileSync(join(host.volume("seaser-postgres-data"), "PG_VERSION"), "16-fresh\n");
+        const result = host.run("prod", "--into-stack", "--yes-overwrite-prod");
+        expect(result.stderr).toBe("");
+        expect(result.status).toBe(0);
+        const calls = host.calls();
+        const at = (call: string) => calls.findIndex((c) => c.startsWith(call));
+        expect(at("systemctl --user stop container-seaser-rezept-tagebuch.service")).toBeGreaterThanOrEqual(0);
+        expect(at("backup-prod.sh ran")).toBeGreaterThan(at("systemctl --user stop container-seaser-rezept-tagebuch.service"));
+        expect(at("systemctl --user stop container-seaser-postgres.service")).toBeGreaterThan(at("backup-prod.sh ran"));
+        expect(at("systemctl --user stop rezept-tagebuch-wal-prod.timer")).toBeGreaterThan(0);
+        expect(at("systemctl --user start container-seaser-postgres.service")).toBeGreaterThan(at("podman run --rm -i --network none --entrypoint sh"));
+        expect(at("systemctl --user start rezept-tagebuch-wal-prod.timer")).toBeGreaterThan(at("systemctl --user start container-seaser-postgres.service"));
+        expect(calls.at(-1)).toBe("systemctl --user start container-seaser-rezept-tagebuch.service");
+        // Nothing deleted: the fresh data is in a volume of its own; the restored cluster in the stack's.
+        const aside = readdirSync(join(host.root, "volumes")).find((v) => v.startsWith("seaser-postgres-data-before-pitr-"))!;
+        expect(aside).toBeDefined();
+        expect(readFileSync(join(host.volume(aside), "data/PG_VERSION"), "utf8")).toBe("16-fresh\n");
+        expect(readFileSync(join(host.volume("seaser-postgres-data"), "PG_VERSION"), "utf8")).toBe("16\n");
+        expect(calls.some((c) => /podman run --detach/.test(c))).toBe(false);
+    });
+
+    it("--into-stack of a stack not deployed fails, saying to deploy", () => {
+        const host = fakeHost();
+        const result = host.run("dev", "--into-stack");
+        expect(result.status).toBe(1);
+        expect(result.stderr).toContain("seaser-postgres-dev does not exist; deploy the stack first: npm run stack -- up dev");
+    });
+});
+
+describe("the pitr setting", () => {
+    const offsite = { offsiteRepository: "sftp:backup@backup.example:/srv/restic/rezept-prod", offsitePassword: PASSWORD };
+
+    it("is on by default for prod with a repository, off for dev, and off without a repository", () => {
+        expect(parseStackConfig("prod", { ...validConfig("prod"), ...offsite }).backup.offsite?.pitr).toBe(true);
+        expect(parseStackConfig("dev", { ...validConfig("dev"), ...offsite, offsiteRepository: "sftp:backup@backup.example:/srv/restic/rezept-dev" }).backup.offsite?.pitr).toBe(false);
+        expect(parseStackConfig("prod", { ...validConfig("prod"), ...offsite, pitr: "false" }).backup.offsite?.pitr).toBe(false);
+        expect(parseStackConfig("prod", validConfig("prod")).backup.offsite).toBeUndefined();
+    });
+
+    it("true without offsiteRepository is one line naming both keys and the fix", () => {
+        let error: unknown;
+        try { parseStackConfig("dev", { ...validConfig("dev"), pitr: "true" }); } catch (e) { error = e; }
+        expect(error).toBeInstanceOf(ConfigError);
+        expect((error as ConfigError).problems).toEqual([expect.stringMatching(/^rezept-tagebuch:pitr is true but offsiteRepository is not set: .*; fix: npm run stack -- config dev set offsiteRepository .* or npm run stack -- config dev set pitr false$/)]);
+        expect(() => parseStackConfig("dev", { ...validConfig("dev"), pitr: "yes" })).toThrow(/rezept-tagebuch:pitr must be true or false/);
+    });
+
+    it("the stack: a protected, retained WAL volume, the archiving command, and the units and scripts, only when on", async () => {
+        const on = await runProgram("prod", { ...validConfig("prod"), ...offsite });
+        const wal = on.find(TYPES.volume, "prod-db-wal");
+        expect(wal.inputs.name).toBe("seaser-postgres-wal");
+        expect([wal.protect, wal.retainOnDelete]).toEqual([true, true]);
+        const db = on.find(TYPES.container, "prod-db-container");
+        expect(db.inputs.command).toEqual(archivingCommand());
+        expect(db.inputs.volumes).toEqual([
+            { volumeName: "seaser-postgres-wal", containerPath: "/var/lib/postgresql" },
+            { volumeName: "seaser-postgres-data", containerPath: "/var/lib/postgresql/data" },
+        ]);
+        const install = on.ofType(TYPES.localCommand).find((r) => r.name === "prod-boot-install")!.inputs.create as string;
+        for (const file of ["pitr-prod.sh", "pitr-wal-prod.sh", "pitr-base-prod.sh", "rezept-tagebuch-wal-prod.timer", "rezept-tagebuch-base-backup-prod.timer"]) expect(install).toContain(file);
+        expect(install).toContain("unit_ctl rezept-tagebuch-wal-prod.timer enable");
+
+        for (const off of [await runProgram("prod", { ...validConfig("prod"), ...offsite, pitr: "false" }), await runProgram("prod", validConfig("prod"))]) {
+            expect(off.ofType(TYPES.volume).map((v) => v.name)).not.toContain("prod-db-wal");
+            const container = off.find(TYPES.container, "prod-db-container");
+            expect(container.inputs.command).toBeUndefined();
+            expect(container.inputs.volumes).toEqual([{ volumeName: "seaser-postgres-data", containerPath: "/var/lib/postgresql/data" }]);
+            expect(off.ofType(TYPES.localCommand).find((r) => r.name === "prod-boot-install")!.inputs.create).not.toContain("pitr-prod.sh");
+        }
+    });
+});
