@@ -17,7 +17,7 @@ import { deploy, Deployment } from "./deploy";
 import { Distribution, SystemdHost } from "./host";
 import { pollDuring, proxyStatus, startProxy, watchName } from "./proxy";
 import { benchFigure, mergeBenchReport } from "./report";
-import { IMAGES, stackConfig } from "./stacks";
+import { IMAGES, POSTGRES_NEXT, stackConfig } from "./stacks";
 import { now, round, waitFor } from "./wait";
 
 const RUNS = Number(process.env.E2E_BENCH_RUNS ?? 3);
@@ -25,7 +25,7 @@ const POLLER = "rt-nginx-poller";
 /** dev's location in the README's nginx block. */
 const PATH = "/rezept-tagebuch-dev/api/recipes";
 /** A database image with an id of its own (the e2e tags of an image share its id, and a container runs the id). */
-const DB_IMAGE_NEXT = "localhost/e2e-postgres:15-e2e-next";
+const DB_IMAGE_NEXT = IMAGES.postgresNext;
 
 type Measured = Outage & { readonly work_s: number; readonly to_answering_s?: number | null; readonly name_without_address?: number };
 interface Run {
@@ -80,7 +80,7 @@ for (const distribution of DISTRIBUTIONS) describe(`deploys and crashes through 
         host = SystemdHost.create(`${process.env.E2E_HOST ?? "rt-e2e-host"}-d${distribution === "debian-12" ? "" : distribution.replace("debian-", "")}`, distribution);
         host.boot(); // seaser-network: made by the README's host block
         host.importImages({ postgres: [IMAGES.postgres], app: [IMAGES.app, IMAGES.appNext], nginx: [IMAGES.nginx] });
-        host.must(["sh", "-c", `mkdir -p /tmp/pg-next && printf '%s\\n' 'FROM ${IMAGES.postgres}' 'LABEL e2e.change=db-image' > /tmp/pg-next/Containerfile && podman build -q -t ${DB_IMAGE_NEXT} /tmp/pg-next`], { timeoutMs: 300_000 });
+        host.buildImage(DB_IMAGE_NEXT, POSTGRES_NEXT);
         deployed = await deploy(host, "dev", stackConfig("dev"));
         const proxy = startProxy(host, IMAGES.nginx);
         nginxVersion = proxy.version;

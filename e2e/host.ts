@@ -35,9 +35,11 @@ export type Distribution = keyof typeof DISTRIBUTIONS;
 
 /**
  * Packages of the stand-in images: a real PostgreSQL, python3 with psycopg2 for the stand-in app,
- * and Debian's nginx for the reverse proxy in front of the apps (e2e/deploys.bench.ts).
+ * Debian's nginx for the reverse proxy in front of the apps (e2e/deploys.bench.ts), and for the
+ * off-host backups (issue 22) Debian's restic (bookworm: 0.14.0) with the ssh client its sftp
+ * backend runs, and sshd for the backup target (e2e/offsite.ts), made from the same file system.
  */
-const IMAGE_PACKAGES = "postgresql,python3,python3-psycopg2,curl,nginx";
+export const IMAGE_PACKAGES = "postgresql,python3,python3-psycopg2,curl,nginx,restic,openssh-client,openssh-server";
 
 export interface Result {
     status: number | null;
@@ -45,7 +47,7 @@ export interface Result {
     stderr: string;
 }
 
-function run(command: string, args: string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Result {
+export function run(command: string, args: string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Result {
     const result: SpawnSyncReturns<string> = spawnSync(command, args, {
         encoding: "utf8", input: opts.input, timeout: opts.timeoutMs ?? 300_000, maxBuffer: 64 * 1024 * 1024,
         env: opts.env ?? { ...process.env, CONTAINERS_CONF: OUTER_CONF },
@@ -105,6 +107,34 @@ export function rootfs(name: string, packages: string, suite = "bookworm"): stri
     return dir;
 }
 
+/**
+ * The restic image's file system: restic and ssh with the libraries ldd names, the users and ssh's
+ * config, from the image root file system; a few MB, as the official restic/restic image is (alpine,
+ * restic, openssh-client), where a copy of the whole image file system (700 MB) cost every restic
+ * run 15 s of rootless vfs storage copying it into the container (seen in the e2e journal).
+ */
+function resticImageTar(images: string, tar: string): void {
+    const stage = mkdtempSync(join(tmpdir(), "rezept-e2e-restic-"));
+    try {
+        const libraries = must("chroot", [images, "ldd", "/usr/bin/ssh", "/usr/bin/restic"]).split("\n")
+            .map((line) => /(\/\S+) \(0x/.exec(line)?.[1]).filter((path): path is string => path !== undefined);
+        for (const file of ["/usr/bin/restic", "/usr/bin/ssh", "/etc/passwd", "/etc/group", "/etc/ssh/ssh_config", ...new Set(libraries)]) {
+            mkdirSync(join(stage, file, ".."), { recursive: true });
+            cpSync(join(images, realpathIn(images, file)), join(stage, file));
+        }
+        for (const dir of ["tmp", "root", "etc/ssh/ssh_config.d"]) mkdirSync(join(stage, dir), { recursive: true });
+        chmodSync(join(stage, "tmp"), 0o1777);
+        must("tar", ["-C", stage, "-cf", tar, "."]);
+    } finally {
+        rmSync(stage, { recursive: true, force: true });
+    }
+}
+
+/** `path` inside the root file system `root` with its symbolic links followed there (not on this machine). */
+function realpathIn(root: string, path: string): string {
+    return must("chroot", [root, "readlink", "-f", path]).trim();
+}
+
 /** Where `rootfs` keeps a root file system: its name and a short hash of its package list. */
 export function rootfsDir(name: string, packages: string): string {
     return join(WORK, `${name}-${createHash("sha256").update(packages).digest("hex").slice(0, 12)}`);
@@ -147,8 +177,9 @@ function processTree(root: number): number[] {
  * its test worker (tried: it goes on deploying, and would later destroy the next run's host),
  * nor what the worker runs (debootstrap would go on writing into the root file system the next
  * run rebuilds). The worker's pid is kept per host name; a live one is killed with its tree.
+ * (e2e/offsite.ts keeps its backup target's the same way.)
  */
-function stopEarlierRun(hostName: string): void {
+export function stopEarlierRun(hostName: string): void {
     const pidFile = join(SOCKET_LINKS, `${hostName}.pid`);
     const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, "utf8")) : 0;
     let cmdline = "";
@@ -244,8 +275,11 @@ export class SystemdHost {
         mkdirSync(join(root, USER.home, ".config/systemd/user/podman.service.d"), { recursive: true });
         writeFileSync(join(root, USER.home, ".config/systemd/user/podman.service.d/e2e.conf"),
             "[Service]\nExecStart=\nExecStart=/usr/bin/podman $LOGGING system service --time=0\n");
+        // No image carries the host keys openssh-server's install made in the cached file system: the
+        // backup target made from this tar (e2e/offsite.ts) generates its own.
         must("tar", ["-C", images, "--exclude=./usr/share/doc", "--exclude=./usr/share/man", "--exclude=./usr/share/locale",
-            "--exclude=./var/cache/apt", "--exclude=./.complete", "-cf", join(root, USER.home, "images.tar"), "."]);
+            "--exclude=./var/cache/apt", "--exclude=./.complete", "--exclude=./etc/ssh/ssh_host_*", "-cf", join(root, USER.home, "images.tar"), "."]);
+        resticImageTar(images, join(root, USER.home, "restic.tar"));
         must("chroot", [root, "chown", "-R", `${USER.name}:${USER.name}`, USER.home]);
         // sshd (ssh.service, enabled by the package) for the stacks deployed over SSH: host keys of this
         // host's own, not the cached root file system's, and key-only logins for the user.
@@ -332,21 +366,37 @@ export class SystemdHost {
     }
 
     /**
-     * Imports the stand-in images: PostgreSQL (stops on SIGINT and declares its data directory a
+     * Imports the stand-in images: PostgreSQL (its entrypoint and `CMD ["postgres"]` as the official
+     * image's, docker-library/postgres 16/alpine3.23/Dockerfile: ENTRYPOINT docker-entrypoint.sh, CMD
+     * postgres, so a container's command `postgres -c ...` passes server options; stops on SIGINT and declares its data directory a
      * VOLUME, as the official image does: docker-library/postgres 16/alpine3.23/Dockerfile:195-198,
      * so a container started without -v keeps its data in an anonymous volume), the app, and
-     * nginx as the reverse proxy (Debian's package; its site is mounted over sites-enabled/default).
+     * nginx as the reverse proxy (Debian's package; its site is mounted over sites-enabled/default),
+     * and restic for the off-host backups (issue 22): Debian's restic 0.14.0 and ssh client, shaped as
+     * the official restic/restic image is, whose Dockerfile (restic/restic v0.14.0 docker/Dockerfile)
+     * is `FROM alpine`, `apk add ... openssh-client ...`, `ENTRYPOINT ["/usr/bin/restic"]` and no
+     * USER: restic runs as root, so ssh reads /root/.ssh; arguments are restic's.
      */
-    importImages(images: { postgres: string[]; app: string[]; nginx?: string[] }): void {
-        const imports: [string[], string[]][] = [
-            [images.postgres, ["CMD [\"/bin/sh\", \"/usr/local/lib/postgres-entrypoint.sh\"]", "STOPSIGNAL SIGINT", "VOLUME /var/lib/postgresql/data"]],
-            [images.app, ["CMD [\"python3\", \"/usr/local/lib/app.py\", \"80\"]"]],
-            [images.nginx ?? [], ["CMD [\"nginx\", \"-g\", \"daemon off;\"]"]],
+    importImages(images: { postgres: string[]; app: string[]; nginx?: string[]; restic?: string[] }): void {
+        const imports: [string[], string[], string][] = [
+            [images.postgres, ["ENTRYPOINT [\"/bin/sh\", \"/usr/local/lib/postgres-entrypoint.sh\"]", "CMD [\"postgres\"]", "STOPSIGNAL SIGINT", "VOLUME /var/lib/postgresql/data"], "images.tar"],
+            [images.app, ["CMD [\"python3\", \"/usr/local/lib/app.py\", \"80\"]"], "images.tar"],
+            [images.nginx ?? [], ["CMD [\"nginx\", \"-g\", \"daemon off;\"]"], "images.tar"],
+            [images.restic ?? [], ["ENTRYPOINT [\"/usr/bin/restic\"]", "WORKDIR /"], "restic.tar"],
         ];
-        for (const [[first, ...aliases], changes] of imports.filter(([names]) => names.length > 0)) {
-            this.must(["podman", "import", ...changes.flatMap((change) => ["--change", change]), `${USER.home}/images.tar`, first], { timeoutMs: 300_000 });
+        for (const [[first, ...aliases], changes, tar] of imports.filter(([names]) => names.length > 0)) {
+            this.must(["podman", "import", ...changes.flatMap((change) => ["--change", change]), `${USER.home}/${tar}`, first], { timeoutMs: 300_000 });
             for (const alias of aliases) this.must(["podman", "tag", first, alias]);
         }
+    }
+
+    /**
+     * An image made inside the host from Containerfile `lines` (one built from a stand-in, as a release would
+     * be), as the user; skipped when `tag` exists already.
+     */
+    buildImage(tag: string, lines: string[]): void {
+        this.must(["sh", "-c", 'podman image exists "$1" && exit 0; d=$(mktemp -d) && cat > "$d/Containerfile" && podman build -q -t "$1" "$d"; rc=$?; rm -rf "$d"; exit $rc', "sh", tag],
+            { input: `${lines.join("\n")}\n`, timeoutMs: 300_000 });
     }
 
     /** The versions that decide what this host proves: Podman's, systemd's and aardvark-dns's (where podman looks for it). */

@@ -177,7 +177,7 @@ function toTf(what: string, inputs: Record<string, unknown>, known: Record<strin
 /** A docker Container's inputs, as the provider receives them. Only fields this model maps; anything else throws. */
 export function containerConfig(inputs: Record<string, unknown>): Attributes {
     return toTf("container", inputs, {
-        name: null, image: null, envs: null, restart: null, mustRun: null, destroyGraceSeconds: null, removeVolumes: null,
+        name: null, image: null, envs: null, restart: null, mustRun: null, destroyGraceSeconds: null, removeVolumes: null, command: null,
         volumes: ["volumeName", "containerPath", "readOnly"],
         networksAdvanced: ["name"],
         labels: ["label", "value"],
@@ -242,6 +242,8 @@ export function containerCreateCalls(config: Attributes): ApiCall[] {
         // container.Config (CF:69-160)
         Image: config.image, Hostname: "", Domainname: "", Tty: false, OpenStdin: false, StopSignal: "",
         ...(config.env ? { Env: config.env } : {}),
+        // command: Cmd only when set and not empty (CF:69-160, as env); unset, the image's CMD (Optional+Computed, C:163).
+        ...((config.command as string[] | undefined)?.length ? { Cmd: config.command } : {}),
         ...(config.labels ? { Labels: labelMap(config.labels) } : {}),
         ...(volumes.length ? { Volumes: Object.fromEntries(volumes.map((v) => [v.container_path, {}])) } : {}),
         ...(health ? {

@@ -10,12 +10,16 @@ import { USER } from "./host";
 export const IMAGES = {
     postgres: "localhost/e2e-postgres:15-e2e",
     postgresChanged: "localhost/e2e-postgres:15-e2e-b",
+    /** Another database image (its own id), for a database-only deploy: built on the host from postgres (POSTGRES_NEXT). */
+    postgresNext: "localhost/e2e-postgres:15-e2e-next",
     app: "localhost/e2e-app:v1.0.0",
     appNext: "localhost/e2e-app:v1.0.1",
     /** Starts and never answers: a bad release. */
     appBroken: "localhost/e2e-app:v1.0.2",
     /** The reverse proxy in front of the apps: Debian's nginx package (e2e/deploys.bench.ts). */
     nginx: "localhost/e2e-nginx:bookworm",
+    /** Off-host backups (issue 22): restic 0.14.0 (Debian 12's) with ENTRYPOINT restic, as restic/restic is. */
+    restic: "localhost/e2e-restic:0.14.0",
 };
 
 /**
@@ -49,3 +53,6 @@ export function stackConfig(env: EnvironmentName, overrides: Record<string, stri
     if (merged.errors.length > 0) throw new Error(merged.errors.join("\n"));
     return merged.values;
 }
+
+/** How IMAGES.postgresNext is built on a host: the stand-in with a label, so its id differs. */
+export const POSTGRES_NEXT = [`FROM ${IMAGES.postgres}`, "LABEL e2e.change=db-image"];

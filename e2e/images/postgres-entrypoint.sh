@@ -3,6 +3,14 @@
 # same environment (POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DB, PGPORT), the
 # same data directory, initialised on first start only. Debian's PostgreSQL.
 set -eu
+# Its arguments as the official entrypoint takes them (docker-library/postgres docker-entrypoint.sh,
+# _main): a first argument starting with "-" means `postgres` with those options; `postgres ARGS...`
+# initialises on first start and runs the server with ARGS; anything else is run as it is.
+case "${1:-postgres}" in
+    -*) set -- postgres "$@" ;;
+esac
+if [ "${1:-postgres}" != postgres ]; then exec "$@"; fi
+[ $# -eq 0 ] || shift
 PGDATA=/var/lib/postgresql/data
 BIN=$(ls -d /usr/lib/postgresql/*/bin | tail -n 1)
 as_postgres() { setpriv --reuid=postgres --regid=postgres --init-groups "$@"; }
@@ -29,4 +37,4 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
     as_postgres psql -q -v ON_ERROR_STOP=1 -h /run/postgresql -U "$POSTGRES_USER" -d postgres -c "CREATE DATABASE \"$POSTGRES_DB\""
     as_postgres "$BIN/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null
 fi
-exec setpriv --reuid=postgres --regid=postgres --init-groups "$BIN/postgres" -D "$PGDATA" -c listen_addresses='*'
+exec setpriv --reuid=postgres --regid=postgres --init-groups "$BIN/postgres" -D "$PGDATA" -c listen_addresses='*' "$@"
