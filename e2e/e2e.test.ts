@@ -16,7 +16,7 @@ import { Distribution, must, OperatorKey, operatorKey, SystemdHost, USER } from 
 import { containerDeleteCalls } from "./provider";
 import { HostReport, mergeReport, scenarioKey } from "./report";
 import { now, round, sleep, waitFor } from "./wait";
-import { ALERT_DIR, IMAGES, stackConfig, WEBHOOK_PORT } from "./stacks";
+import { ALERT_DIR, IMAGES, POSTGRES_NEXT, stackConfig, WEBHOOK_PORT } from "./stacks";
 import { summarizeOutage } from "./bootPoll";
 import { pollDuring, PROXY, proxyStatus, startProxy, watchName } from "./proxy";
 import { runProgram, TYPES } from "../test/harness";
@@ -24,6 +24,8 @@ import { planAdoption, volumeProblems } from "../lib/adoption";
 import { adoptionBackup, applySteps, observe } from "../scripts/adopt";
 import { checkFailedScriptFile, healthScriptFile, healthUnitName } from "../lib/healthUnits";
 import { parseEnvLines } from "../lib/appEnv";
+import { DRILL_RESULT_FILE, drillUnitName, LIVE_ROW_COUNTS_SQL } from "../lib/offsite";
+import { OffsiteTarget } from "./offsite";
 
 const UNIT_DIR = `${USER.home}/.config/systemd/user`;
 
@@ -380,8 +382,8 @@ function suiteOn(distribution: Distribution, only?: readonly string[]): void {
         // A database-only deploy: one outage of what needs the database, as long as PostgreSQL's stop and
         // start; the app is neither replaced nor restarted (no PartOf=, no property of the app from the database).
         const { appContainer } = names("dev");
-        const dbImage = "localhost/e2e-postgres:15-e2e-next";
-        host.must(["sh", "-c", `mkdir -p /tmp/pg-next && printf '%s\\n' 'FROM ${IMAGES.postgres}' 'LABEL e2e.change=db-image' > /tmp/pg-next/Containerfile && podman build -q -t ${dbImage} /tmp/pg-next`], { timeoutMs: 300_000 });
+        const dbImage = IMAGES.postgresNext;
+        host.buildImage(dbImage, POSTGRES_NEXT);
         const appStartedAt = inspect(appContainer, "{{.State.StartedAt}}");
         const next = deployed.get("dev")!.config.dbImage === dbImage ? IMAGES.postgres : dbImage;
         const seen = await deployBehindProxy("db_image", { dbImage: next }, timings, details);
@@ -477,7 +479,7 @@ function suiteOn(distribution: Distribution, only?: readonly string[]): void {
     });
 
     /** IMAGES.appBroken: the stand-in app that starts and never answers (a bad release). */
-    const buildBrokenApp = () => host.must(["sh", "-c", `podman image exists ${IMAGES.appBroken} || { mkdir -p /tmp/broken && printf '%s\\n' 'FROM ${IMAGES.app}' 'CMD ["python3", "-c", "import time; time.sleep(10**9)"]' > /tmp/broken/Containerfile && podman build -q -t ${IMAGES.appBroken} /tmp/broken; }`], { timeoutMs: 300_000 });
+    const buildBrokenApp = () => host.buildImage(IMAGES.appBroken, [`FROM ${IMAGES.app}`, 'CMD ["python3", "-c", "import time; time.sleep(10**9)"]']);
     scenario("deploy-unhealthy", async (timings, details) => {
         const { appContainer } = names("dev");
         // What the README's rollback reads: `pulumi stack output --stack dev appImageTag`.
@@ -1201,6 +1203,167 @@ http.server.ThreadingHTTPServer(("127.0.0.1", ${WEBHOOK_PORT}), Receiver).serve_
             },
         });
 
+        // --- issue 22: backups off the host (an SFTP server beside it), restore drills, the restore after losing the disk ---
+
+        let target: OffsiteTarget | undefined;
+        const OFFSITE_PASSWORD = "e2e-offsite-dev-password";
+        const SCRIPTS = `${USER.home}/.local/lib/rezept-tagebuch`;
+        const backupService = `rezept-tagebuch-backup-dev.service`;
+        const drillService = `${drillUnitName("dev")}.service`;
+        /** dev's off-host settings: the target (started, and restic's image imported, on first use), its password, the stand-in restic. */
+        const offsiteSettings = () => {
+            if (target === undefined) {
+                host.importImages({ postgres: [], app: [], restic: [IMAGES.restic] });
+                target = OffsiteTarget.start(`${host.name}-offsite`, host);
+                // As the README advises: an outage fails in seconds, not after TCP's 2 minutes of SYN retries.
+                host.must(["sh", "-euc", 'umask 077 && printf "Host %s\\n    ConnectTimeout 10\\n    ServerAliveInterval 15\\n" "$1" >> ~/.ssh/config', "sh", target.address]);
+            }
+            return { offsiteRepository: target.repository("dev"), offsitePassword: OFFSITE_PASSWORD, resticImage: IMAGES.restic };
+        };
+        afterAll(() => target?.destroy());
+        /** dev deployed with its backups going off the host. */
+        const withOffsite = async () => {
+            const settings = offsiteSettings();
+            if (deployed.get("dev")!.config["rezept-tagebuch:offsiteRepository"] !== settings.offsiteRepository) {
+                deployed.set("dev", await deploy(host, "dev", devConfig(settings), deployed.get("dev")));
+            }
+        };
+        /**
+         * Starts a oneshot unit as its timer would and waits for it: its exit status and what this run's scripts and
+         * systemd wrote (not Podman's events, which journald files under the unit too: "image pull", "container create").
+         */
+        const runUnit = (unit: string) => {
+            const since = host.must(["date", "+@%s"]).trim();
+            const result = host.exec(["systemctl", "--user", "start", unit], { timeoutMs: 900_000 });
+            const journal = host.exec(["journalctl", "--user", "-u", unit, "--since", since, "--no-pager", "-o", "cat"]).stdout
+                .split("\n").filter((line) => !/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ \+0000 UTC m=/.test(line)).join("\n");
+            return { status: result.status, journal };
+        };
+        const mustRunUnit = (unit: string) => {
+            const result = runUnit(unit);
+            expect(result.status, `${unit} failed:\n${result.journal}`).toBe(0);
+            return result.journal;
+        };
+        const drillResult = () => Object.fromEntries(host.must(["cat", `${BACKUP_DIR("dev")}/${DRILL_RESULT_FILE}`]).trim().split("\n").map((line) => line.split(/=(.*)/s).slice(0, 2)));
+        /** Each table's rows in dev's live database, as the backup's .rows file lists them. */
+        const liveRows = () => host.must(["podman", "exec", "-i", dev.dbContainer, "psql", "-X", "-q", "-At", "-F", " ", "-U", "postgres", "-d", dev.dbName],
+            { input: `${LIVE_ROW_COUNTS_SQL.join("\n")}\n` }).trim().split("\n").sort(sortC).join("\n");
+        const sortC = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+        scenario("offhost-copy-fails", async (timings, details) => {
+            await withOffsite();
+            let startedAt = now();
+            mustRunUnit(backupService);
+            timings.backup_with_offsite_copy_s = round(now() - startedAt);
+            expect(target!.files("dev").some((file) => file.startsWith("snapshots/"))).toBe(true);
+            await faultCycle(timings, details, {
+                inject: () => {
+                    target!.makeUnreachable();
+                    startedAt = now();
+                    const failed = runUnit(backupService);
+                    // faultCycle's restore runs only once the fault was injected: the target back whatever the checks below find.
+                    if (failed.status === 0 || !failed.journal.includes("failed: ")) target!.makeReachable();
+                    timings.unreachable_copy_fails_after_s = round(now() - startedAt);
+                    expect(failed.status).not.toBe(0);
+                    details.journal = failed.journal.split("\n").filter((line) => line.includes("offsite")).slice(-3);
+                    expect(failed.journal).toMatch(new RegExp(`rezept-tagebuch offsite dev: the copy of \\S+\\.dump to ${target!.repository("dev")} failed: .*ssh: connect to host ${target!.address} port 22`));
+                    // The local backup was made all the same: the copy failed, not the backup.
+                    expect(failed.journal).toMatch(/rezept-tagebuch backup dev: \S+\.dump \(\d+ bytes\)/);
+                },
+                named: `unit ${backupService} last run succeeded: exit-code`,
+                restore: () => {
+                    target!.makeReachable();
+                    mustRunUnit(backupService);
+                },
+            });
+            expect(host.exec(["journalctl", "--user", "-u", backupService, "--no-pager", "-o", "cat"]).stdout).not.toContain(OFFSITE_PASSWORD);
+        }, 900_000);
+
+        scenario("restore-drill", async (timings, details) => {
+            await withOffsite();
+            mustRunUnit(backupService);
+            const backup = backupFiles("dev").at(-1)!;
+            let startedAt = now();
+            const journal = mustRunUnit(drillService);
+            timings.check_and_drill_s = round(now() - startedAt);
+            const passed = drillResult();
+            expect(passed).toMatchObject({ result: "passed", backup });
+            timings.drill_rto_s = Number(passed.rto_seconds);
+            details.drill = passed;
+            expect(journal).toContain("rezept-tagebuch offsite dev: checked");
+            // What it restored is what the live database held at the backup (nothing was written since).
+            const rows = host.must(["cat", `${BACKUP_DIR("dev")}/${backup.replace(/\.dump$/, ".rows")}`]).trim();
+            expect(rows).toBe(liveRows());
+            expect(Number(passed.rows)).toBe(rows.split("\n").reduce((sum, line) => sum + Number(line.split(" ").pop()), 0));
+            expect(Number(passed.rows)).toBeGreaterThan(0);
+            expect(host.exec(["podman", "container", "exists", `${dev.dbContainer}-restore-drill`]).status).toBe(1);
+            expect(runHealth("dev", []).stdout).toMatch(/✓ restore drill passed in the last 8 days +passed 0 h ago: \S+ restored in \d+ s, \d+ tables, \d+ rows as in the backup/);
+            // A backup that does not restore (its dump damaged before the copy): the drill fails, one alert; a good backup mends it.
+            await faultCycle(timings, details, {
+                inject: () => {
+                    const damaged = backupFiles("dev").at(-1)!;
+                    host.must(["sh", "-c", `head -c 4096 /dev/urandom > ${BACKUP_DIR("dev")}/${damaged}`]);
+                    host.must(["sh", `${SCRIPTS}/offsite-dev.sh`, "upload"], { timeoutMs: 300_000 });
+                    startedAt = now();
+                    const failed = runUnit(drillService);
+                    timings.failing_drill_s = round(now() - startedAt);
+                    expect(failed.status).not.toBe(0);
+                    expect(failed.journal).toContain(`restore drill: pg_restore of ${damaged} failed`);
+                    expect(drillResult()).toMatchObject({ result: "failed" });
+                    expect(host.exec(["podman", "container", "exists", `${dev.dbContainer}-restore-drill`]).status).toBe(1);
+                },
+                named: "restore drill passed in the last 8 days: failed",
+                restore: () => {
+                    mustRunUnit(backupService);
+                    mustRunUnit(drillService);
+                },
+            });
+            expect(drillResult()).toMatchObject({ result: "passed" });
+        }, 900_000);
+
+        scenario("offhost-restore", async (timings, details) => {
+            await withOffsite();
+            const app = dev.appContainer;
+            addRecipe(app, "OFFHOST Apfelstrudel");
+            host.must(["podman", "exec", app, "sh", "-c", "mkdir -p /data/uploads && echo e2e-offhost-photo > /data/uploads/strudel.jpg"]);
+            mustRunUnit(backupService);
+            const backup = backupFiles("dev").at(-1)!;
+            const rows = host.must(["cat", `${BACKUP_DIR("dev")}/${backup.replace(/\.dump$/, ".rows")}`]).trim();
+            const before = recipes(app).sort();
+            expect(before).toContain("OFFHOST Apfelstrudel");
+
+            // The disk is lost: the stack's state, containers, volumes, units and scripts, and every local backup.
+            const volumes = [dev.dbContainer, app].flatMap((c) => inspect(c, "{{range .Mounts}}{{if eq .Type \"volume\"}}{{.Name}} {{end}}{{end}}").split(" ").filter(Boolean));
+            details.volumes_lost = volumes;
+            await dropStack("dev", volumes);
+            host.must(["rm", "-rf", BACKUP_DIR("dev")]);
+            for (const volume of volumes) expect(volumeExists(volume), volume).toBe(false);
+            const lostAt = now();
+
+            // Disaster recovery, as the README's section says: up, fetch, restore, check.
+            let startedAt = now();
+            deployed.set("dev", await deploy(host, "dev", stackConfig("dev", offsiteSettings())));
+            adoptedConfig.set("dev", {});
+            timings.up_s = round(now() - startedAt);
+            startedAt = now();
+            const fetched = host.must(["sh", `${SCRIPTS}/offsite-dev.sh`, "fetch"], { timeoutMs: 600_000 });
+            timings.fetch_s = round(now() - startedAt);
+            expect(fetched).toContain(`fetched ${backup}`);
+            startedAt = now();
+            host.must(["sh", `${SCRIPTS}/restore-dev.sh`, backup, "--uploads"], { timeoutMs: 600_000 });
+            timings.restore_s = round(now() - startedAt);
+            await waitFor("dev serving after the restore", () => get(app, "/api/recipes").status === 200, 120);
+            timings.server_gone_to_serving_s = round(now() - lostAt);
+            // Every row of the last backup is back, and the uploads.
+            expect(recipes(app).sort()).toEqual(before);
+            expect(liveRows()).toBe(rows);
+            expect(host.must(["podman", "exec", app, "cat", "/data/uploads/strudel.jpg"]).trim()).toBe("e2e-offhost-photo");
+            startedAt = now();
+            const health = runHealth("dev", []);
+            timings.health_s = round(now() - startedAt);
+            expect(health.status, health.stdout).toBe(0);
+        }, 1_200_000);
+
         scenario("preview-elsewhere-no-change", async (timings, details) => {
             // The nightly drift job's `pulumi preview`, from another clone at another path (a CI runner's
             // workspace): every stack as deployed from this checkout, nothing to create, update or replace.
@@ -1465,4 +1628,106 @@ http.server.ThreadingHTTPServer(("127.0.0.1", ${WEBHOOK_PORT}), Receiver).serve_
         // Scenarios on the stack deployed over SSH go here: `deployed.get("test")` is it,
         // `operatorSshOpts` and `sshConfig` redeploy it from outside.
     });
+
+    /**
+     * Point-in-time recovery of prod (issue 22): prod with its backups off the host (an SFTP target
+     * beside it) and pitr on by default; a base backup, then a row with its time every 5 s for 3
+     * minutes; at T the disk is lost (the WAL timer stops first, so nothing leaves the host after T;
+     * then the stack, its volumes and every local backup go). Recovery as on a new disk: a fresh `up`
+     * (scripts, units, an empty database), a restore to a given time into a scratch container, then
+     * `pitr-prod.sh --into-stack --yes-overwrite-prod`. rpo_s: T minus the newest row restored.
+     */
+    // A block, not a describe: the scenario's name stays "<suite> pitr", and a host that leaves it out has no empty suite.
+    {
+        const prod = names("prod");
+        const SCRIPTS = `${USER.home}/.local/lib/rezept-tagebuch`;
+        const settings = (target: OffsiteTarget) => ({ offsiteRepository: target.repository("prod"), offsitePassword: "e2e-offsite-prod-password", resticImage: IMAGES.restic });
+        let target: OffsiteTarget | undefined;
+        afterAll(() => target?.destroy());
+        const startUnit = (unit: string) => {
+            const result = host.exec(["systemctl", "--user", "start", unit], { timeoutMs: 900_000 });
+            const journal = host.exec(["journalctl", "--user", "-u", unit, "-n", "20", "--no-pager", "-o", "cat"]).stdout;
+            expect(result.status, `${unit} failed:\n${journal}`).toBe(0);
+            return journal;
+        };
+        const probeRows = (container: string) => host.must(["podman", "exec", container, "psql", "-X", "-At", "-U", "postgres", "-d", prod.dbName, "-c",
+            "SELECT extract(epoch FROM at) FROM pitr_probe ORDER BY id"]).trim().split("\n").filter(Boolean).map(Number);
+        const utc = (seconds: number) => new Date(seconds * 1000).toISOString().replace("T", " ").replace(/\.\d+Z$/, "+00");
+
+        scenario("pitr", async (timings, details) => {
+            host.importImages({ postgres: [], app: [], restic: [IMAGES.restic] });
+            target = OffsiteTarget.start(`${host.name}-pitr`, host);
+            let startedAt = now();
+            deployed.set("prod", await deploy(host, "prod", stackConfig("prod", { ...adoptedConfig.get("prod"), ...settings(target) }), deployed.get("prod")));
+            timings.deploy_with_pitr_s = round(now() - startedAt);
+            // On by default for prod with a repository: the archiving command and the WAL volume.
+            const command = JSON.parse(inspect(prod.dbContainer, "{{json .Config.Cmd}}")) as string[];
+            expect(command).toEqual(expect.arrayContaining(["archive_mode=on", "archive_timeout=60"]));
+            const walVolume = `${prod.dbContainer}-wal`;
+            expect(inspect(prod.dbContainer, "{{range .Mounts}}{{.Name}}:{{.Destination}} {{end}}").split(" ")).toContain(`${walVolume}:/var/lib/postgresql`);
+            await waitFor("prod healthy with pitr", () => healthy(prod.dbContainer) && healthy(prod.appContainer), 180);
+
+            startedAt = now();
+            details.base_backup = startUnit("rezept-tagebuch-base-backup-prod.service").split("\n").filter((line) => line.includes("base-")).slice(-1);
+            timings.base_backup_s = round(now() - startedAt);
+
+            sql("prod", "CREATE TABLE IF NOT EXISTS pitr_probe (id serial PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())");
+            const written: number[] = [];
+            const writeUntil = now() + 180;
+            while (now() < writeUntil) {
+                written.push(Number(sql("prod", "WITH row AS (INSERT INTO pitr_probe DEFAULT VALUES RETURNING at) SELECT extract(epoch FROM at) FROM row").split("\n")[0]));
+                await sleep(5_000);
+            }
+            // T: the disk is lost. The WAL timer first, so that no upload after T counts.
+            const lostAt = now();
+            const recipesBefore = recipes(prod.appContainer).sort();
+            host.must(["systemctl", "--user", "stop", "rezept-tagebuch-wal-prod.timer", "rezept-tagebuch-wal-prod.service"]);
+            details.rows_written = written.length;
+            details.wal_snapshots = target.files("prod").filter((file) => file.startsWith("snapshots/")).length;
+            const volumes = [prod.dbContainer, prod.appContainer].flatMap((c) => inspect(c, "{{range .Mounts}}{{if eq .Type \"volume\"}}{{.Name}} {{end}}{{end}}").split(" ").filter(Boolean));
+            details.volumes_lost = volumes;
+            expect(volumes).toContain(walVolume);
+            await dropStack("prod", volumes);
+            host.must(["rm", "-rf", BACKUP_DIR("prod")]);
+            for (const volume of volumes) expect(volumeExists(volume), volume).toBe(false);
+
+            // A new disk: the stack deployed afresh (an empty database, archiving again), its scripts back.
+            startedAt = now();
+            deployed.set("prod", await deploy(host, "prod", stackConfig("prod", settings(target))));
+            adoptedConfig.set("prod", {});
+            timings.up_s = round(now() - startedAt);
+            await waitFor("the fresh prod database healthy", () => healthy(prod.dbContainer), 180);
+
+            // To a given time, into a scratch container: the rows after it are absent.
+            // A quarter in: well inside what went off the host before T (the newest WAL off it is up to ~90 s old).
+            const middle = Math.floor(written.length / 4);
+            const cut = Math.ceil(written[middle]) + 1;
+            startedAt = now();
+            const scratchOut = host.must(["sh", `${SCRIPTS}/pitr-prod.sh`, "--time", utc(cut)], { timeoutMs: 900_000 });
+            timings.scratch_restore_s = round(now() - startedAt);
+            details.scratch_restore = scratchOut.trim().split("\n").filter((line) => line.startsWith("rezept-tagebuch pitr"));
+            const scratchRows = probeRows(`${prod.dbContainer}-pitr`);
+            expect(scratchRows.length, `rows up to ${utc(cut)}`).toBe(middle + 1);
+            expect(Math.max(...scratchRows)).toBeLessThanOrEqual(cut);
+            host.must(["sh", "-c", `podman rm -f -t 0 ${prod.dbContainer}-pitr && podman volume rm ${prod.dbContainer}-pitr-data`]);
+
+            // To the latest point, into the stack, as the README's disaster recovery does.
+            startedAt = now();
+            const restoreOut = host.must(["sh", `${SCRIPTS}/pitr-prod.sh`, "--into-stack", "--yes-overwrite-prod"], { timeoutMs: 900_000 });
+            timings.restore_s = round(now() - startedAt);
+            details.restore = restoreOut.trim().split("\n").filter((line) => line.startsWith("rezept-tagebuch pitr"));
+            const restored = probeRows(prod.dbContainer);
+            const newest = Math.max(...restored);
+            timings.rpo_s = round(lostAt - newest);
+            timings.lost_to_restored_s = round(now() - lostAt);
+            // Every row written up to the newest restored one is there, in order, and nothing else.
+            expect(restored).toEqual(written.filter((at) => at <= newest));
+            expect(timings.rpo_s).toBeLessThanOrEqual(120);
+            await waitFor("prod serving after the restore", () => get(prod.appContainer, "/api/recipes").status === 200, 120);
+            expect(recipes(prod.appContainer).sort()).toEqual(recipesBefore);
+            await waitFor("prod healthy after the restore", () => healthy(prod.dbContainer) && healthy(prod.appContainer), 180);
+            // It archives on, on its new timeline, into the live archive that the WAL timer copies off again.
+            expect(host.exec(["systemctl", "--user", "is-active", "rezept-tagebuch-wal-prod.timer"]).stdout.trim()).toBe("active");
+        }, 2_400_000);
+    }
 }
