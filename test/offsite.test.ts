@@ -54,8 +54,14 @@ run)
         esac
     done
     if [ "$image" != "${RESTIC_IMAGE}" ]; then echo "$image" > "$R/scratch-running"; exit 0; fi
-    [ "$1 $2" = "--no-cache --repo" ] || { echo "stub restic: expected --no-cache --repo, got $*" >&2; exit 1; }
+    [ "$1 $2" = "--cache-dir=/cache --repo" ] || { echo "stub restic: expected --cache-dir=/cache --repo, got $*" >&2; exit 1; }
     shift 3
+    echo "restic $1" >> "$R/restic.log"
+    # Another run's lock: restic tries once and fails (cmd/restic/lock.go at v0.14.0), for every command that locks.
+    if [ -s "$R/locked" ] && [ "$1" != unlock ] && [ "$1" != init ]; then
+        n=$(cat "$R/locked"); [ "$n" = forever ] || echo $((n - 1)) > "$R/locked"; [ "$n" = 1 ] && rm -f "$R/locked"
+        echo "Fatal: unable to create lock in backend: repository is already locked by PID 4242 on a1b2c3d4e5f6 by root (UID 0, GID 0)" >&2; exit 1
+    fi
     [ -n "$password" ] && [ "$(cat "$password")" = "${PASSWORD}" ] || { echo "Fatal: wrong password or no key found" >&2; exit 1; }
     if [ -f "$R/unreachable" ]; then echo "Fatal: unable to open repository at sftp:backup@backup.example:/srv/restic: ssh: connect to host backup.example port 22: Connection refused" >&2; exit 1; fi
     # Every command but init opens the repository first.
@@ -80,7 +86,7 @@ run)
         mkdir -p "$backup_dir/${"${target#/backup/}"}" && cp -r "$R/repository/$snap/backup" "$backup_dir/${"${target#/backup/}"}/"
         # restic 0.17 prints a summary even with --quiet (internal/ui/restore/text.go); 0.14 prints nothing.
         echo "Summary: Restored 4 files/dirs (40 B) in 0:00" ;;
-    forget|check|snapshots) ;;
+    forget|check|snapshots|unlock) ;;
     *) echo "stub restic: $1 not modelled" >&2; exit 1 ;;
     esac ;;
 exec)
@@ -95,6 +101,9 @@ rm) rm -f "$R/scratch-running" ;;
 esac
 `);
     chmodSync(join(bin, "podman"), 0o755);
+    // The scripts' waits (a lock held by another run, a database starting) take no time here.
+    writeFileSync(join(bin, "sleep"), `#!/bin/sh\necho "sleep $*" >> "${root}/calls.log"\n`);
+    chmodSync(join(bin, "sleep"), 0o755);
     const env = { PATH: `${bin}:/usr/bin:/bin`, HOME: home };
     const secretDir = join(home, ".config/rezept-tagebuch");
     const dir = (e: EnvironmentName) => join(home, "rezept-tagebuch-backups", e);
@@ -109,7 +118,11 @@ esac
         writeFileSync(join(dir(e), `${name}.rows`), rows);
     };
     const calls = () => (existsSync(log) ? readFileSync(log, "utf8").trim().split("\n") : []);
-    return { root, repo, secretDir, dir, installPassword, run, localBackup, calls, env };
+    /** The restic commands run, in order (`restic backup`, `restic unlock`, ...). */
+    const resticCalls = () => (existsSync(join(root, "restic.log")) ? readFileSync(join(root, "restic.log"), "utf8").trim().split("\n") : []);
+    /** Another run holds the repository's lock for the next `times` restic commands, or for ever. */
+    const lock = (times: number | "forever") => writeFileSync(join(root, "locked"), `${times}`);
+    return { root, repo, secretDir, dir, installPassword, run, localBackup, calls, resticCalls, lock, env };
 }
 
 describe("the off-host script", () => {
@@ -150,6 +163,35 @@ describe("the off-host script", () => {
         expect(second.status).toBe(0);
         expect(second.stdout).not.toContain("created the repository");
         expect(host.calls().filter((c) => / init$/.test(c))).toHaveLength(1);
+    });
+
+    it("waits out another run's lock (a WAL upload), removing stale locks between tries, and keeps restic's cache on the host", () => {
+        const host = fakeHost();
+        host.installPassword("dev");
+        host.localBackup("dev", "dev-20261201T030000Z-v1");
+        expect(host.run("dev", "upload").status).toBe(0);
+        host.lock(2);
+        const result = host.run("dev", "upload");
+        expect(result.stderr).toBe("");
+        expect(result.status).toBe(0);
+        // The second upload: twice locked, each time `unlock` and 5 s, then the copy; then upload's own unlock and forget.
+        expect(host.resticCalls().slice(-7)).toEqual(["restic backup", "restic unlock", "restic backup", "restic unlock", "restic backup", "restic unlock", "restic forget"]);
+        expect(host.calls().filter((c) => c.startsWith("sleep"))).toEqual(["sleep 5", "sleep 5"]);
+        expect(host.calls().find((c) => c.includes(" backup "))).toContain(`--volume ${host.env.HOME}/.cache/rezept-tagebuch/restic-dev:/cache`);
+        expect(existsSync(join(host.env.HOME, ".cache/rezept-tagebuch/restic-dev"))).toBe(true);
+        expect(readdirSync(host.dir("dev")).filter((f) => f.startsWith(".restic"))).toEqual([]);
+    });
+
+    it("a lock that stays fails the copy after 10 minutes of tries, with restic's words", () => {
+        const host = fakeHost();
+        host.installPassword("dev");
+        host.localBackup("dev", "dev-20261201T030000Z-v1");
+        expect(host.run("dev", "upload").status).toBe(0);
+        host.lock("forever");
+        const result = host.run("dev", "upload");
+        expect(result.status).toBe(1);
+        expect(result.stderr).toContain("the copy of dev-20261201T030000Z-v1.dump to sftp:backup@backup.example:/srv/restic/dev failed: Fatal: unable to create lock in backend: repository is already locked by PID 4242");
+        expect(host.calls().filter((c) => c.startsWith("sleep"))).toHaveLength(120);
     });
 
     it("never puts the password on a command line: restic reads it from the mounted file", () => {
