@@ -77,6 +77,14 @@ export interface PitrSpec extends Pick<OffsiteSpec, "environment" | "scope" | "r
     readonly appContainer?: string;
 }
 
+/**
+ * A shell pipeline printing the first WAL segment of the base backup tar `tar` (a shell word): its
+ * backup_label's `START WAL LOCATION: 0/2000028 (file 000000010000000000000002)` (PostgreSQL's
+ * backup_label format, written by pg_basebackup into the tar's top level).
+ */
+const BACKUP_LABEL_START = (tar: string) =>
+    `tar -xOf ${tar} --wildcards '*backup_label' 2> /dev/null | sed -n 's/^START WAL LOCATION: .*(file \\([0-9A-F]\\{24\\}\\))$/\\1/p'`;
+
 /** The database's system identifier (pg_control_system(), PostgreSQL 9.6+): which cluster a base backup and a WAL archive belong to. */
 function systemIdentifier(db: string): string {
     return `podman exec ${db} sh -c 'exec psql -X -A -t -q -U "$POSTGRES_USER" -d postgres -c "SELECT system_identifier FROM pg_control_system()"'`;
@@ -123,8 +131,16 @@ export function renderWalUploadScript(spec: PitrSpec): string {
         "cluster=$(cluster_id)",
         // The archive directory exists before the first segment is archived, owned by postgres (archive_command writes there).
         `podman exec --user postgres ${db} mkdir -p ${WAL_ARCHIVE} 2> /dev/null || true`,
+        // Whether the archiver is failing now (its last failure after its last success): a full volume, or a segment of
+        // another cluster under the same name, which archive_command never overwrites. The WAL then stops at PostgreSQL
+        // while this upload would go on copying an archive that no longer grows; nothing running to ask: no verdict.
+        `archiver_failing=$(podman exec -i ${db} sh -c 'exec psql -X -A -t -q -U "$POSTGRES_USER" -d postgres' 2> /dev/null <<'SQL'`,
+        "SELECT last_failed_wal || ' at ' || last_failed_time FROM pg_stat_archiver WHERE last_failed_time > coalesce(last_archived_time, '-infinity')",
+        "SQL",
+        ") || archiver_failing=",
         `restic_mount=${shellWord(`${spec.walVolume}:/wal:ro`)}`,
         `restic_creating backup --quiet --host ${host} --tag wal --tag "cluster-$cluster" /wal/wal-archive || fail "the copy of the WAL archive to $repository failed: $restic_error"`,
+        `[ -z "$archiver_failing" ] || fail "PostgreSQL cannot archive its WAL (pg_stat_archiver: $archiver_failing failed); what was archived is off the host, nothing after it: podman logs --tail 50 ${spec.dbContainer}"`,
         "",
     ].join("\n");
 }
@@ -133,8 +149,8 @@ export function renderWalUploadScript(spec: PitrSpec): string {
  * The nightly base backup: pg_basebackup as a tar on stdout (one tar: no tablespaces; `-X none`,
  * its WAL is in the archive) into the backup directory, then into the repository with a file naming
  * its cluster; then the local clean-up: only the newest base tar stays, the archive keeps the
- * segments from the previous base backup on (pg_archivecleanup with that backup's .backup history
- * file, which the archiver writes at pg_backup_stop), and the repository forgets what is older than
+ * segments from the previous base backup's first one on (each base backup's first segment, from its
+ * backup_label, is recorded in `.pitr-base-starts`), and the repository forgets what is older than
  * backupMaxAgeDays, always keeping the newest base and WAL snapshot of each cluster.
  */
 export function renderBaseBackupScript(spec: PitrSpec): string {
@@ -155,6 +171,9 @@ export function renderBaseBackupScript(spec: PitrSpec): string {
         `podman exec ${db} sh -c 'exec pg_basebackup -D - -F tar -X none --checkpoint=fast -U "$POSTGRES_USER"' > "$dir/$base.tar.partial" || { rm -f "$dir/$base.tar.partial"; fail "pg_basebackup in ${spec.dbContainer} failed"; }`,
         '[ -s "$dir/$base.tar.partial" ] || fail "pg_basebackup wrote nothing"',
         'mv "$dir/$base.tar.partial" "$dir/$base.tar"',
+        // Its first WAL segment (backup_label's START WAL LOCATION): what a restore of it needs first.
+        `start=$(${BACKUP_LABEL_START('"$dir/$base.tar"')})`,
+        '[ -n "$start" ] || fail "$base.tar holds no backup_label with a START WAL LOCATION"',
         'printf "%s\\n" "$cluster" > "$dir/$base.cluster"',
         `restic_creating backup --quiet --host ${host} --tag base --tag "cluster-$cluster" "/backup/$base.tar" "/backup/$base.cluster" || fail "the copy of $base.tar to $repository failed: $restic_error"`,
         'say "$base.tar ($(wc -c < "$dir/$base.tar") bytes) copied to $repository"',
@@ -164,12 +183,16 @@ export function renderBaseBackupScript(spec: PitrSpec): string {
         'for file in "$dir"/base-*.tar "$dir"/base-*.cluster; do',
         '    case "${file##*/}" in "$base".*) ;; *) rm -f "$file" ;; esac',
         "done",
-        // The previous base backup's history file: the archive keeps what that backup needs and everything after it.
-        `history=$(podman exec ${db} ls ${WAL_ARCHIVE} | grep "[.]backup$" | sort || true)`,
-        'if [ "$(printf "%s\\n" "$history" | grep -c .)" -ge 2 ]; then',
-        '    previous=$(printf "%s\\n" "$history" | tail -n 2 | head -n 1)',
-        `    podman exec --user postgres ${db} pg_archivecleanup ${WAL_ARCHIVE} "$previous" || fail "pg_archivecleanup of ${WAL_ARCHIVE} failed"`,
-        '    say "archive: removed the segments before $previous"',
+        // The archive keeps what the previous base backup of this cluster needs and everything after it, and what this one
+        // needs: the lower of the two first segments, compared without the timeline (its first 8 characters) as
+        // pg_archivecleanup compares. Not the archive's .backup files by name: they sort by timeline first, and after a
+        // restore into the stack an abandoned timeline's newer one would win, cleaning away the new base backup's start.
+        'printf "%s %s\\n" "$cluster" "$start" >> "$dir/.pitr-base-starts"',
+        `previous=$(awk -v c="$cluster" '$1 == c { previous = last; last = $2 } END { print previous }' "$dir/.pitr-base-starts")`,
+        'if [ -n "$previous" ]; then',
+        '    keep_from=$(printf "%s\\n%s\\n" "$previous" "$start" | LC_ALL=C sort -k 1.9 | head -n 1)',
+        `    podman exec --user postgres ${db} pg_archivecleanup ${WAL_ARCHIVE} "$keep_from" || fail "pg_archivecleanup of ${WAL_ARCHIVE} failed"`,
+        '    say "archive: removed the segments before $keep_from"',
         "fi",
         // Per cluster (group by tags): the newest of each is kept whatever its age; WAL: one snapshot a day, which holds
         // every segment from the base backup before it, so each kept base backup can be rolled forward.
@@ -310,6 +333,7 @@ export function renderPitrScript(spec: PitrSpec & { readonly backupScript: strin
         "    [0-9][0-9][0-9][0-9]-[0-1][0-9]-[0-3][0-9]' '[0-2][0-9]:[0-5][0-9]:[0-5][0-9][+-][0-9][0-9]:[0-9][0-9]) ;;",
         `    *) refuse "--time $target_time is not a time as YYYY-MM-DD HH:MM:SS+00 (UTC, or another zone's offset)" ;;`,
         "esac",
+        'target_epoch=; if [ -n "$target_time" ]; then target_epoch=$(date -u -d "$target_time" +%s 2> /dev/null) || refuse "--time $target_time is not a date"; fi',
         'case "$base" in latest|[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]*) ;; *) refuse "--base $base is not a snapshot id (list them: sh $0 --list)" ;; esac',
         ...(env === "prod" ? ['[ "$into_stack" = no ] || [ "$confirmed" = yes ] || refuse "--into-stack overwrites the prod database; add --yes-overwrite-prod to confirm"'] : []),
         ...resticShell(spec, "pitr"),
@@ -321,30 +345,79 @@ export function renderPitrScript(spec: PitrSpec & { readonly backupScript: strin
         "started=$(date +%s)",
         'work=$(mktemp -d "$dir/.pitr.XXXXXX")',
         // restic restores the WAL files with their owner, postgres's uid in the container: for rootless Podman one of the
-        // user's subordinate ids, which only the user namespace may delete (podman unshare; rootful needs none).
-        "cleanup() { rm -rf \"$work\" 2> /dev/null || podman unshare rm -rf \"$work\"; }",
-        "trap cleanup EXIT",
+        // user's subordinate ids, which only the user namespace may read or delete (podman unshare; rootful needs none).
+        'as_container_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else podman unshare "$@"; fi; }',
+        `app_stopped=no db_stopped=no moved_aside=no recovered=no`,
+        "on_exit() {",
+        // Into the stack, a restore that failed once the database was stopped puts back what was there and starts it again.
+        '    if [ "$db_stopped" = yes ] && [ "$recovered" = no ]; then',
+        '        [ "$moved_aside" = no ] || put_back',
+        `        systemctl ${user}start ${quote([dbUnit])} ${quote([`${spec.walUnit}.timer`])} ${quote([`${baseBackupUnitName(env)}.timer`])} || true`,
+        "    fi",
+        '    rm -rf "$work" 2> /dev/null || as_container_root rm -rf "$work"',
+        ...(appUnit ? [`    if [ "$app_stopped" = yes ]; then systemctl ${user}start ${quote([appUnit])}; fi`] : []),
+        "}",
+        "trap on_exit EXIT",
+        // The data from before the restore back into the stack's volume (the failed restore's removed: the repository
+        // still has it), the archive too (the failed one's renamed); the volume set aside stays as it is.
+        "put_back() {",
+        `    echo "${PROJECT} pitr ${env}: the restore failed; putting back the data from before it, from $aside" >&2`,
+        `    systemctl ${user}stop ${quote([dbUnit])} || true`,
+        `    podman stop --time 30 ${db} > /dev/null 2>&1 || true`,
+        `    podman run --rm --network none --entrypoint sh --user root --volume "$volume:/to" --volume "$aside:/from:ro" --volume ${shellWord(`${spec.walVolume}:/wal`)} --env ASIDE="$aside" ${shellWord(spec.dbImage)} -c ` +
+            quote(['set -eu; stamp=${ASIDE##*-}; find /to -mindepth 1 -delete; cp -a /from/data/. /to/; if [ -d "/wal/wal-archive.$stamp" ]; then if [ -d /wal/wal-archive ]; then mv /wal/wal-archive "/wal/wal-archive.failed-$stamp"; fi; mv "/wal/wal-archive.$stamp" /wal/wal-archive; fi']) +
+            ` || echo "${PROJECT} pitr ${env}: cannot put it back; the data from before the restore is in the volume $aside" >&2`,
+        "}",
+        // Into $work/times, "<epoch> <id>" of each snapshot with these tags, oldest first (restic's JSON gives each
+        // snapshot's "time" before its "short_id"). Not in a subshell: its fail must end the script.
+        "snapshot_times() {",
+        `    restic snapshots --json --host ${host} --tag "$1" > "$work/snapshots.json" || fail "cannot list the snapshots tagged $1 in $repository"`,
+        `    grep -oE '"(time|short_id)":"[^"]*"' "$work/snapshots.json" | sed 's/^"[a-z_]*":"//; s/"$//' | paste -d " " - - |`,
+        '        while read -r time id; do printf "%s %s\\n" "$(date -u -d "$time" +%s)" "$id"; done | sort -n > "$work/times"',
+        "}",
+        // A base backup restores to a time after it only (PostgreSQL cannot go back: a time before it would bring later rows
+        // without an error): the newest finished by the time, or the one named, checked.
+        'if [ -n "$target_time" ]; then snapshot_times base; fi',
+        'if [ -n "$target_time" ] && [ "$base" = latest ]; then',
+        `    base=$(awk -v t="$target_epoch" '$1 <= t { id = $2 } END { print id }' "$work/times")`,
+        '    [ -n "$base" ] || fail "no base backup in $repository was finished by $target_time: it is older than point-in-time recovery reaches (sh $0 --list); restore a nightly dump instead"',
+        'elif [ -n "$target_time" ]; then',
+        `    base_at=$(awk -v id="$base" 'index($2, id) == 1 || index(id, $2) == 1 { print $1; exit }' "$work/times")`,
+        '    [ -n "$base_at" ] || fail "no base backup $base in $repository (sh $0 --list)"',
+        '    [ "$base_at" -le "$target_epoch" ] || fail "the base backup $base was finished after $target_time, and recovery cannot go back from it: choose an older one (sh $0 --list), or leave out --base"',
+        "fi",
         `restic restore --quiet --host ${host} --tag base --target "/backup/\${work#"$dir"/}" "$base" >&2 || fail "cannot restore the base backup $base from $repository"`,
         'cluster=$(cat "$work"/backup/base-*.cluster 2> /dev/null | head -n 1)',
         '[ -n "$cluster" ] || fail "the base backup $base holds no base-*.cluster file"',
         'base_name=; for file in "$work"/backup/base-*.tar; do [ -f "$file" ] && base_name=${file##*/}; done',
         '[ -n "$base_name" ] || fail "the base backup $base holds no base-*.tar"',
-        `restic restore --quiet --host ${host} --tag "wal,cluster-$cluster" --target "/backup/\${work#"$dir"/}" latest >&2 || fail "cannot restore the WAL of cluster $cluster from $repository"`,
-        'say "restoring $base_name of cluster $cluster with $(find "$work/wal" -type f 2> /dev/null | wc -l | tr -d " ") archived WAL files${target_time:+ up to $target_time}"',
+        // Each WAL snapshot is the whole archive at its time, which keeps a base backup's segments until two base backups
+        // later. To a time: the oldest snapshot made 5 minutes after it (the archive lags by up to archive_timeout and the
+        // upload's period), which still holds the base backup's start; none yet, or to the end: the newest.
+        "wal_snapshot=latest",
+        'if [ -n "$target_time" ]; then',
+        '    snapshot_times "wal,cluster-$cluster"',
+        `    later=$(awk -v t="$((target_epoch + 300))" '$1 >= t { print $2; exit }' "$work/times")`,
+        '    [ -z "$later" ] || wal_snapshot=$later',
+        "fi",
+        `restic restore --quiet --host ${host} --tag "wal,cluster-$cluster" --target "/backup/\${work#"$dir"/}" "$wal_snapshot" >&2 || fail "cannot restore the WAL of cluster $cluster from $repository"`,
+        `start=$(${BACKUP_LABEL_START('"$work/backup/$base_name"')})`,
+        '[ -n "$start" ] || fail "$base_name holds no backup_label with a START WAL LOCATION"',
+        'as_container_root test -f "$work/wal/wal-archive/$start" || fail "the WAL snapshot $wal_snapshot of cluster $cluster no longer holds $start, where $base_name starts: choose a newer base backup (sh $0 --list), or restore a nightly dump"',
+        'say "restoring $base_name of cluster $cluster from its segment $start with $(as_container_root find "$work/wal" -type f | wc -l | tr -d " ") archived WAL files${target_time:+ up to $target_time}"',
         "",
         'if [ "$into_stack" = yes ]; then',
         `    podman container exists ${db} || fail "${spec.dbContainer} does not exist; deploy the stack first: npm run stack -- up ${env}"`,
         `    volume=${shellWord(spec.dataVolume)}`,
         `    container=${db}`,
-        ...(appUnit ? [
-            `    systemctl ${user}stop ${quote([appUnit])}`,
-            `    trap 'cleanup; systemctl ${user}start ${quote([appUnit])}' EXIT`,
-        ] : []),
+        ...(appUnit ? [`    systemctl ${user}stop ${quote([appUnit])}`, "    app_stopped=yes"] : []),
         `    if [ "$(podman inspect --format '{{.State.Running}}' ${db})" = true ]; then`,
         // Whatever the database holds now is kept as a dump before it is replaced.
         `        sh "$(dirname "$0")/${spec.backupScript}" || fail "the backup before the restore failed; nothing was changed"`,
         "    fi",
-        `    systemctl ${user}stop ${quote([`${spec.walUnit}.timer`])} ${quote([`${spec.walUnit}.service`])}`,
+        // No WAL upload or base backup while the data is replaced: a base backup would copy the restore's own WAL folder.
+        `    systemctl ${user}stop ${quote([`${spec.walUnit}.timer`])} ${quote([`${spec.walUnit}.service`])} ${quote([`${baseBackupUnitName(env)}.timer`])}`,
+        "    db_stopped=yes",
         `    systemctl ${user}stop ${quote([dbUnit])}`,
         `    podman stop --time 30 ${db} > /dev/null 2>&1 || true`,
         // Nothing is deleted: the data goes into a volume of its own (not inside PGDATA, where every later base backup
@@ -354,6 +427,7 @@ export function renderPitrScript(spec: PitrSpec & { readonly backupScript: strin
         `    podman run --rm --network none --entrypoint sh --user root --volume "$volume:/from" --volume "$aside:/to" --volume ${shellWord(`${spec.walVolume}:/wal`)} --env ASIDE="$aside" ${shellWord(spec.dbImage)} -c ` +
             quote(['set -eu; mkdir -p /to/data; cp -a /from/. /to/data/; find /from -mindepth 1 -delete; if [ -d /wal/wal-archive ]; then mv /wal/wal-archive "/wal/wal-archive.${ASIDE##*-}"; fi']) +
             ' || fail "cannot move the current data aside into $aside"',
+        "    moved_aside=yes",
         `    say "the data before the restore is in the volume $aside, the archive before it in ${spec.walVolume}:wal-archive.\${aside##*-}"`,
         "else",
         `    container=${quote([scratch])}`,
@@ -385,12 +459,13 @@ export function renderPitrScript(spec: PitrSpec & { readonly backupScript: strin
         "    fi",
         "    sleep 0.5",
         "done",
+        "recovered=yes",
         `podman exec "$container" psql -X -q -v ON_ERROR_STOP=1 -U ${quote([spec.dbUser])} -d postgres -c 'ALTER SYSTEM RESET restore_command' -c 'ALTER SYSTEM RESET recovery_target_time' -c 'ALTER SYSTEM RESET recovery_target_action' -c 'SELECT pg_reload_conf()' > /dev/null \\`,
         '    || fail "cannot reset the recovery settings"',
         // The WAL it replayed goes into the live archive (never over a file there), so the chain from the old base backup stays whole.
         'if [ "$into_stack" = yes ]; then',
         `    podman exec --user postgres "$container" sh -c 'mkdir -p ${WAL_ARCHIVE} && for f in ${RESTORED_WAL_DIR}/*; do [ -f "$f" ] || continue; [ -e "${WAL_ARCHIVE}/\${f##*/}" ] || cp "$f" "${WAL_ARCHIVE}/\${f##*/}"; done; rm -rf ${RESTORED_WAL_DIR}'`,
-        `    systemctl ${user}start ${quote([`${spec.walUnit}.timer`])}`,
+        `    systemctl ${user}start ${quote([`${spec.walUnit}.timer`])} ${quote([`${baseBackupUnitName(env)}.timer`])}`,
         "else",
         `    podman exec --user postgres "$container" rm -rf ${RESTORED_WAL_DIR}`,
         "fi",
