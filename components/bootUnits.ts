@@ -35,8 +35,9 @@ export class BootUnits extends pulumi.ComponentResource {
             // Changed content is written in place: the running containers keep running.
             update: install,
             delete: renderRemoveScript(args.spec, this.units, files),
-            // Another scope or set of files replaces the resource, so the old files are removed first.
-            triggers: [`scope=${args.spec.scope}`, ...Object.keys(this.units), ...Object.keys(files)],
+            // Another scope replaces the resource, so the old scope's files are removed first. Another set of files is
+            // an update: the install removes what it no longer installs (listed on the host), and no container stops.
+            triggers: [`scope=${args.spec.scope}`],
         };
         // Delete before replace: the old resource's remove script must not run after the new install.
         this.installer = hostCommand(`${name}-install`, args.connection, scripts, { parent: this, dependsOn: args.containers, deleteBeforeReplace: true });

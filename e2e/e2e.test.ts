@@ -1221,11 +1221,18 @@ http.server.ThreadingHTTPServer(("127.0.0.1", ${WEBHOOK_PORT}), Receiver).serve_
             return { offsiteRepository: target.repository("dev"), offsitePassword: OFFSITE_PASSWORD, resticImage: IMAGES.restic };
         };
         afterAll(() => target?.destroy());
-        /** dev deployed with its backups going off the host. */
+        /** dev deployed with its backups going off the host: an update in place, which restarts no container. */
         const withOffsite = async () => {
             const settings = offsiteSettings();
             if (deployed.get("dev")!.config["rezept-tagebuch:offsiteRepository"] !== settings.offsiteRepository) {
-                deployed.set("dev", await deploy(host, "dev", devConfig(settings), deployed.get("dev")));
+                const started = () => [dev.dbContainer, dev.appContainer].map((c) => inspect(c, "{{.State.StartedAt}}"));
+                const before = started();
+                // The timer paused: the check installed before the deploy would see the backup unit it changes as edited.
+                let turnedOn!: Deployment;
+                await withTimerPaused("dev", async () => { turnedOn = await deploy(host, "dev", devConfig(settings), deployed.get("dev")); });
+                deployed.set("dev", turnedOn);
+                expect(turnedOn.steps.filter((step) => /Container|boot-install/.test(step))).toEqual(["update Command dev-boot-install"]);
+                expect(started()).toEqual(before);
             }
         };
         /**
@@ -1281,6 +1288,11 @@ http.server.ThreadingHTTPServer(("127.0.0.1", ${WEBHOOK_PORT}), Receiver).serve_
 
         scenario("restore-drill", async (timings, details) => {
             await withOffsite();
+            // The drill runs by itself: its timer is active, on the weekly schedule, and starts the unit run below.
+            expect(host.exec(["systemctl", "--user", "is-active", `${drillUnitName("dev")}.timer`]).stdout.trim()).toBe("active");
+            const timer = host.must(["systemctl", "--user", "show", "-p", "Unit", "-p", "TimersCalendar", `${drillUnitName("dev")}.timer`]);
+            expect(timer).toContain(`Unit=${drillService}`);
+            expect(timer).toContain("OnCalendar=Sun *-*-* 04:00:00");
             mustRunUnit(backupService);
             const backup = backupFiles("dev").at(-1)!;
             let startedAt = now();
@@ -1390,7 +1402,11 @@ http.server.ThreadingHTTPServer(("127.0.0.1", ${WEBHOOK_PORT}), Receiver).serve_
             // switched): the installed check runs on, alerts on a fault and recovers.
             const checkout = SecondCheckout.create();
             try {
-                const fromThere = await deploy(host, "dev", devConfig(), deployed.get("dev"), { projectDir: checkout.dir });
+                // With the timer paused, as every deploy in these scenarios: a check between the unit installer and the
+                // check's own installer sees units of the deploy before (off-host backups turned off, if a scenario before
+                // turned them on) and would report that as a fault of its own.
+                let fromThere!: Deployment;
+                await withTimerPaused("dev", async () => { fromThere = await deploy(host, "dev", devConfig(), deployed.get("dev"), { projectDir: checkout.dir }); });
                 deployed.set("dev", fromThere);
                 details.steps_from_elsewhere = fromThere.steps;
                 const deployedFrom = checkout.move();
@@ -1668,14 +1684,23 @@ http.server.ThreadingHTTPServer(("127.0.0.1", ${WEBHOOK_PORT}), Receiver).serve_
             await waitFor("prod healthy with pitr", () => healthy(prod.dbContainer) && healthy(prod.appContainer), 180);
 
             startedAt = now();
-            details.base_backup = startUnit("rezept-tagebuch-base-backup-prod.service").split("\n").filter((line) => line.includes("base-")).slice(-1);
+            details.base_backup = startUnit("rezept-tagebuch-base-backup-prod.service").split("\n").filter((line) => /base-\d{8}T\d{6}Z\.tar \(/.test(line)).slice(-1);
+            const firstBase = /base-\d{8}T\d{6}Z\.tar/.exec(String(details.base_backup))?.[0];
+            expect(firstBase).toBeDefined();
             timings.base_backup_s = round(now() - startedAt);
 
             sql("prod", "CREATE TABLE IF NOT EXISTS pitr_probe (id serial PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())");
             const written: number[] = [];
             const writeUntil = now() + 180;
+            let secondBase: number | undefined;
             while (now() < writeUntil) {
                 written.push(Number(sql("prod", "WITH row AS (INSERT INTO pitr_probe DEFAULT VALUES RETURNING at) SELECT extract(epoch FROM at) FROM row").split("\n")[0]));
+                // Half-way, the next night's base backup: a restore to a time before it must start from the first one
+                // (PostgreSQL cannot go back from a base backup; from the newest, later rows would come back).
+                if (secondBase === undefined && now() > writeUntil - 90) {
+                    startUnit("rezept-tagebuch-base-backup-prod.service");
+                    secondBase = now();
+                }
                 await sleep(5_000);
             }
             // T: the disk is lost. The WAL timer first, so that no upload after T counts.
@@ -1699,13 +1724,16 @@ http.server.ThreadingHTTPServer(("127.0.0.1", ${WEBHOOK_PORT}), Receiver).serve_
             await waitFor("the fresh prod database healthy", () => healthy(prod.dbContainer), 180);
 
             // To a given time, into a scratch container: the rows after it are absent.
-            // A quarter in: well inside what went off the host before T (the newest WAL off it is up to ~90 s old).
+            // A quarter in: before the second base backup, and well inside what went off the host before T.
             const middle = Math.floor(written.length / 4);
             const cut = Math.ceil(written[middle]) + 1;
+            expect(cut).toBeLessThan(secondBase!);
             startedAt = now();
             const scratchOut = host.must(["sh", `${SCRIPTS}/pitr-prod.sh`, "--time", utc(cut)], { timeoutMs: 900_000 });
             timings.scratch_restore_s = round(now() - startedAt);
             details.scratch_restore = scratchOut.trim().split("\n").filter((line) => line.startsWith("rezept-tagebuch pitr"));
+            // The first base backup, not the newest (which was finished after the time).
+            expect(scratchOut).toContain(`restoring ${firstBase} `);
             const scratchRows = probeRows(`${prod.dbContainer}-pitr`);
             expect(scratchRows.length, `rows up to ${utc(cut)}`).toBe(middle + 1);
             expect(Math.max(...scratchRows)).toBeLessThanOrEqual(cut);

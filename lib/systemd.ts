@@ -210,15 +210,38 @@ export function scriptPrelude(spec: Pick<BootSpec, "environment" | "scope">, pur
 }
 
 /**
- * The install script: writes the units and scripts atomically (temp file, then
- * rename), reloads systemd, enables and starts the units that have an [Install]
- * section, database first. Idempotent, and it touches only the files it names.
+ * Where the install script lists what it installed (`unit NAME` and `script NAME` lines), so that
+ * the next install can remove what it no longer installs.
+ */
+const installedList = (env: string) => `"$script_dir"/.installed-${env}`;
+
+/**
+ * The install script: removes what an earlier install of the stack put there and this one does
+ * not (a unit stopped and disabled first), writes the units and scripts atomically (temp file,
+ * then rename), reloads systemd, enables and starts the units that have an [Install] section,
+ * database first, and lists what it installed. Idempotent; it touches only the files it names
+ * and those it listed before. So a setting that adds or drops files (off-host backups, the app)
+ * is an update in place: the containers that stay keep running.
  */
 export function renderInstallScript(spec: BootSpec, units: UnitFiles, scripts: Readonly<Record<string, string>> = {}): string {
     const enabled = enabledUnits(units);
+    const user = spec.scope === "user" ? "--user " : "";
+    const list = installedList(spec.environment);
+    const names = [...Object.keys(units).map((name) => `unit ${name}`), ...Object.keys(scripts).map((name) => `script ${name}`)];
     return [
         ...scriptPrelude(spec, "Installs"),
         'mkdir -p "$unit_dir"',
+        `script_dir="${scriptDirectory(spec.scope)}"`,
+        'mkdir -p "$script_dir"',
+        `if [ -f ${list} ]; then`,
+        "    while read -r kind name; do",
+        `        case "$kind/$name" in ${names.map((n) => quote([n.replace(" ", "/")])).join("|")}) continue ;; esac`,
+        '        case $kind in',
+        `            unit) if [ -e "$unit_dir/$name" ]; then systemctl ${user}disable --now "$name" || true; rm -f "$unit_dir/$name"; echo "${PROJECT}: removed $name"; fi ;;`,
+        '            script) rm -f "$script_dir/$name" ;;',
+        "        esac",
+        `    done < ${list}`,
+        "fi",
         "write_file() {",
         '    tmp="$1/.$2.tmp.$$"',
         "    printf '%s' \"$3\" > \"$tmp\"",
@@ -227,14 +250,11 @@ export function renderInstallScript(spec: BootSpec, units: UnitFiles, scripts: R
         "}",
         'write_unit() { write_file "$unit_dir" "$1" "$2" 644; }',
         ...Object.keys(units).map((name) => `write_unit ${quote([name])} ${quote([units[name]])}`),
-        ...(Object.keys(scripts).length > 0 ? [
-            `script_dir="${scriptDirectory(spec.scope)}"`,
-            'mkdir -p "$script_dir"',
-            ...Object.keys(scripts).map((name) => `write_file "$script_dir" ${quote([name])} ${quote([scripts[name]])} 755`),
-        ] : []),
+        ...Object.keys(scripts).map((name) => `write_file "$script_dir" ${quote([name])} ${quote([scripts[name]])} 755`),
         "reload",
         ...enabled.map((name) => `unit_ctl ${quote([name])} enable`),
         ...enabled.map((name) => `unit_ctl ${quote([name])} start`),
+        `write_file "$script_dir" .installed-${spec.environment} ${quote([`${names.join("\n")}\n`])} 644`,
         `echo "${PROJECT}: installed ${[...Object.keys(units), ...Object.keys(scripts)].join(" ")}"`,
         "",
     ].join("\n");
@@ -254,10 +274,9 @@ export function renderRemoveScript(spec: BootSpec, units: UnitFiles, scripts: Re
             "fi",
         ]),
         ...others.map((name) => `rm -f "$unit_dir"/${quote([name])}`),
-        ...(Object.keys(scripts).length > 0 ? [
-            `script_dir="${scriptDirectory(spec.scope)}"`,
-            ...Object.keys(scripts).map((name) => `rm -f "$script_dir"/${quote([name])}`),
-        ] : []),
+        `script_dir="${scriptDirectory(spec.scope)}"`,
+        ...Object.keys(scripts).map((name) => `rm -f "$script_dir"/${quote([name])}`),
+        `rm -f ${installedList(spec.environment)}`,
         "reload",
         `echo "${PROJECT}: removed ${[...enabled, ...others, ...Object.keys(scripts)].join(" ")}"`,
         "",

@@ -242,17 +242,40 @@ describe("the command resource installs in place when content changes, and repla
         expect(longerWait.create).toContain("timeout 300 ");
         // pulumi-command runs `update` when inputs other than the triggers change.
         expect(longerWait.update).toBe(longerWait.create);
-        expect(longerWait.update).not.toContain("disable");
+        expect(longerWait.update).not.toMatch(/unit_ctl \S+ (stop|disable)/);
     });
 
-    it("another scope or set of files replaces it: the old files are removed first", async () => {
+    it("another scope replaces it, the old files removed first; another set of files is an update", async () => {
         const base = await installer(validConfig("prod"));
         expect((await installer({ ...validConfig("prod"), systemdScope: "system" })).triggers).not.toEqual(base.triggers);
-        // Without the app: the database unit, the backup's service and timer, the backup and restore scripts.
-        expect((await installer({ ...validConfig("prod"), appEnabled: "false" })).triggers).toEqual([
-            "scope=user", "container-seaser-postgres.service", "rezept-tagebuch-backup-prod.service", "rezept-tagebuch-backup-prod.timer",
-            "backup-prod.sh", "restore-prod.sh",
+        const offsite = { offsiteRepository: "sftp:backup@backup.example:/srv/restic/prod", offsitePassword: "a-long-repository-password", pitr: "false" };
+        for (const other of [{ appEnabled: "false" }, offsite]) expect((await installer({ ...validConfig("prod"), ...other })).triggers).toEqual(["scope=user"]);
+    });
+
+    it("an update that installs fewer files removes the ones it dropped, stopping their units, and no container's", async () => {
+        // dev with off-host backups (the drill's units and script), then without: as `up` after the key is unset.
+        const host = fakeHost();
+        const boot = spec("dev", "user");
+        const units = renderUnits(boot);
+        const drill = { "rezept-tagebuch-restore-drill-dev.service": "[Service]\nType=oneshot\n", "rezept-tagebuch-restore-drill-dev.timer": "[Timer]\nOnCalendar=weekly\n\n[Install]\nWantedBy=timers.target\n" };
+        const withOffsite = host.run(renderInstallScript(boot, { ...units, ...drill }, { "backup-dev.sh": "a", "offsite-dev.sh": "b" }));
+        expect(withOffsite.stderr).toBe("");
+        expect(readdirSync(host.unitDir).sort()).toEqual([...Object.keys(units), ...Object.keys(drill)].sort());
+        const before = host.calls().length;
+        const without = host.run(renderInstallScript(boot, units, { "backup-dev.sh": "a" }));
+        expect(without.stderr).toBe("");
+        expect(without.status).toBe(0);
+        expect(without.stdout).toContain("rezept-tagebuch: removed rezept-tagebuch-restore-drill-dev.timer");
+        expect(readdirSync(host.unitDir).sort()).toEqual(Object.keys(units).sort());
+        const scriptDir = join(host.root, "home/.local/lib/rezept-tagebuch");
+        expect(readdirSync(scriptDir).sort()).toEqual([".installed-dev", "backup-dev.sh"]);
+        const calls = host.calls().slice(before);
+        expect(calls.filter((c) => /disable|stop/.test(c))).toEqual([
+            "systemctl --user disable --now rezept-tagebuch-restore-drill-dev.service", "systemctl --user disable --now rezept-tagebuch-restore-drill-dev.timer",
         ]);
+        // The remove script takes its list too.
+        expect(host.run(renderRemoveScript(boot, units, { "backup-dev.sh": "a" })).status).toBe(0);
+        expect(readdirSync(scriptDir)).toEqual([]);
     });
 
     it("runs over SSH with the key as a secret when hostConnection is ssh", async () => {
