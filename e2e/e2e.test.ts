@@ -1224,7 +1224,7 @@ http.server.ThreadingHTTPServer(("127.0.0.1", ${WEBHOOK_PORT}), Receiver).serve_
         /** dev deployed with its backups going off the host: an update in place, which restarts no container. */
         const withOffsite = async () => {
             const settings = offsiteSettings();
-            if (deployed.get("dev")!.config["rezept-tagebuch:offsiteRepository"] !== settings.offsiteRepository) {
+            if (deployed.get("dev")!.config.offsiteRepository !== settings.offsiteRepository) {
                 const started = () => [dev.dbContainer, dev.appContainer].map((c) => inspect(c, "{{.State.StartedAt}}"));
                 const before = started();
                 // The timer paused: the check installed before the deploy would see the backup unit it changes as edited.
@@ -1662,7 +1662,7 @@ http.server.ThreadingHTTPServer(("127.0.0.1", ${WEBHOOK_PORT}), Receiver).serve_
         afterAll(() => target?.destroy());
         const startUnit = (unit: string) => {
             const result = host.exec(["systemctl", "--user", "start", unit], { timeoutMs: 900_000 });
-            const journal = host.exec(["journalctl", "--user", "-u", unit, "-n", "20", "--no-pager", "-o", "cat"]).stdout;
+            const journal = host.exec(["journalctl", "--user", "-u", unit, "-n", "200", "--no-pager", "-o", "cat"]).stdout;
             expect(result.status, `${unit} failed:\n${journal}`).toBe(0);
             return journal;
         };
@@ -1684,9 +1684,10 @@ http.server.ThreadingHTTPServer(("127.0.0.1", ${WEBHOOK_PORT}), Receiver).serve_
             await waitFor("prod healthy with pitr", () => healthy(prod.dbContainer) && healthy(prod.appContainer), 180);
 
             startedAt = now();
-            details.base_backup = startUnit("rezept-tagebuch-base-backup-prod.service").split("\n").filter((line) => /base-\d{8}T\d{6}Z\.tar \(/.test(line)).slice(-1);
+            const baseJournal = startUnit("rezept-tagebuch-base-backup-prod.service");
+            details.base_backup = baseJournal.split("\n").filter((line) => /base-\d{8}T\d{6}Z\.tar \(/.test(line)).slice(-1);
             const firstBase = /base-\d{8}T\d{6}Z\.tar/.exec(String(details.base_backup))?.[0];
-            expect(firstBase).toBeDefined();
+            expect(firstBase, baseJournal).toBeDefined();
             timings.base_backup_s = round(now() - startedAt);
 
             sql("prod", "CREATE TABLE IF NOT EXISTS pitr_probe (id serial PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())");
