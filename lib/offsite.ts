@@ -97,7 +97,8 @@ export function resticShell(spec: Pick<OffsiteSpec, "environment" | "scope" | "r
         '    podman run --rm -i --volume "$dir:/backup" --volume "$cache_dir:/cache" --volume "$password_file:/run/secrets/restic-password:ro" \\',
         '        --env RESTIC_PASSWORD_FILE=/run/secrets/restic-password "$@"',
         "}",
-        // restic ARGS, again every 5 s for up to 10 minutes while another run holds the repository's lock: restic takes it
+        // restic ARGS, again 5 s after each try, 60 tries (with each try's two container starts about 10 minutes) while
+        // another run holds the repository's lock: restic takes it
         // once and gives up (cmd/restic/lock.go at v0.14.0; --retry-lock only from 0.16), and with a WAL upload every 30 s
         // an exclusive lock (forget, prune, check) would often meet one. `unlock` between tries removes only stale locks
         // (older than 30 minutes: a run killed by its unit's timeout, internal/restic/lock.go).
@@ -107,7 +108,7 @@ export function resticShell(spec: Pick<OffsiteSpec, "environment" | "scope" | "r
         "    while :; do",
         "        restic_status=0",
         '        restic_once "$@" 2> "$restic_lock_err" || restic_status=$?',
-        '        if [ "$restic_status" -eq 0 ] || [ "$restic_tries" -ge 120 ] || ! grep -q "repository is already locked" "$restic_lock_err"; then break; fi',
+        '        if [ "$restic_status" -eq 0 ] || [ "$restic_tries" -ge 60 ] || ! grep -q "repository is already locked" "$restic_lock_err"; then break; fi',
         "        restic_tries=$((restic_tries + 1))",
         "        restic_once unlock > /dev/null 2>&1 || true",
         "        sleep 5",

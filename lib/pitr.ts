@@ -80,10 +80,11 @@ export interface PitrSpec extends Pick<OffsiteSpec, "environment" | "scope" | "r
 /**
  * A shell pipeline printing the first WAL segment of the base backup tar `tar` (a shell word): its
  * backup_label's `START WAL LOCATION: 0/2000028 (file 000000010000000000000002)` (PostgreSQL's
- * backup_label format, written by pg_basebackup into the tar's top level).
+ * backup_label format, written by pg_basebackup as the tar's first member, `backup_label`;
+ * `--occurrence=1`: GNU tar stops there instead of reading the whole database).
  */
 const BACKUP_LABEL_START = (tar: string) =>
-    `tar -xOf ${tar} --wildcards '*backup_label' 2> /dev/null | sed -n 's/^START WAL LOCATION: .*(file \\([0-9A-F]\\{24\\}\\))$/\\1/p'`;
+    `tar -xOf ${tar} --occurrence=1 backup_label 2> /dev/null | sed -n 's/^START WAL LOCATION: .*(file \\([0-9A-F]\\{24\\}\\))$/\\1/p'`;
 
 /** The database's system identifier (pg_control_system(), PostgreSQL 9.6+): which cluster a base backup and a WAL archive belong to. */
 function systemIdentifier(db: string): string {
@@ -347,17 +348,23 @@ export function renderPitrScript(spec: PitrSpec & { readonly backupScript: strin
         // restic restores the WAL files with their owner, postgres's uid in the container: for rootless Podman one of the
         // user's subordinate ids, which only the user namespace may read or delete (podman unshare; rootful needs none).
         'as_container_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else podman unshare "$@"; fi; }',
-        `app_stopped=no db_stopped=no moved_aside=no recovered=no`,
+        `app_stopped=no timers_stopped=no db_stopped=no moved_aside=no recovered=no`,
         "on_exit() {",
         // Into the stack, a restore that failed once the database was stopped puts back what was there and starts it again.
         '    if [ "$db_stopped" = yes ] && [ "$recovered" = no ]; then',
         '        [ "$moved_aside" = no ] || put_back',
-        `        systemctl ${user}start ${quote([dbUnit])} ${quote([`${spec.walUnit}.timer`])} ${quote([`${baseBackupUnitName(env)}.timer`])} || true`,
+        `        systemctl ${user}start ${quote([dbUnit])} || true`,
         "    fi",
+        // The WAL upload and base backup timers run again however the script ends, once the database is what it keeps.
+        `    if [ "$timers_stopped" = yes ]; then systemctl ${user}start ${quote([`${spec.walUnit}.timer`])} ${quote([`${baseBackupUnitName(env)}.timer`])} || true; fi`,
         '    rm -rf "$work" 2> /dev/null || as_container_root rm -rf "$work"',
         ...(appUnit ? [`    if [ "$app_stopped" = yes ]; then systemctl ${user}start ${quote([appUnit])}; fi`] : []),
         "}",
         "trap on_exit EXIT",
+        // dash (Debian's sh) runs no EXIT trap for a script a signal ends: Ctrl-C or a dropped SSH session must put back too.
+        "trap 'exit 130' INT",
+        "trap 'exit 143' TERM",
+        "trap 'exit 129' HUP",
         // The data from before the restore back into the stack's volume (the failed restore's removed: the repository
         // still has it), the archive too (the failed one's renamed); the volume set aside stays as it is.
         "put_back() {",
@@ -415,8 +422,10 @@ export function renderPitrScript(spec: PitrSpec & { readonly backupScript: strin
         // Whatever the database holds now is kept as a dump before it is replaced.
         `        sh "$(dirname "$0")/${spec.backupScript}" || fail "the backup before the restore failed; nothing was changed"`,
         "    fi",
-        // No WAL upload or base backup while the data is replaced: a base backup would copy the restore's own WAL folder.
-        `    systemctl ${user}stop ${quote([`${spec.walUnit}.timer`])} ${quote([`${spec.walUnit}.service`])} ${quote([`${baseBackupUnitName(env)}.timer`])}`,
+        // No WAL upload or base backup while the data is replaced, a running one stopped: a base backup would copy the
+        // restore's own WAL folder, and its clean-up would go by the timeline before.
+        "    timers_stopped=yes",
+        `    systemctl ${user}stop ${quote([`${spec.walUnit}.timer`])} ${quote([`${spec.walUnit}.service`])} ${quote([`${baseBackupUnitName(env)}.timer`])} ${quote([`${baseBackupUnitName(env)}.service`])}`,
         "    db_stopped=yes",
         `    systemctl ${user}stop ${quote([dbUnit])}`,
         `    podman stop --time 30 ${db} > /dev/null 2>&1 || true`,

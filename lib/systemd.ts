@@ -251,10 +251,11 @@ export function renderInstallScript(spec: BootSpec, units: UnitFiles, scripts: R
         'write_unit() { write_file "$unit_dir" "$1" "$2" 644; }',
         ...Object.keys(units).map((name) => `write_unit ${quote([name])} ${quote([units[name]])}`),
         ...Object.keys(scripts).map((name) => `write_file "$script_dir" ${quote([name])} ${quote([scripts[name]])} 755`),
+        // The list as soon as the files are there: an install whose start fails has put them there all the same.
+        `write_file "$script_dir" .installed-${spec.environment} ${quote([`${names.join("\n")}\n`])} 644`,
         "reload",
         ...enabled.map((name) => `unit_ctl ${quote([name])} enable`),
         ...enabled.map((name) => `unit_ctl ${quote([name])} start`),
-        `write_file "$script_dir" .installed-${spec.environment} ${quote([`${names.join("\n")}\n`])} 644`,
         `echo "${PROJECT}: installed ${[...Object.keys(units), ...Object.keys(scripts)].join(" ")}"`,
         "",
     ].join("\n");

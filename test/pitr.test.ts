@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -134,7 +134,7 @@ const snapshotsJson = (snapshots: [string, string][], tags: string[]) => JSON.st
     summary: { backup_start: time, backup_end: time, files_new: 2 }, id: id.repeat(8), short_id: id,
 })));
 
-function fakeHost(opts: { dbRunning?: boolean; walCluster?: string; baseStart?: string; recoveryFails?: boolean } = {}) {
+function fakeHost(opts: { dbRunning?: boolean; walCluster?: string; baseStart?: string; recoveryFails?: boolean; hangUnpacking?: boolean } = {}) {
     const root = mkdtempSync(join(tmpdir(), "pitr-"));
     const bin = join(root, "bin");
     const home = join(root, "home");
@@ -151,7 +151,9 @@ function fakeHost(opts: { dbRunning?: boolean; walCluster?: string; baseStart?: 
     writeFileSync(join(root, "snapshots-base.json"), snapshotsJson(BASES, ["base", `cluster-${CLUSTER}`]));
     writeFileSync(join(root, "snapshots-wal.json"), snapshotsJson(WALS, ["wal", `cluster-${CLUSTER}`]));
     if (opts.recoveryFails) writeFileSync(join(root, "recovery-fails"), "");
-    spawnSync("tar", ["-C", join(root, "base"), "-cf", join(root, "base.tar"), "."]);
+    if (opts.hangUnpacking) writeFileSync(join(root, "hang-unpacking"), "");
+    // As pg_basebackup writes it: backup_label first, names without "./".
+    spawnSync("tar", ["-C", join(root, "base"), "-cf", join(root, "base.tar"), "backup_label", "PG_VERSION", "global", "postgresql.auto.conf"]);
     if (opts.dbRunning) writeFileSync(join(root, "db-running"), "");
     writeFileSync(join(bin, "systemctl"), `#!/bin/sh\necho "systemctl $*" >> "${root}/calls.log"\n`);
     // The script's waits take no time here.
@@ -181,6 +183,8 @@ run)
             case $v in *:/var/lib/postgresql/data) data=$name ;; *:/restore:ro) restore=$name ;; *:/from|*:/from:ro) from=$name ;; *:/to) to=$name ;; *:/wal) wal=$name ;; esac
         done
         if [ "$1" = -s ]; then
+            # Unpacking a large base backup: long enough to be interrupted.
+            if [ -f "$R/hang-unpacking" ]; then : > "$R/unpacking"; exec /bin/sleep 30; fi
             sed -e "s#/var/lib/postgresql/data#$data#g" -e "s#/restore#$restore#g" -e "s#^chown .*#:#" > "$R/prepare.sh"
             PITR_TIME=${"${PITR_TIME:-}"} sh "$R/prepare.sh"; exit $?
         fi
@@ -237,9 +241,15 @@ esac
         writeFileSync(join(scripts, `backup-${e}.sh`), `echo "backup-${e}.sh ran" >> "${root}/calls.log"\n`);
         return spawnSync("sh", [join(scripts, `pitr-${e}.sh`), ...args], { encoding: "utf8", env });
     };
+    /** The script started in a process group of its own, as a terminal or an SSH session runs it. */
+    const start = (e: EnvironmentName, ...args: string[]) => {
+        writeFileSync(join(scripts, `pitr-${e}.sh`), restoreScript(e));
+        writeFileSync(join(scripts, `backup-${e}.sh`), `echo "backup-${e}.sh ran" >> "${root}/calls.log"\n`);
+        return spawn("sh", [join(scripts, `pitr-${e}.sh`), ...args], { env, detached: true });
+    };
     const calls = () => (existsSync(join(root, "calls.log")) ? readFileSync(join(root, "calls.log"), "utf8").trim().split("\n") : []);
     const volume = (name: string) => join(root, "volumes", name);
-    return { root, run, calls, volume, markDb: () => writeFileSync(join(root, "db-exists"), "") };
+    return { root, run, start, calls, volume, markDb: () => writeFileSync(join(root, "db-exists"), "") };
 }
 
 describe("the nightly base backup and the WAL upload, run", () => {
@@ -414,10 +424,31 @@ describe("pitr-<env>.sh, the point-in-time restore", () => {
         expect(readFileSync(join(host.volume("seaser-postgres-data"), "PG_VERSION"), "utf8")).toBe("16-before\n");
         expect(readFileSync(join(host.volume("seaser-postgres-wal"), "wal-archive/000000010000000000000009"), "utf8")).toBe("live segment");
         const calls = host.calls();
-        const at = (call: string) => calls.findIndex((c) => c === call);
-        expect(at("systemctl --user start container-seaser-postgres.service rezept-tagebuch-wal-prod.timer rezept-tagebuch-base-backup-prod.timer"))
-            .toBeGreaterThan(calls.findIndex((c) => c.includes("find /to -mindepth 1 -delete")));
+        // The database started again (the last of its starts: the first started the failed restore) after the put-back.
+        const at = (call: string) => calls.lastIndexOf(call);
+        expect(at("systemctl --user start container-seaser-postgres.service")).toBeGreaterThan(calls.findIndex((c) => c.includes("find /to -mindepth 1 -delete")));
+        expect(at("systemctl --user start rezept-tagebuch-wal-prod.timer rezept-tagebuch-base-backup-prod.timer")).toBeGreaterThan(at("systemctl --user start container-seaser-postgres.service"));
         expect(calls.at(-1)).toBe("systemctl --user start container-seaser-rezept-tagebuch.service");
+    });
+
+    it.each([["SIGINT", 130], ["SIGHUP", 129], ["SIGTERM", 143]] as const)("--into-stack ended by %s (Ctrl-C, a dropped SSH session) puts back the data from before it, as a failure does", async (signal, status) => {
+        const host = fakeHost({ hangUnpacking: true });
+        host.markDb();
+        mkdirSync(host.volume("seaser-postgres-data"), { recursive: true });
+        writeFileSync(join(host.volume("seaser-postgres-data"), "PG_VERSION"), "16-before\n");
+        const child = host.start("prod", "--into-stack", "--yes-overwrite-prod");
+        let stderr = "";
+        child.stderr.on("data", (chunk) => { stderr += chunk; });
+        const ended = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+        for (let waited = 0; !existsSync(join(host.root, "unpacking")) && waited < 200; waited++) await new Promise((r) => setTimeout(r, 50));
+        expect(existsSync(join(host.root, "unpacking"))).toBe(true);
+        // The whole process group, as the terminal's Ctrl-C or the session's hangup reaches it.
+        process.kill(-child.pid!, signal);
+        expect(await ended).toBe(status);
+        expect(stderr).toContain("the restore failed; putting back the data from before it");
+        expect(readFileSync(join(host.volume("seaser-postgres-data"), "PG_VERSION"), "utf8")).toBe("16-before\n");
+        expect(host.calls().at(-1)).toBe("systemctl --user start container-seaser-rezept-tagebuch.service");
+        expect(host.calls()).toContain("systemctl --user start rezept-tagebuch-wal-prod.timer rezept-tagebuch-base-backup-prod.timer");
     });
 
     it("a base backup whose cluster has no WAL snapshot fails, naming the cluster", () => {
@@ -440,6 +471,8 @@ describe("pitr-<env>.sh, the point-in-time restore", () => {
         expect(at("systemctl --user stop container-seaser-rezept-tagebuch.service")).toBeGreaterThanOrEqual(0);
         expect(at("backup-prod.sh ran")).toBeGreaterThan(at("systemctl --user stop container-seaser-rezept-tagebuch.service"));
         expect(at("systemctl --user stop container-seaser-postgres.service")).toBeGreaterThan(at("backup-prod.sh ran"));
+        // No WAL upload or base backup during the restore, a running one stopped.
+        expect(calls).toContain("systemctl --user stop rezept-tagebuch-wal-prod.timer rezept-tagebuch-wal-prod.service rezept-tagebuch-base-backup-prod.timer rezept-tagebuch-base-backup-prod.service");
         expect(at("systemctl --user stop rezept-tagebuch-wal-prod.timer")).toBeGreaterThan(0);
         expect(at("systemctl --user start container-seaser-postgres.service")).toBeGreaterThan(at("podman run --rm -i --network none --entrypoint sh"));
         expect(at("systemctl --user start rezept-tagebuch-wal-prod.timer")).toBeGreaterThan(at("systemctl --user start container-seaser-postgres.service"));

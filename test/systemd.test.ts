@@ -273,6 +273,10 @@ describe("the command resource installs in place when content changes, and repla
         expect(calls.filter((c) => /disable|stop/.test(c))).toEqual([
             "systemctl --user disable --now rezept-tagebuch-restore-drill-dev.service", "systemctl --user disable --now rezept-tagebuch-restore-drill-dev.timer",
         ]);
+        // An install whose start fails lists what it wrote all the same, so the next install can remove it.
+        const failing = fakeHost({ failOn: "container-seaser-rezept-tagebuch-dev.service" });
+        expect(failing.run(renderInstallScript(boot, { ...units, ...drill }, { "offsite-dev.sh": "b" })).status).toBe(1);
+        expect(readFileSync(join(failing.root, "home/.local/lib/rezept-tagebuch/.installed-dev"), "utf8")).toContain("unit rezept-tagebuch-restore-drill-dev.timer\n");
         // The remove script takes its list too.
         expect(host.run(renderRemoveScript(boot, units, { "backup-dev.sh": "a" })).status).toBe(0);
         expect(readdirSync(scriptDir)).toEqual([]);
