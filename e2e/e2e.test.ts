@@ -515,6 +515,42 @@ function suiteOn(distribution: Distribution, only?: readonly string[]): void {
         expect(deployed.get("dev")!.outputs.appImageTag).toBe(previousTag);
     });
     const BACKUP_DIR = (env: EnvironmentName) => `${USER.home}/rezept-tagebuch-backups/${env}`;
+    /** Where the stacks install their scripts (lib/systemd.ts scriptDirectory, user scope). */
+    const SCRIPTS = `${USER.home}/.local/lib/rezept-tagebuch`;
+    /** The named volumes the containers mount. */
+    const volumesOf = (...containers: string[]) =>
+        containers.flatMap((c) => inspect(c, "{{range .Mounts}}{{if eq .Type \"volume\"}}{{.Name}} {{end}}{{end}}").split(" ").filter(Boolean));
+    /**
+     * Starts a oneshot unit as its timer would and waits for it: its exit status and what this run's scripts and
+     * systemd wrote (not Podman's events, which journald files under the unit too: "image pull", "container create").
+     */
+    const runUnit = (unit: string) => {
+        const since = host.must(["date", "+@%s"]).trim();
+        const result = host.exec(["systemctl", "--user", "start", unit], { timeoutMs: 900_000 });
+        const journal = host.exec(["journalctl", "--user", "-u", unit, "--since", since, "--no-pager", "-o", "cat"]).stdout
+            .split("\n").filter((line) => !/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ \+0000 UTC m=/.test(line)).join("\n");
+        return { status: result.status, journal };
+    };
+    const mustRunUnit = (unit: string) => {
+        const result = runUnit(unit);
+        expect(result.status, `${unit} failed:\n${result.journal}`).toBe(0);
+        return result.journal;
+    };
+    /** The off-host backup target (e2e/offsite.ts) of every stack: started, and restic's image imported, on first use. */
+    let target: OffsiteTarget | undefined;
+    const offsiteTarget = (): OffsiteTarget => {
+        if (target === undefined) {
+            host.importImages({ postgres: [], app: [], restic: [IMAGES.restic] });
+            target = OffsiteTarget.start(`${host.name}-offsite`, host);
+            // As the README advises: an outage fails in seconds, not after TCP's 2 minutes of SYN retries.
+            host.must(["sh", "-euc", 'umask 077 && printf "Host %s\\n    ConnectTimeout 10\\n    ServerAliveInterval 15\\n" "$1" >> ~/.ssh/config', "sh", target.address]);
+        }
+        return target;
+    };
+    afterAll(() => target?.destroy());
+    /** A stack's off-host settings: its own repository on the target, its password, the stand-in restic. */
+    const offsiteSettings = (env: EnvironmentName) =>
+        ({ offsiteRepository: offsiteTarget().repository(env), offsitePassword: `e2e-offsite-${env}-password`, resticImage: IMAGES.restic });
     const backupFiles = (env: EnvironmentName): string[] =>
         host.exec(["sh", "-c", `ls -1 ${BACKUP_DIR(env)} 2>/dev/null`]).stdout.split("\n").filter((name) => name.endsWith(".dump")).sort();
     const sql = (env: EnvironmentName, statement: string) => host.must(["podman", "exec", names(env).dbContainer,
@@ -1205,25 +1241,11 @@ http.server.ThreadingHTTPServer(("127.0.0.1", ${WEBHOOK_PORT}), Receiver).serve_
 
         // --- issue 22: backups off the host (an SFTP server beside it), restore drills, the restore after losing the disk ---
 
-        let target: OffsiteTarget | undefined;
-        const OFFSITE_PASSWORD = "e2e-offsite-dev-password";
-        const SCRIPTS = `${USER.home}/.local/lib/rezept-tagebuch`;
         const backupService = `rezept-tagebuch-backup-dev.service`;
         const drillService = `${drillUnitName("dev")}.service`;
-        /** dev's off-host settings: the target (started, and restic's image imported, on first use), its password, the stand-in restic. */
-        const offsiteSettings = () => {
-            if (target === undefined) {
-                host.importImages({ postgres: [], app: [], restic: [IMAGES.restic] });
-                target = OffsiteTarget.start(`${host.name}-offsite`, host);
-                // As the README advises: an outage fails in seconds, not after TCP's 2 minutes of SYN retries.
-                host.must(["sh", "-euc", 'umask 077 && printf "Host %s\\n    ConnectTimeout 10\\n    ServerAliveInterval 15\\n" "$1" >> ~/.ssh/config', "sh", target.address]);
-            }
-            return { offsiteRepository: target.repository("dev"), offsitePassword: OFFSITE_PASSWORD, resticImage: IMAGES.restic };
-        };
-        afterAll(() => target?.destroy());
         /** dev deployed with its backups going off the host: an update in place, which restarts no container. */
         const withOffsite = async () => {
-            const settings = offsiteSettings();
+            const settings = offsiteSettings("dev");
             if (deployed.get("dev")!.config.offsiteRepository !== settings.offsiteRepository) {
                 const started = () => [dev.dbContainer, dev.appContainer].map((c) => inspect(c, "{{.State.StartedAt}}"));
                 const before = started();
@@ -1234,22 +1256,6 @@ http.server.ThreadingHTTPServer(("127.0.0.1", ${WEBHOOK_PORT}), Receiver).serve_
                 expect(turnedOn.steps.filter((step) => /Container|boot-install/.test(step))).toEqual(["update Command dev-boot-install"]);
                 expect(started()).toEqual(before);
             }
-        };
-        /**
-         * Starts a oneshot unit as its timer would and waits for it: its exit status and what this run's scripts and
-         * systemd wrote (not Podman's events, which journald files under the unit too: "image pull", "container create").
-         */
-        const runUnit = (unit: string) => {
-            const since = host.must(["date", "+@%s"]).trim();
-            const result = host.exec(["systemctl", "--user", "start", unit], { timeoutMs: 900_000 });
-            const journal = host.exec(["journalctl", "--user", "-u", unit, "--since", since, "--no-pager", "-o", "cat"]).stdout
-                .split("\n").filter((line) => !/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ \+0000 UTC m=/.test(line)).join("\n");
-            return { status: result.status, journal };
-        };
-        const mustRunUnit = (unit: string) => {
-            const result = runUnit(unit);
-            expect(result.status, `${unit} failed:\n${result.journal}`).toBe(0);
-            return result.journal;
         };
         const drillResult = () => Object.fromEntries(host.must(["cat", `${BACKUP_DIR("dev")}/${DRILL_RESULT_FILE}`]).trim().split("\n").map((line) => line.split(/=(.*)/s).slice(0, 2)));
         /** Each table's rows in dev's live database, as the backup's .rows file lists them. */
@@ -1262,28 +1268,28 @@ http.server.ThreadingHTTPServer(("127.0.0.1", ${WEBHOOK_PORT}), Receiver).serve_
             let startedAt = now();
             mustRunUnit(backupService);
             timings.backup_with_offsite_copy_s = round(now() - startedAt);
-            expect(target!.files("dev").some((file) => file.startsWith("snapshots/"))).toBe(true);
+            expect(offsiteTarget().files("dev").some((file) => file.startsWith("snapshots/"))).toBe(true);
             await faultCycle(timings, details, {
                 inject: () => {
-                    target!.makeUnreachable();
+                    offsiteTarget().makeUnreachable();
                     startedAt = now();
                     const failed = runUnit(backupService);
                     // faultCycle's restore runs only once the fault was injected: the target back whatever the checks below find.
-                    if (failed.status === 0 || !failed.journal.includes("failed: ")) target!.makeReachable();
+                    if (failed.status === 0 || !failed.journal.includes("failed: ")) offsiteTarget().makeReachable();
                     timings.unreachable_copy_fails_after_s = round(now() - startedAt);
                     expect(failed.status).not.toBe(0);
                     details.journal = failed.journal.split("\n").filter((line) => line.includes("offsite")).slice(-3);
-                    expect(failed.journal).toMatch(new RegExp(`rezept-tagebuch offsite dev: the copy of \\S+\\.dump to ${target!.repository("dev")} failed: .*ssh: connect to host ${target!.address} port 22`));
+                    expect(failed.journal).toMatch(new RegExp(`rezept-tagebuch offsite dev: the copy of \\S+\\.dump to ${offsiteTarget().repository("dev")} failed: .*ssh: connect to host ${offsiteTarget().address} port 22`));
                     // The local backup was made all the same: the copy failed, not the backup.
                     expect(failed.journal).toMatch(/rezept-tagebuch backup dev: \S+\.dump \(\d+ bytes\)/);
                 },
                 named: `unit ${backupService} last run succeeded: exit-code`,
                 restore: () => {
-                    target!.makeReachable();
+                    offsiteTarget().makeReachable();
                     mustRunUnit(backupService);
                 },
             });
-            expect(host.exec(["journalctl", "--user", "-u", backupService, "--no-pager", "-o", "cat"]).stdout).not.toContain(OFFSITE_PASSWORD);
+            expect(host.exec(["journalctl", "--user", "-u", backupService, "--no-pager", "-o", "cat"]).stdout).not.toContain(offsiteSettings("dev").offsitePassword);
         }, 900_000);
 
         scenario("restore-drill", async (timings, details) => {
@@ -1345,7 +1351,7 @@ http.server.ThreadingHTTPServer(("127.0.0.1", ${WEBHOOK_PORT}), Receiver).serve_
             expect(before).toContain("OFFHOST Apfelstrudel");
 
             // The disk is lost: the stack's state, containers, volumes, units and scripts, and every local backup.
-            const volumes = [dev.dbContainer, app].flatMap((c) => inspect(c, "{{range .Mounts}}{{if eq .Type \"volume\"}}{{.Name}} {{end}}{{end}}").split(" ").filter(Boolean));
+            const volumes = volumesOf(dev.dbContainer, app);
             details.volumes_lost = volumes;
             await dropStack("dev", volumes);
             host.must(["rm", "-rf", BACKUP_DIR("dev")]);
@@ -1354,7 +1360,7 @@ http.server.ThreadingHTTPServer(("127.0.0.1", ${WEBHOOK_PORT}), Receiver).serve_
 
             // Disaster recovery, as the README's section says: up, fetch, restore, check.
             let startedAt = now();
-            deployed.set("dev", await deploy(host, "dev", stackConfig("dev", offsiteSettings())));
+            deployed.set("dev", await deploy(host, "dev", stackConfig("dev", offsiteSettings("dev"))));
             adoptedConfig.set("dev", {});
             timings.up_s = round(now() - startedAt);
             startedAt = now();
@@ -1656,25 +1662,13 @@ http.server.ThreadingHTTPServer(("127.0.0.1", ${WEBHOOK_PORT}), Receiver).serve_
     // A block, not a describe: the scenario's name stays "<suite> pitr", and a host that leaves it out has no empty suite.
     {
         const prod = names("prod");
-        const SCRIPTS = `${USER.home}/.local/lib/rezept-tagebuch`;
-        const settings = (target: OffsiteTarget) => ({ offsiteRepository: target.repository("prod"), offsitePassword: "e2e-offsite-prod-password", resticImage: IMAGES.restic });
-        let target: OffsiteTarget | undefined;
-        afterAll(() => target?.destroy());
-        const startUnit = (unit: string) => {
-            const result = host.exec(["systemctl", "--user", "start", unit], { timeoutMs: 900_000 });
-            const journal = host.exec(["journalctl", "--user", "-u", unit, "-n", "200", "--no-pager", "-o", "cat"]).stdout;
-            expect(result.status, `${unit} failed:\n${journal}`).toBe(0);
-            return journal;
-        };
         const probeRows = (container: string) => host.must(["podman", "exec", container, "psql", "-X", "-At", "-U", "postgres", "-d", prod.dbName, "-c",
             "SELECT extract(epoch FROM at) FROM pitr_probe ORDER BY id"]).trim().split("\n").filter(Boolean).map(Number);
         const utc = (seconds: number) => new Date(seconds * 1000).toISOString().replace("T", " ").replace(/\.\d+Z$/, "+00");
 
         scenario("pitr", async (timings, details) => {
-            host.importImages({ postgres: [], app: [], restic: [IMAGES.restic] });
-            target = OffsiteTarget.start(`${host.name}-pitr`, host);
             let startedAt = now();
-            deployed.set("prod", await deploy(host, "prod", stackConfig("prod", { ...adoptedConfig.get("prod"), ...settings(target) }), deployed.get("prod")));
+            deployed.set("prod", await deploy(host, "prod", stackConfig("prod", { ...adoptedConfig.get("prod"), ...offsiteSettings("prod") }), deployed.get("prod")));
             timings.deploy_with_pitr_s = round(now() - startedAt);
             // On by default for prod with a repository: the archiving command and the WAL volume.
             const command = JSON.parse(inspect(prod.dbContainer, "{{json .Config.Cmd}}")) as string[];
@@ -1684,7 +1678,7 @@ http.server.ThreadingHTTPServer(("127.0.0.1", ${WEBHOOK_PORT}), Receiver).serve_
             await waitFor("prod healthy with pitr", () => healthy(prod.dbContainer) && healthy(prod.appContainer), 180);
 
             startedAt = now();
-            const baseJournal = startUnit("rezept-tagebuch-base-backup-prod.service");
+            const baseJournal = mustRunUnit("rezept-tagebuch-base-backup-prod.service");
             details.base_backup = baseJournal.split("\n").filter((line) => /base-\d{8}T\d{6}Z\.tar \(/.test(line)).slice(-1);
             const firstBase = /base-\d{8}T\d{6}Z\.tar/.exec(String(details.base_backup))?.[0];
             expect(firstBase, baseJournal).toBeDefined();
@@ -1699,7 +1693,7 @@ http.server.ThreadingHTTPServer(("127.0.0.1", ${WEBHOOK_PORT}), Receiver).serve_
                 // Half-way, the next night's base backup: a restore to a time before it must start from the first one
                 // (PostgreSQL cannot go back from a base backup; from the newest, later rows would come back).
                 if (secondBase === undefined && now() > writeUntil - 90) {
-                    startUnit("rezept-tagebuch-base-backup-prod.service");
+                    mustRunUnit("rezept-tagebuch-base-backup-prod.service");
                     secondBase = now();
                 }
                 await sleep(5_000);
@@ -1709,8 +1703,8 @@ http.server.ThreadingHTTPServer(("127.0.0.1", ${WEBHOOK_PORT}), Receiver).serve_
             const recipesBefore = recipes(prod.appContainer).sort();
             host.must(["systemctl", "--user", "stop", "rezept-tagebuch-wal-prod.timer", "rezept-tagebuch-wal-prod.service"]);
             details.rows_written = written.length;
-            details.wal_snapshots = target.files("prod").filter((file) => file.startsWith("snapshots/")).length;
-            const volumes = [prod.dbContainer, prod.appContainer].flatMap((c) => inspect(c, "{{range .Mounts}}{{if eq .Type \"volume\"}}{{.Name}} {{end}}{{end}}").split(" ").filter(Boolean));
+            details.wal_snapshots = offsiteTarget().files("prod").filter((file) => file.startsWith("snapshots/")).length;
+            const volumes = volumesOf(prod.dbContainer, prod.appContainer);
             details.volumes_lost = volumes;
             expect(volumes).toContain(walVolume);
             await dropStack("prod", volumes);
@@ -1719,7 +1713,7 @@ http.server.ThreadingHTTPServer(("127.0.0.1", ${WEBHOOK_PORT}), Receiver).serve_
 
             // A new disk: the stack deployed afresh (an empty database, archiving again), its scripts back.
             startedAt = now();
-            deployed.set("prod", await deploy(host, "prod", stackConfig("prod", settings(target))));
+            deployed.set("prod", await deploy(host, "prod", stackConfig("prod", offsiteSettings("prod"))));
             adoptedConfig.set("prod", {});
             timings.up_s = round(now() - startedAt);
             await waitFor("the fresh prod database healthy", () => healthy(prod.dbContainer), 180);

@@ -140,8 +140,8 @@ export function rootfsDir(name: string, packages: string): string {
     return join(WORK, `${name}-${createHash("sha256").update(packages).digest("hex").slice(0, 12)}`);
 }
 
-/** Where the hosts' API socket links live (see SystemdHost.apiSocket). */
-const SOCKET_LINKS = "/run/rezept-e2e";
+/** Where the hosts' API socket links live (see SystemdHost.apiSocket), and the test workers' pid files (stopEarlierRun, e2e/offsite.ts). */
+export const SOCKET_LINKS = "/run/rezept-e2e";
 /** Longest path a Unix socket address holds (sun_path is 108 bytes with the terminating NUL). */
 const MAX_SOCKET_PATH = 107;
 

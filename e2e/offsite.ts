@@ -2,10 +2,8 @@ import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { rmSync } from "node:fs";
 import { basename, join } from "node:path";
-import { IMAGE_PACKAGES, must, rootfsDir, run, stopEarlierRun, SystemdHost, USER } from "./host";
+import { IMAGE_PACKAGES, must, rootfsDir, run, SOCKET_LINKS, stopEarlierRun, SystemdHost, USER } from "./host";
 
-/** Where the suite keeps its pid files (as e2e/host.ts: SOCKET_LINKS). */
-const PID_DIR = "/run/rezept-e2e";
 /** The backup account on the target, and its home, which holds one restic repository per environment. */
 export const BACKUP_USER = { name: "backup", home: "/srv/restic" };
 
@@ -139,6 +137,6 @@ export class OffsiteTarget {
 
     destroy(): void {
         run("podman", ["rm", "-f", "-t", "5", this.name]);
-        rmSync(join(PID_DIR, `${this.name}.pid`), { force: true });
+        rmSync(join(SOCKET_LINKS, `${this.name}.pid`), { force: true });
     }
 }

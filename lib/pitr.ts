@@ -1,7 +1,7 @@
 import { quote } from "shell-quote";
 import { EnvironmentName, PROJECT, unitName } from "./environments";
 import { drillUnitName, LIVE_ROW_COUNTS_SQL, OFFSITE_TIMEOUT, OffsiteSpec, resticHost, resticShell } from "./offsite";
-import { shellWord } from "./systemd";
+import { renderCalendarTimer, shellWord } from "./systemd";
 
 /**
  * Point-in-time recovery (issue 22): the database archives its WAL continuously into a volume of
@@ -249,20 +249,7 @@ export function renderPitrUnits(spec: Pick<PitrSpec, "environment" | "scope" | "
             "",
         ].join("\n"),
         [`${baseBackupUnitName(env)}.service`]: service(`Rezept-Tagebuch ${env} base backup for point-in-time recovery`, spec.baseScriptPath, [nightly], OFFSITE_TIMEOUT),
-        [`${baseBackupUnitName(env)}.timer`]: [
-            head,
-            `# Check: systemctl ${user}list-timers ${baseBackupUnitName(env)}.timer`,
-            "[Unit]",
-            `Description=Nightly base backup of Rezept-Tagebuch ${env}`,
-            "",
-            "[Timer]",
-            `OnCalendar=${spec.schedule}`,
-            "Persistent=true",
-            "",
-            "[Install]",
-            "WantedBy=timers.target",
-            "",
-        ].join("\n"),
+        [`${baseBackupUnitName(env)}.timer`]: renderCalendarTimer(spec, baseBackupUnitName(env), `Nightly base backup of Rezept-Tagebuch ${env}`, spec.schedule),
     };
 }
 
