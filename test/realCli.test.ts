@@ -250,6 +250,16 @@ describe.runIf(run)("the real Pulumi CLI's config verdicts agree with test/pulum
 });
 
 describe.runIf(run)("npm run stack -- preview dev without internet: PULUMI_TOOLS_DIR, an empty PULUMI_HOME, no pulumi on PATH", () => {
+    it("the folder's providers are the versions of node_modules' SDKs, under which stack.sh installs them", () => {
+        // The plugin cache takes a binary under the version it is installed as; the binary's own is in its schema.
+        for (const [name, version] of Object.entries(providerVersions)) {
+            const schema = spawnSync(join(bin, "pulumi"), ["package", "get-schema", join(bin, `pulumi-resource-${name}`)],
+                { env: { ...baseEnv, PULUMI_HOME: sharedHome, PULUMI_SKIP_UPDATE_CHECK: "true" }, encoding: "utf8", maxBuffer: 64 << 20 });
+            expect(schema.status, schema.stderr).toBe(0);
+            expect(JSON.parse(schema.stdout).version, `${name}: @pulumi/${name} in node_modules is ${version}`).toBe(version);
+        }
+    });
+
     it("reaches a real preview that plans the dev containers, and installed both providers into that PULUMI_HOME", () => {
         const dir = temporary("real-cli-stack-");
         const projectYaml = parse(readFileSync(join(root, "Pulumi.yaml"), "utf8"));
