@@ -4,7 +4,7 @@
  * is built). Opt-in (REAL_PULUMI=1): it runs as root, since a real preview needs a Docker API the docker
  * provider can reach (its Configure connects, or the preview stops with "failed to connect to any docker
  * daemon"), so it starts a rootful `podman system service` of its own and stops it after; and it takes
- * about 70 s on 2 busy cores. .ci/run runs it after `npm test`. With REAL_PULUMI=1 and no tools (pulumi-tools.sh
+ * 70 to 90 s on 2 busy cores. .ci/run runs it after `npm test`. With REAL_PULUMI=1 and no tools (pulumi-tools.sh
  * prints nothing) it is skipped, the reason in the skipped test's name.
  *
  * 1. test/pulumiCliConfig.ts (our model of the CLI's config rule) against the CLI, over the same stack
