@@ -12,7 +12,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ENVIRONMENTS, EnvironmentName, environmentNames, unitName } from "../lib/environments";
-import { deploy } from "./deploy";
+import { HostStacks, pulumiToolsDir } from "./pulumi";
 import { BootSummary, parsePollLines, summarizeBoot } from "./bootPoll";
 import { must, SystemdHost, USER } from "./host";
 import { benchFigure, mergeBenchReport } from "./report";
@@ -127,7 +127,7 @@ describe("boot against what operators use today (issue 12)", () => {
     }
 
     beforeAll(() => {
-        host.boot();
+        host.boot(pulumiToolsDir());
         host.importImages({ postgres: [IMAGES.postgres], app: [IMAGES.app] });
         writeEnvFiles(); // seaser-network: made by the README's host block in boot()
     }, 1_200_000);
@@ -197,7 +197,9 @@ describe("boot against what operators use today (issue 12)", () => {
         generateSystemdUnits();
     }, () => undefined);
     measure("this-project", async () => {
-        for (const env of ENVIRONMENTS) await deploy(host, env, stackConfig(env));
+        // Deployed as the operator does: `npm run stack -- up <env>` on the host, through the real engine.
+        const stacks = HostStacks.install(host);
+        for (const env of ENVIRONMENTS) stacks.up(env, stackConfig(env));
     }, (summary) => {
         for (const [app, seen] of Object.entries(summary.apps)) {
             expect(seen.first_ok_s, `${app} answered 200 after boot`).not.toBeNull();

@@ -9,13 +9,17 @@
  * .ci/run: writes `figures` (and `deploys` with each run) into reports/bench.json. E2E_BENCH_RUNS sets
  * the number of runs (3). On the Debian 12 host, then on the Debian 13 host, whose figures have the
  * suffix `@debian-13` (E2E_BENCH_DISTRIBUTIONS=debian-13 measures on one only).
+ * Every deploy is `npm run stack -- up` on the host through the real Pulumi engine (e2e/pulumi.ts), and
+ * what the operator waits for is measured too (issue 29): a no-op `up` of prod (with its preview, as
+ * `--yes` runs it) and an app-only deploy from the command to the new version answering through nginx,
+ * with where the time goes (the engine's events: CLI start, program, steps).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { environmentNames } from "../lib/environments";
 import { Outage } from "./bootPoll";
-import { deploy, Deployment } from "./deploy";
+import { engineEvents, HostStacks, pulumiToolsDir } from "./pulumi";
 import { Distribution, SystemdHost } from "./host";
-import { pollDuring, proxyStatus, startProxy, watchName } from "./proxy";
+import { pollDuring, proxyBody, proxyStatus, startProxy, watchName } from "./proxy";
 import { benchFigure, mergeBenchReport } from "./report";
 import { IMAGES, POSTGRES_NEXT, stackConfig } from "./stacks";
 import { now, round, waitFor } from "./wait";
@@ -27,8 +31,11 @@ const PATH = "/rezept-tagebuch-dev/api/recipes";
 /** A database image with an id of its own (the e2e tags of an image share its id, and a container runs the id). */
 const DB_IMAGE_NEXT = IMAGES.postgresNext;
 
-type Measured = Outage & { readonly work_s: number; readonly to_answering_s?: number | null; readonly name_without_address?: number };
+type Measured = Outage & { readonly work_s: number; readonly to_answering_s?: number | null; readonly name_without_address?: number; readonly to_new_version_s?: number };
+/** Where a `pulumi up`'s wall time goes, from its engine events (seconds from the command's start; the events carry whole seconds). */
+interface UpTime { readonly total_s: number; readonly first_event_s: number; readonly program_s: number; readonly steps_s: number; readonly summary_s: number }
 interface Run {
+    readonly noop_up: UpTime;
     readonly app_deploy: Measured;
     readonly rollback: Measured;
     readonly db_deploy: Measured;
@@ -43,7 +50,7 @@ for (const distribution of DISTRIBUTIONS) describe(`deploys and crashes through 
     let host!: SystemdHost;
     const { appContainer, dbContainer } = environmentNames("dev");
     const runs: Run[] = [];
-    let deployed: Deployment;
+    let stacks!: HostStacks;
     let nginxVersion = "";
     let target = "";
     let dbImage: string = IMAGES.postgres;
@@ -53,12 +60,36 @@ for (const distribution of DISTRIBUTIONS) describe(`deploys and crashes through 
     /** A deploy of dev with `change`, with what the poller saw and whether the name ever had no address. */
     async function measureDeploy(change: Record<string, string>, replaced: string): Promise<Measured> {
         const watch = watchName(host, appContainer);
-        const { outage, work_s, result } = await through(() => deploy(host, "dev", stackConfig("dev", { dbImage, ...change }), deployed));
+        let servingAt = 0;
+        const { outage, work_s, result, started_at } = await through(async () => {
+            const done = stacks.up("dev", stackConfig("dev", { dbImage, ...change }));
+            // The new version answering through nginx: what the operator waits for after the command.
+            const version = (change.appImage ?? "").split(":").pop();
+            await waitFor(`${version} answering through nginx`, () => proxyBody(host, "/rezept-tagebuch-dev/api/version").includes(`"${version}"`), 120, 100);
+            servingAt = now();
+            return done;
+        });
         const names = watch.stop();
-        deployed = result;
         // Only what the change replaces: a database deploy keeps the app container.
-        expect(result.steps.filter((step) => step.startsWith("delete Container")).map((step) => step.split(" ").pop())).toEqual([replaced]);
-        return { ...outage, work_s, name_without_address: names.without_address };
+        expect(result.steps.filter((step) => step.startsWith("replace Container")).map((step) => step.split(" ").pop())).toEqual([replaced]);
+        return { ...outage, work_s, to_new_version_s: round(servingAt - started_at), name_without_address: names.without_address };
+    }
+
+    /** A no-op `npm run stack -- up prod --yes` (its preview, then the update), and where its time goes. */
+    function measureNoop(): UpTime {
+        const startedAt = now();
+        const result = stacks.stack(["up", "prod", "--yes", "--json"]);
+        const total = now() - startedAt;
+        expect(result.status, result.stdout.slice(-2000)).toBe(0);
+        const events = engineEvents(result.stdout);
+        const at = (kind: string) => (events.find((e) => kind in e)?.timestamp ?? NaN) - startedAt;
+        const steps = events.filter((e) => "resourcePreEvent" in e);
+        const summary = events.filter((e) => "summaryEvent" in e).pop()!;
+        expect(summary.summaryEvent.resourceChanges, "a no-op up changes nothing").not.toHaveProperty("update");
+        return {
+            total_s: round(total), first_event_s: round(at("policyLoadEvent")), program_s: round(at("preludeEvent")),
+            steps_s: round((steps.at(-1)?.timestamp ?? NaN) - (steps[0]?.timestamp ?? NaN)), summary_s: round(summary.timestamp - startedAt),
+        };
     }
 
     /** A kill -9 of `container`'s main process, and the seconds from it to the first 200 through nginx. */
@@ -78,10 +109,12 @@ for (const distribution of DISTRIBUTIONS) describe(`deploys and crashes through 
     beforeAll(async () => {
         // A host of its own, as e2e/baselines.bench.ts has: the files run one after another.
         host = SystemdHost.create(`${process.env.E2E_HOST ?? "rt-e2e-host"}-d${distribution === "debian-12" ? "" : distribution.replace("debian-", "")}`, distribution);
-        host.boot(); // seaser-network: made by the README's host block
+        host.boot(pulumiToolsDir()); // seaser-network: made by the README's host block
         host.importImages({ postgres: [IMAGES.postgres], app: [IMAGES.app, IMAGES.appNext], nginx: [IMAGES.nginx] });
         host.buildImage(DB_IMAGE_NEXT, POSTGRES_NEXT);
-        deployed = await deploy(host, "dev", stackConfig("dev"));
+        stacks = HostStacks.install(host);
+        stacks.up("dev", stackConfig("dev"));
+        stacks.up("prod", stackConfig("prod"));
         const proxy = startProxy(host, IMAGES.nginx);
         nginxVersion = proxy.version;
         target = `http://${proxy.address}:80${PATH}`;
@@ -107,6 +140,8 @@ for (const distribution of DISTRIBUTIONS) describe(`deploys and crashes through 
                     db_deploy_outages: figure("count", (r) => db(r).outages),
                     crash_app_to_answering_s: figure("s", (r) => r.crash_app.to_answering_s),
                     crash_db_to_app_answering_s: figure("s", (r) => r.crash_db.to_answering_s),
+                    noop_up_prod_s: figure("s", (r) => r.noop_up.total_s),
+                    app_deploy_command_to_new_version_s: figure("s", (r) => r.app_deploy.to_new_version_s),
                 }).map(([name, value]) => [`${name}${suffix}`, value])),
                 [`deploys${suffix}`]: {
                     what: "dev's /api/recipes through nginx (by its address), a request started every 0.1 s (probe.py every, 5 s timeout), " +
@@ -122,14 +157,15 @@ for (const distribution of DISTRIBUTIONS) describe(`deploys and crashes through 
     });
 
     for (let run = 1; run <= RUNS; run++) {
-        it(`run ${run}: an app-only deploy, its rollback, a database deploy, and a crash of each container`, async () => {
+        it(`run ${run}: a no-op up, an app-only deploy, its rollback, a database deploy, and a crash of each container`, async () => {
+            const noop_up = measureNoop();
             const app_deploy = await measureDeploy({ appImage: IMAGES.appNext }, "dev-app-container");
             const rollback = await measureDeploy({ appImage: IMAGES.app }, "dev-app-container");
             dbImage = dbImage === IMAGES.postgres ? DB_IMAGE_NEXT : IMAGES.postgres;
             const db_deploy = await measureDeploy({ appImage: IMAGES.app }, "dev-db-container");
             const crash_app = await measureCrash(appContainer);
             const crash_db = await measureCrash(dbContainer);
-            runs.push({ app_deploy, rollback, db_deploy, crash_app, crash_db });
+            runs.push({ noop_up, app_deploy, rollback, db_deploy, crash_app, crash_db });
             // Measured, not asserted: only that dev came back each time, so no figure is of a change that broke it.
             for (const [what, m] of Object.entries({ app_deploy, rollback, db_deploy, crash_app, crash_db })) {
                 expect(m.outage_s, `${what} ${JSON.stringify(m.by_result)}`).not.toBeNull();

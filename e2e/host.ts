@@ -47,9 +47,9 @@ export interface Result {
     stderr: string;
 }
 
-export function run(command: string, args: string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Result {
+export function run(command: string, args: string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Result {
     const result: SpawnSyncReturns<string> = spawnSync(command, args, {
-        encoding: "utf8", input: opts.input, timeout: opts.timeoutMs ?? 300_000, maxBuffer: 64 * 1024 * 1024,
+        encoding: "utf8", input: opts.input, timeout: opts.timeoutMs ?? 300_000, maxBuffer: 64 * 1024 * 1024, cwd: opts.cwd,
         env: opts.env ?? { ...process.env, CONTAINERS_CONF: OUTER_CONF },
     });
     if (result.error) throw new Error(`${command} ${args.join(" ")}: ${result.error.message}`);
@@ -208,6 +208,12 @@ export function readmeHostSetup(readme = readFileSync(join(__dirname, "..", "REA
     return { root: lines.slice(0, switchAt), user: lines.slice(switchAt + 1) };
 }
 
+/** Where the host sees this machine's Node.js, the Pulumi tools and the checkout's packages (SystemdHost.boot). */
+export const NODE_IN_HOST = "/opt/e2e-node";
+export const TOOLS_IN_HOST = "/opt/pulumi-tools";
+/** A folder named node_modules: Node.js looks a package up in each ancestor's node_modules (a link to it resolves to it). */
+export const NODE_MODULES_IN_HOST = "/opt/rezept-tagebuch/node_modules";
+
 /** The unprivileged user that owns the containers, as `seaser` on the real host. */
 export const USER = { name: "seaser", uid: 1000, home: "/home/seaser" };
 const AS_USER = ["--user", USER.name, "--workdir", USER.home, "--env", `HOME=${USER.home}`,
@@ -301,10 +307,21 @@ export class SystemdHost {
         return host;
     }
 
-    boot(): void {
-        // Nothing of the checkout or its Node.js is mounted: the installed health check runs with what the host has.
+    /**
+     * Boots the host. What the operator brings to run Pulumi there is mounted read-only, not installed
+     * (issue 29): this machine's Node.js at NODE_IN_HOST, the Pulumi tools at TOOLS_IN_HOST (when
+     * `tools` is given: a folder laid out as shared/pulumi/unpack.sh leaves it) and the checkout's
+     * node_modules at NODE_MODULES_IN_HOST. None is on the user's PATH: the installed health check
+     * runs with what the host has.
+     */
+    boot(tools?: string): void {
+        const mounts = [
+            ["--volume", `${process.execPath}:${NODE_IN_HOST}/bin/node:ro`],
+            ["--volume", `${join(__dirname, "..", "node_modules")}:${NODE_MODULES_IN_HOST}:ro`],
+            ...(tools ? [["--volume", `${tools}:${TOOLS_IN_HOST}:ro`]] : []),
+        ].flat();
         must("podman", ["run", "-d", "--name", this.name, "--hostname", this.name, "--ip", this.bridgeAddress(), "--privileged", "--device", "/dev/net/tun",
-            "--systemd=always", "--rootfs", this.root, "/sbin/init"]);
+            ...mounts, "--systemd=always", "--rootfs", this.root, "/sbin/init"]);
         this.waitForSystemd();
         // The README's host block, as an operator runs it: its root part as root, the rest as the user.
         // Its apt-get line is left out: this host's root file system is made by debootstrap with
@@ -345,14 +362,16 @@ export class SystemdHost {
      * Runs a command inside the host as the containers' user. `env` reaches the command
      * through podman's own environment (`--env NAME`), so no value is on a command line.
      */
-    exec(args: string[], opts: { input?: string; timeoutMs?: number; env?: Record<string, string> } = {}): Result {
-        const names = Object.keys(opts.env ?? {}).flatMap((name) => ["--env", name]);
-        return run("podman", ["exec", "-i", ...AS_USER, ...names, this.name, ...args],
-            { ...opts, env: { ...process.env, CONTAINERS_CONF: OUTER_CONF, ...opts.env } });
+    exec(args: string[], opts: { input?: string; timeoutMs?: number; env?: Record<string, string>; cwd?: string } = {}): Result {
+        // PATH is the host's, given on the command line (it is no secret): in podman's environment it would be podman's own.
+        const { PATH: path, ...env } = opts.env ?? {};
+        const names = [...(path ? [`PATH=${path}`] : []), ...Object.keys(env)].flatMap((name) => ["--env", name]);
+        return run("podman", ["exec", "-i", ...AS_USER, ...(opts.cwd ? ["--workdir", opts.cwd] : []), ...names, this.name, ...args],
+            { input: opts.input, timeoutMs: opts.timeoutMs, env: { ...process.env, CONTAINERS_CONF: OUTER_CONF, ...env } });
     }
 
     /** Runs a command inside the host as the containers' user and returns its output; throws if it fails. */
-    must(args: string[], opts: { input?: string; timeoutMs?: number; env?: Record<string, string> } = {}): string {
+    must(args: string[], opts: { input?: string; timeoutMs?: number; env?: Record<string, string>; cwd?: string } = {}): string {
         const result = this.exec(args, opts);
         if (result.status !== 0) {
             throw new Error(`podman exec ${args.join(" ").slice(0, 300)} failed (${result.status}):\n${result.stdout}\n${result.stderr}`);

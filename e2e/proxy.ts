@@ -48,6 +48,10 @@ export function startProxy(host: SystemdHost, image: string): { address: string;
     return { address, version };
 }
 
+/** What nginx answers for `path` from inside its own container (the body; "" when it does not answer). */
+export const proxyBody = (host: SystemdHost, path: string) =>
+    host.exec(["podman", "exec", PROXY, "curl", "-s", "--max-time", "2", `http://127.0.0.1:80${path}`]).stdout;
+
 /** The status nginx answers for `path` from inside its own container. */
 export const proxyStatus = (host: SystemdHost, path: string) =>
     host.exec(["podman", "exec", PROXY, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", `http://127.0.0.1:80${path}`]).stdout.trim();

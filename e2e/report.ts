@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 /** The suite's report; each e2e test file writes its own top-level keys. */
@@ -7,20 +7,51 @@ export const REPORT = join(__dirname, "..", "reports", "e2e.json");
 export const BENCH_REPORT = join(__dirname, "..", "reports", "bench.json");
 
 /**
- * Merges `part` into reports/e2e.json. The test files run one after another in one
- * vitest run (fileParallelism: false), and each ends by writing what it measured:
- * replacing the whole file would drop what the file before it wrote. A key left from
- * an earlier run (a file filtered out) stays, so `measured_at` says when each was written.
+ * Merges `part` into reports/e2e.json. Each test file (one per e2e host, possibly at the same
+ * time) ends by writing what it measured: replacing the whole file would drop what another wrote.
+ * Top-level keys are merged, and `scenarios` and `hosts` one level deeper (each host's file has its
+ * own entries); an entry left from an earlier run (a file or scenario filtered out) stays, so
+ * `measured_at` says when each top-level key was last written. Writers take turns by a lock file.
  */
 export function mergeReport(part: Record<string, unknown>, file = REPORT): void {
     mkdirSync(join(file, ".."), { recursive: true });
-    let current: Record<string, unknown> = {};
-    if (existsSync(file)) {
-        try { current = JSON.parse(readFileSync(file, "utf8")); } catch { current = {}; }
+    withLock(`${file}.lock`, () => {
+        let current: Record<string, unknown> = {};
+        if (existsSync(file)) {
+            try { current = JSON.parse(readFileSync(file, "utf8")); } catch { current = {}; }
+        }
+        const at = new Date().toISOString();
+        const measuredAt = { ...(current.measured_at as Record<string, string> | undefined), ...Object.fromEntries(Object.keys(part).map((key) => [key, at])) };
+        const merged: Record<string, unknown> = { ...current, ...part };
+        for (const key of ["scenarios", "hosts"]) {
+            if (key in part) merged[key] = { ...(current[key] as Record<string, unknown> | undefined), ...(part[key] as Record<string, unknown>) };
+        }
+        writeFileSync(`${file}.tmp`, `${JSON.stringify({ ...merged, measured_at: measuredAt }, null, 2)}\n`);
+        renameSync(`${file}.tmp`, file);
+    });
+}
+
+/** Runs `work` holding `lock` (created exclusively; a lock older than a minute is a dead writer's and is taken over). */
+function withLock(lock: string, work: () => void): void {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+        try {
+            closeSync(openSync(lock, "wx"));
+            break;
+        } catch {
+            const age = Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+            if (age > 60_000 || Date.now() > deadline) {
+                rmSync(lock, { force: true });
+                continue;
+            }
+            Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+        }
     }
-    const at = new Date().toISOString();
-    const measuredAt = { ...(current.measured_at as Record<string, string> | undefined), ...Object.fromEntries(Object.keys(part).map((key) => [key, at])) };
-    writeFileSync(file, `${JSON.stringify({ ...current, ...part, measured_at: measuredAt }, null, 2)}\n`);
+    try {
+        work();
+    } finally {
+        rmSync(lock, { force: true });
+    }
 }
 
 /** One figure of reports/bench.json, in the shape issue 21 fixes so that other tools can read it. */
@@ -60,6 +91,8 @@ export interface HostReport {
     readonly podman: string;
     readonly systemd: string;
     readonly aardvark_dns: string;
+    /** The real Pulumi tools the host's scenarios ran under (e2e/pulumi.ts HostStacks.versions). */
+    readonly tools: Readonly<Record<string, string>>;
     readonly scenarios: string[];
 }
 

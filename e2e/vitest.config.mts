@@ -5,8 +5,10 @@ export default defineConfig({
         include: ["e2e/**/*.test.ts"],
         // Root and the programs it runs, checked before anything starts.
         globalSetup: ["e2e/prerequisites.ts"],
-        // One host, scenarios in order: nothing runs in parallel.
-        fileParallelism: false,
+        // One test file a host (e2e/debian-*.test.ts): both hosts at once, each its scenarios in order, as
+        // most of a scenario is waiting (for a deploy's gate, a timer, a reboot). E2E_SERIAL=1: one host after the other.
+        fileParallelism: !process.env.E2E_SERIAL,
+        maxWorkers: 2,
         testTimeout: 300_000,
         hookTimeout: 1_200_000,
     },
