@@ -1,0 +1,109 @@
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { HOST_SCRIPT_DIR, readScriptFiles, readScriptParams, renderHostScript } from "../lib/hostScript";
+
+/** Every .sh file below host/, relative to it. */
+function hostFiles(dir = HOST_SCRIPT_DIR, prefix = ""): string[] {
+    return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+        entry.isDirectory() ? hostFiles(join(dir, entry.name), `${prefix}${entry.name}/`) : entry.name.endsWith(".sh") ? [`${prefix}${entry.name}`] : []);
+}
+const scripts = hostFiles().filter((file) => !file.startsWith("lib/"));
+
+/** A folder of host scripts for the renderer's own tests. */
+function scriptDir(files: Record<string, string>): string {
+    const dir = mkdtempSync(join(tmpdir(), "host-script-"));
+    mkdirSync(join(dir, "lib"));
+    for (const [file, text] of Object.entries(files)) writeFileSync(join(dir, file), text);
+    return dir;
+}
+
+/** Values sh must read back as given: quotes of both kinds, expansions, a newline, a backslash, a leading dash. */
+const AWKWARD = ["it's", 'say "hi"', "$HOME and ${PATH}", "`id`", "$(rm -rf /)", "a\nb\n", "back\\slash", "!bang's", "", "-n", "*", "tab\there", "ünïcode"];
+
+describe("host scripts as files", () => {
+    it.each(hostFiles())("%s passes shellcheck as it is, following the libraries it sources", (file) => {
+        const result = spawnSync("shellcheck", ["--shell=sh", "--severity=style", "--external-sources", `--source-path=${HOST_SCRIPT_DIR}`, file], { cwd: HOST_SCRIPT_DIR, encoding: "utf8" });
+        expect(result.error, "shellcheck is missing: apt-get install shellcheck").toBeUndefined();
+        expect(result.stdout).toBe("");
+        expect(result.status).toBe(0);
+    });
+
+    it.each(scripts)("%s, run as it is, stops at a parameter it needs before it runs anything", (file) => {
+        // Nothing on PATH but dirname (which finds the libraries): any other command would fail loudly.
+        const bin = mkdtempSync(join(tmpdir(), "host-script-bin-"));
+        symlinkSync(spawnSync("sh", ["-c", "command -v dirname"], { encoding: "utf8" }).stdout.trim(), join(bin, "dirname"));
+        const result = spawnSync("/bin/sh", [join(HOST_SCRIPT_DIR, file)], { encoding: "utf8", env: { PATH: bin, HOME: bin }, input: "" });
+        expect(result.status).not.toBe(0);
+        expect(result.stderr).toMatch(/^\S+: \d+: (\S+: )?[a-z_0-9]+: parameter not set( or null)?\n$/);
+    });
+});
+
+describe("the renderer (lib/hostScript.ts)", () => {
+    const dir = scriptDir({
+        "echo.sh": [
+            "#!/bin/sh",
+            "# Prints its parameters, NUL-separated.",
+            "# Parameters:",
+            "#   first                 the first value",
+            "#                         (its meaning goes on)",
+            "#   second                the second",
+            "set -eu",
+            "# shellcheck source=lib/more.sh",
+            '. "$(dirname "$0")/lib/more.sh"',
+            "printf '%s\\0' \"$first\" \"$second\" \"$third\"",
+            "",
+        ].join("\n"),
+        "lib/more.sh": ["# shellcheck shell=sh", "# A library.", "# Parameters:", "#   third                 the library's own", ': "${third?}"', ""].join("\n"),
+        "files.sh": [
+            "#!/bin/sh",
+            "# Prints its files.",
+            "# Parameters:",
+            "#   units                 files: names, and units_<n> their contents",
+            "n=0",
+            "for name in $units; do",
+            "    n=$((n + 1))",
+            "    text=",
+            '    eval "text=\\$units_$n"',
+            "    printf '%s=%s\\0' \"$name\" \"$text\"",
+            "done",
+            "",
+        ].join("\n"),
+    });
+    const run = (script: string) => spawnSync("sh", ["-c", script], { encoding: "utf8" });
+
+    it.each(AWKWARD)("sets %j as sh reads it back, and readScriptParams reads it back alike", (value) => {
+        const script = renderHostScript("echo.sh", { first: value, second: 42, third: value }, dir);
+        expect(run(script).stdout.split("\0").slice(0, 3)).toEqual([value, "42", value]);
+        expect(readScriptParams(script)).toEqual({ first: value, second: "42", third: value });
+    });
+
+    it("puts the block after the header and the library in place of the line that sources it", () => {
+        const script = renderHostScript("echo.sh", { first: "a-b", second: 1, third: "" }, dir);
+        expect(script).toBe([
+            "#!/bin/sh", "# Prints its parameters, NUL-separated.", "# Parameters:", "#   first                 the first value",
+            "#                         (its meaning goes on)", "#   second                the second",
+            "first='a-b'", "second=1", "third=''", "",
+            "set -eu", "# A library.", "# Parameters:", "#   third                 the library's own", ': "${third?}"',
+            "printf '%s\\0' \"$first\" \"$second\" \"$third\"", "",
+        ].join("\n"));
+        expect(spawnSync("shellcheck", ["--shell=sh", "--severity=style", "-"], { input: script, encoding: "utf8" }).stdout).toBe("");
+    });
+
+    it("refuses a parameter the script does not name, and one it names but is not given", () => {
+        expect(() => renderHostScript("echo.sh", { first: "a", second: "b", third: "c", fourth: "d" }, dir)).toThrow("echo.sh: unknown parameters fourth");
+        expect(() => renderHostScript("echo.sh", { first: "a" }, dir)).toThrow("echo.sh: parameters not given: second, third");
+    });
+
+    it("writes a set of files as their names and numbered contents, which the script and readScriptFiles read back", () => {
+        const units = { "a.service": "[Unit]\nDescription=it's $HOME\n", "b.timer": AWKWARD.join("|"), "c@x.service": "" };
+        const script = renderHostScript("files.sh", { units }, dir);
+        expect(run(script).stdout).toBe(Object.entries(units).map(([name, text]) => `${name}=${text}\0`).join(""));
+        expect(readScriptFiles(script, "units")).toEqual(units);
+        expect(spawnSync("shellcheck", ["--shell=sh", "--severity=style", "-"], { input: script, encoding: "utf8" }).stdout).toBe("");
+        expect(readScriptFiles(renderHostScript("files.sh", { units: {} }, dir), "units")).toEqual({});
+        expect(() => renderHostScript("files.sh", { units: { "a b.service": "" } }, dir)).toThrow('the file name "a b.service" cannot be listed');
+    });
+});
