@@ -80,7 +80,7 @@ describe.runIf(realPulumi)("the real Pulumi CLI's config verdicts agree with tes
         const dir = mkdtempSync(join(tmpdir(), "real-cli-config-"));
         const project = join(dir, "project");
         mkdirSync(project);
-        for (const entry of ["index.ts", "components", "lib", "tsconfig.json", "package.json", "policy"]) cpSync(join(root, entry), join(project, entry), { recursive: true });
+        for (const entry of ["index.ts", "components", "lib", "host", "tsconfig.json", "package.json", "policy"]) cpSync(join(root, entry), join(project, entry), { recursive: true });
         symlinkSync(join(root, "node_modules"), join(project, "node_modules"));
         const projectYaml = parse(readFileSync(join(root, "Pulumi.yaml"), "utf8"));
         projectYaml.config = { ...projectYaml.config, ...c.projectConfig };
