@@ -1,11 +1,23 @@
 # shellcheck shell=sh
-# The systemd manager the stack's units run under, as the scripts name it in what they print.
+# Where the stack's units and files live, by the systemd manager they run under: the user's
+# (rootless Podman: systemctl --user, the user's folders) or the system's (rootful: /etc, /usr/local).
+# Sets user_opt ("--user " or nothing, as the scripts print systemctl and journalctl commands),
+# unit_dir, script_dir (the backup and restore scripts) and config_dir (the health check, its
+# webhook file and alert state, the off-host password).
 # Parameters:
-#   scope                 user (rootless Podman: the user's manager, systemctl --user) or system (rootful)
+#   scope                 user or system
 : "${scope:?}"
 # shellcheck disable=SC2034 # for the script that sources this
 case $scope in
-    user) user_opt="--user " ;;
-    system) user_opt="" ;;
+    user)
+        user_opt="--user "
+        unit_dir="${XDG_CONFIG_HOME:-$HOME/.config}/systemd/user"
+        script_dir="$HOME/.local/lib/rezept-tagebuch"
+        config_dir="${XDG_CONFIG_HOME:-$HOME/.config}/rezept-tagebuch" ;;
+    system)
+        user_opt=""
+        unit_dir=/etc/systemd/system
+        script_dir=/usr/local/lib/rezept-tagebuch
+        config_dir=/etc/rezept-tagebuch ;;
     *) echo "rezept-tagebuch: scope is '$scope', not user or system" >&2; exit 2 ;;
 esac
