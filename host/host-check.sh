@@ -146,7 +146,7 @@ fi
 # A manager that lingering has only just started may take a moment to answer.
 waited=0
 while :; do
-    if [ "$scope" = user ]; then state=$(systemctl --user is-system-running 2>/dev/null) || true; else state=$(systemctl is-system-running 2>/dev/null) || true; fi
+    state=$(scope_systemctl is-system-running 2>/dev/null) || true
     case "$state" in running|degraded|starting|initializing) break;; esac
     if [ "$waited" -ge "$manager_wait_seconds" ]; then
         if [ "$scope" = user ]; then

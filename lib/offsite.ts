@@ -1,4 +1,3 @@
-import { quote } from "shell-quote";
 import { EnvironmentName, PROJECT, unitName } from "./environments";
 import { renderCalendarTimer, shellWord, SystemdScope } from "./systemd";
 
@@ -39,23 +38,6 @@ export const offsiteScriptFile = (env: EnvironmentName) => `offsite-${env}.sh`;
 
 /** How the off-host script is used, as the README shows it. */
 export const OFFSITE_USAGE = "upload | check | list | fetch [SNAPSHOT] | drill";
-
-/**
- * The row counts of a pg_dump custom-format file on stdin, `<table> <rows>` a line, read from
- * the dump itself (its COPY blocks, a line per row in COPY's text format): what the database
- * held at the dump's own snapshot, which a count taken beside pg_dump is not while the app
- * writes. Run in the database container, whose image has pg_restore. `--file=-`: since
- * PostgreSQL 12 pg_restore writes to stdout only when told (pg_restore.c: "one of -d/--dbname
- * and -f/--file must be specified"). It fails unless pg_restore got to the end ("dump
- * complete"), as a pipeline's status would not tell.
- */
-export const DUMP_ROW_COUNTS = "pg_restore --data-only --file=- | awk " + quote([[
-    '/^COPY / { table = $0; sub(/^COPY /, "", table); sub(/ [(].*$/, "", table); sub(/ FROM stdin;$/, "", table); rows = 0; next }',
-    'table != "" && /^\\\\[.]$/ { print table, rows; table = ""; next }',
-    'table != "" { rows++; next }',
-    '/^-- PostgreSQL database dump complete/ { complete = 1 }',
-    "END { exit complete ? 0 : 1 }",
-].join(" ")]);
 
 /** Row counts per table of a running database, named as pg_dump names them in COPY (quote_ident), sorted. */
 export const LIVE_ROW_COUNTS_SQL = [

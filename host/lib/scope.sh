@@ -21,3 +21,5 @@ case $scope in
         config_dir=/etc/rezept-tagebuch ;;
     *) echo "rezept-tagebuch: scope is '$scope', not user or system" >&2; exit 2 ;;
 esac
+# scope_systemctl ARGS...: systemctl of the scope's manager.
+scope_systemctl() { if [ "$scope" = user ]; then systemctl --user "$@"; else systemctl "$@"; fi; }
