@@ -17,6 +17,10 @@ export interface BackupSpec {
     readonly maxAgeDays: number;
 }
 
+/** The backup and restore scripts' files, installed beside the others (lib/systemd.ts scriptDirectory). */
+export const backupScriptFile = (env: EnvironmentName) => `backup-${env}.sh`;
+export const restoreScriptFile = (env: EnvironmentName) => `restore-${env}.sh`;
+
 /** Where backups go unless backupDir says otherwise: under the container user's home, outside anything a stack owns. */
 export function defaultBackupDirectory(environment: EnvironmentName): string {
     return `$HOME/${PROJECT}-backups/${environment}`;

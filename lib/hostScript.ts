@@ -55,20 +55,22 @@ function libraryText(dir: string, file: string): string {
     return readHostFile(dir, file).replace(/^# shellcheck shell=sh\n/, "").replace(/\n$/, "");
 }
 
-/** Every library a script sources, in order, with those they source. */
+/** Every library a script sources, with those they source, each once, in the order they are first sourced. */
 function librariesOf(dir: string, text: string): string[] {
-    return [...text.matchAll(SOURCE_LINE)].flatMap((match) => [match[2], ...librariesOf(dir, readHostFile(dir, match[2]))]);
+    const all = [...text.matchAll(SOURCE_LINE)].flatMap((match) => [match[2], ...librariesOf(dir, readHostFile(dir, match[2]))]);
+    return [...new Set(all)];
 }
 
 /**
- * One value as one word: shell-quote's quoting, and a word it leaves bare in single quotes too, so
- * that every value reads as a string (`unit=container-x.service` reads to shellcheck as arithmetic
- * where a variable is called `container`). A number stays bare.
+ * One value as one word, as shell-quote quotes it; where it would write a bare word (with a
+ * backslash before each `:`, `@`, `$` ...), in single quotes, as it quotes a value with spaces:
+ * read as easily as written, and every value reads as a string (`unit=container-x.service` reads
+ * to shellcheck as arithmetic where a variable is called `container`). A number stays bare.
  */
 function word(value: string | number): string {
     if (typeof value === "number") return String(value);
     const quoted = quote([value]);
-    return quoted === value ? `'${value}'` : quoted;
+    return /^['"]/.test(quoted) || value.includes("'") ? quoted : `'${value}'`;
 }
 
 /** A shellcheck directive for the command that follows: a `$` in single quotes is the value's own, not an expansion gone wrong. */
@@ -101,7 +103,7 @@ function assignment(name: string, value: ScriptParam): string {
  */
 export function renderHostScript(file: string, params: ScriptParams, dir: string = HOST_SCRIPT_DIR): string {
     const [header, body] = splitHeader(readHostFile(dir, file));
-    const declared = [header, ...librariesOf(dir, body).map((lib) => splitHeader(readHostFile(dir, lib))[0])].flatMap(declaredParameters);
+    const declared = [...new Set([header, ...librariesOf(dir, body).map((lib) => splitHeader(readHostFile(dir, lib))[0])].flatMap(declaredParameters))];
     const unknown = Object.keys(params).filter((name) => !declared.includes(name));
     const missing = declared.filter((name) => !(name in params));
     if (unknown.length > 0 || missing.length > 0) {
@@ -112,8 +114,13 @@ export function renderHostScript(file: string, params: ScriptParams, dir: string
     return `${header}${block}\n${inline(dir, body)}`;
 }
 
-function inline(dir: string, text: string): string {
-    return text.replace(SOURCE_LINE, (_line, _directive, lib: string) => inline(dir, libraryText(dir, lib)));
+/** The text with each library in place of the first line that sources it; a library sourced again is there already. */
+function inline(dir: string, text: string, seen = new Set<string>()): string {
+    return text.replace(SOURCE_LINE, (_line, _directive, lib: string) => {
+        if (seen.has(lib)) return "# (" + lib + ": above)";
+        seen.add(lib);
+        return inline(dir, libraryText(dir, lib), seen);
+    });
 }
 
 /**
