@@ -12,13 +12,13 @@
 #   app_volume            the app's uploads volume; empty: no app
 #   keep                  how many backups to keep at most; the newest good backup is never deleted
 #   max_age_minutes       how old a backup may be before it is deleted (except the newest good one)
-: "${environment:?}" "${db_container:?}" "${db_unit:?}" "${app?}" "${app_volume?}" "${keep:?}" "${max_age_minutes:?}"
+#   backup_dir            the stack's backup folder (backupDir, a folder per stack); a leading $HOME/ is the user's home
+: "${environment:?}" "${db_container:?}" "${db_unit:?}" "${app?}" "${app_volume?}" "${keep:?}" "${max_age_minutes:?}" "${backup_dir:?}"
 set -eu
 umask 077
-# shellcheck source=lib/backup-dir.sh
-. "$(dirname "$0")/lib/backup-dir.sh"
 # shellcheck source=lib/scope.sh
 . "$(dirname "$0")/lib/scope.sh"
+dir=$(at_home "$backup_dir")
 say() { echo "rezept-tagebuch backup $environment: $*"; }
 fail() { echo "rezept-tagebuch backup $environment: $*" >&2; rm -f "$dir"/*.partial "$dir"/*.unsorted; exit 1; }
 if ! podman container exists "$db_container"; then

@@ -103,7 +103,7 @@ fi
 # volume is another environment's when it carries that label or a container of that
 # environment mounts it (podman ps --filter volume=<name> matches named volumes by name:
 # containers/podman pkg/domain/filters/containers.go, case "volume").
-while read -r key volume; do
+while read -r key volume <&3; do
     [ -n "$key" ] || continue
     fix="fix: npm run stack -- config $environment set $key <a volume of $environment's own>, or npm run stack -- config $environment rm $key"
     owner=$(podman volume inspect --format "$label_format" "$volume" 2>/dev/null) || owner=""
@@ -116,7 +116,7 @@ while read -r key volume; do
             problem "the volume $volume (config $key) is mounted by ${user%%:*} of the ${user#*:} environment, so the $environment stack would use its data; $fix"
         fi
     done
-done <<VOLUMES
+done 3<<VOLUMES
 $volumes
 VOLUMES
 owner=$(podman network inspect --format "$label_format" "$internal_network" 2>/dev/null) || owner=""

@@ -13,12 +13,12 @@
 #   app                   its app container; empty: no app
 #   app_unit              the app container's unit
 #   app_volume            the app's uploads volume
-: "${environment:?}" "${environments:?}" "${confirm:?}" "${db_container:?}" "${app?}" "${app_unit?}" "${app_volume?}"
+#   backup_dir            the stack's backup folder (backupDir, a folder per stack); a leading $HOME/ is the user's home
+: "${environment:?}" "${environments:?}" "${confirm:?}" "${db_container:?}" "${app?}" "${app_unit?}" "${app_volume?}" "${backup_dir:?}"
 set -eu
-# shellcheck source=lib/backup-dir.sh
-. "$(dirname "$0")/lib/backup-dir.sh"
 # shellcheck source=lib/scope.sh
 . "$(dirname "$0")/lib/scope.sh"
+dir=$(at_home "$backup_dir")
 usage() { echo "usage: $0 BACKUP.dump [--uploads] [--yes-overwrite-prod] [--copy-from-ENV-into-ENV] | --list" >&2; exit 2; }
 refuse() { echo "rezept-tagebuch restore $environment: $*" >&2; exit 2; }
 [ $# -ge 1 ] || usage

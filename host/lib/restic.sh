@@ -18,11 +18,11 @@
 #   password_file         the repository's password file, in the config folder
 #   created_file          the file made once the repository answered, in the config folder
 #   restic_cache          restic's cache folder, in the user's cache folder
-: "${what:?}" "${environment:?}" "${repository:?}" "${restic_image:?}" "${restic_host:?}" "${password_file:?}" "${created_file:?}" "${restic_cache:?}"
-# shellcheck source=lib/backup-dir.sh
-. "$(dirname "$0")/lib/backup-dir.sh"
+#   backup_dir            the stack's backup folder (backupDir, a folder per stack); a leading $HOME/ is the user's home
+: "${what:?}" "${environment:?}" "${repository:?}" "${restic_image:?}" "${restic_host:?}" "${password_file:?}" "${created_file:?}" "${restic_cache:?}" "${backup_dir:?}"
 # shellcheck source=lib/scope.sh
 . "$(dirname "$0")/lib/scope.sh"
+dir=$(at_home "$backup_dir")
 password_file="$config_dir/$password_file"
 # Made once the repository answered: from then on a missing repository is a fault, never made anew.
 created_file="$config_dir/$created_file"

@@ -23,3 +23,7 @@ case $scope in
 esac
 # scope_systemctl ARGS...: systemctl of the scope's manager.
 scope_systemctl() { if [ "$scope" = user ]; then systemctl --user "$@"; else systemctl "$@"; fi; }
+# at_home PATH: PATH with a leading $HOME/ (as the config writes backupDir, unexpanded) in the home of
+# the user the script runs as.
+# shellcheck disable=SC2016 # the text $HOME
+at_home() { case $1 in '$HOME/'*) printf '%s' "$HOME/${1#'$HOME/'}" ;; *) printf '%s' "$1" ;; esac; }
