@@ -16,9 +16,9 @@ case $scope in
         config_dir="${XDG_CONFIG_HOME:-$HOME/.config}/rezept-tagebuch" ;;
     system)
         user_opt=""
-        unit_dir=/etc/systemd/system
-        script_dir=/usr/local/lib/rezept-tagebuch
-        config_dir=/etc/rezept-tagebuch ;;
+        unit_dir="/etc/systemd/system"
+        script_dir="/usr/local/lib/rezept-tagebuch"
+        config_dir="/etc/rezept-tagebuch" ;;
     *) echo "rezept-tagebuch: scope is '$scope', not user or system" >&2; exit 2 ;;
 esac
 # scope_systemctl ARGS...: systemctl of the scope's manager.
