@@ -110,16 +110,16 @@ export function renderHostScript(file: string, params: ScriptParams, dir: string
         throw new Error(`${file}: ${[...(unknown.length ? [`unknown parameters ${unknown.join(", ")}`] : []), ...(missing.length ? [`parameters not given: ${missing.join(", ")}`] : [])].join("; ")}`);
     }
     const block = declared.map((name) => assignment(name, params[name])).join("");
-    // A blank line after the block: where it ends for a reader (readScriptParams).
-    return `${header}${block}\n${inline(dir, body)}`;
+    // Where it comes from, for the operator who reads it on the host; a blank line after the block: where it ends for a reader (readScriptParams).
+    return `${header}# host/${file}, with the parameters pulumi up gives it:\n${block}\n${inline(dir, body)}`;
 }
 
 /** The text with each library in place of the first line that sources it; a library sourced again is there already. */
 function inline(dir: string, text: string, seen = new Set<string>()): string {
     return text.replace(SOURCE_LINE, (_line, _directive, lib: string) => {
-        if (seen.has(lib)) return "# (" + lib + ": above)";
+        if (seen.has(lib)) return `# (host/${lib}: above)`;
         seen.add(lib);
-        return inline(dir, libraryText(dir, lib), seen);
+        return `# host/${lib}:\n${inline(dir, libraryText(dir, lib), seen)}`;
     });
 }
 

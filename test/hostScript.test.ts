@@ -3,7 +3,12 @@ import { mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import { healthDirectory } from "../lib/healthUnits";
 import { HOST_SCRIPT_DIR, readScriptFiles, readScriptParams, renderHostScript } from "../lib/hostScript";
+import { LIVE_ROW_COUNTS_SQL } from "../lib/offsite";
+import { PGDATA, RESTORED_WAL_DIR } from "../lib/pitr";
+import { scriptDirectory, unitDirectory } from "../lib/systemd";
 
 /** Every .sh file below host/, relative to it. */
 function hostFiles(dir = HOST_SCRIPT_DIR, prefix = ""): string[] {
@@ -24,6 +29,29 @@ function scriptDir(files: Record<string, string>): string {
 const AWKWARD = ["it's", 'say "hi"', "$HOME and ${PATH}", "`id`", "$(rm -rf /)", "a\nb\n", "back\\slash", "!bang's", "", "-n", "*", "tab\there", "ünïcode"];
 
 describe("host scripts as files", () => {
+    it("are each rendered by lib/, and each library is sourced by a script: no file an edit would not reach", () => {
+        const lib = readdirSync(join(HOST_SCRIPT_DIR, "..", "lib")).map((file) => readFileSync(join(HOST_SCRIPT_DIR, "..", "lib", file), "utf8")).join("\n");
+        for (const script of scripts) expect(lib, script).toContain(`renderHostScript("${script}"`);
+        const sources = hostFiles().map((file) => readFileSync(join(HOST_SCRIPT_DIR, file), "utf8")).join("\n");
+        for (const library of hostFiles().filter((file) => file.startsWith("lib/"))) expect(sources, library).toContain(`. "$(dirname "$0")/${library}"`);
+    });
+
+    it.each(["user", "system"] as const)("lib/scope.sh puts things where the TypeScript looks for them (%s scope: scripts/health.ts, scripts/adopt.ts)", (scope) => {
+        const home = "/home/someone";
+        const expand = (text: string) => spawnSync("sh", ["-c", `printf '%s' "${text}"`], { encoding: "utf8", env: { HOME: home } }).stdout;
+        const script = `scope=${scope}; . ${join(HOST_SCRIPT_DIR, "lib/scope.sh")}; printf '%s\n' "$unit_dir" "$script_dir" "$config_dir" "$(at_home '$HOME/backups')" "$(at_home /srv/backups)"`;
+        expect(spawnSync("sh", ["-c", script], { encoding: "utf8", env: { HOME: home } }).stdout.split("\n").slice(0, 5)).toEqual([
+            expand(unitDirectory(scope)), expand(scriptDirectory(scope)), expand(healthDirectory(scope)), `${home}/backups`, "/srv/backups",
+        ]);
+    });
+
+    it("what the scripts write out themselves agrees with the TypeScript: PGDATA in the restore's container script, the row counts' SQL", () => {
+        const pitr = readFileSync(join(HOST_SCRIPT_DIR, "pitr.sh"), "utf8");
+        expect(pitr).toContain(`\nd=${PGDATA}\n`);
+        expect(pitr).toContain(`\nmkdir -p ${RESTORED_WAL_DIR}\n`);
+        for (const file of ["pitr.sh", "offsite.sh"]) expect(readFileSync(join(HOST_SCRIPT_DIR, file), "utf8"), file).toContain(`\n${LIVE_ROW_COUNTS_SQL.join("\n")}\nSQL\n`);
+    });
+
     it.each(hostFiles())("%s passes shellcheck as it is, following the libraries it sources", (file) => {
         const result = spawnSync("shellcheck", ["--shell=sh", "--severity=style", "--external-sources", `--source-path=${HOST_SCRIPT_DIR}`, file], { cwd: HOST_SCRIPT_DIR, encoding: "utf8" });
         expect(result.error, "shellcheck is missing: apt-get install shellcheck").toBeUndefined();
@@ -85,8 +113,9 @@ describe("the renderer (lib/hostScript.ts)", () => {
         expect(script).toBe([
             "#!/bin/sh", "# Prints its parameters, NUL-separated.", "# Parameters:", "#   first                 the first value",
             "#                         (its meaning goes on)", "#   second                the second",
+            "# host/echo.sh, with the parameters pulumi up gives it:",
             "first='a-b'", "second=1", "third=''", "",
-            "set -eu", "# A library.", "# Parameters:", "#   third                 the library's own", ': "${third?}"',
+            "set -eu", "# host/lib/more.sh:", "# A library.", "# Parameters:", "#   third                 the library's own", ': "${third?}"',
             "printf '%s\\0' \"$first\" \"$second\" \"$third\"", "",
         ].join("\n"));
         expect(spawnSync("shellcheck", ["--shell=sh", "--severity=style", "-"], { input: script, encoding: "utf8" }).stdout).toBe("");
