@@ -24,10 +24,7 @@
 set -u
 # shellcheck source=lib/scope.sh
 . "$(dirname "$0")/lib/scope.sh"
-if [ "$scope" = user ]; then
-    XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/run/user/$(id -u)}"
-    export XDG_RUNTIME_DIR
-fi
+find_user_manager
 label_format="{{index .Labels \"$label\"}}"
 problems=0
 problem() { echo "rezept-tagebuch: host check: $1" >&2; problems=$((problems + 1)); }

@@ -13,10 +13,7 @@ set -u
 umask 077
 # shellcheck source=lib/scope.sh
 . "$(dirname "$0")/lib/scope.sh"
-if [ "$scope" = user ]; then
-    XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/run/user/$(id -u)}"
-    export XDG_RUNTIME_DIR
-fi
+find_user_manager
 health_dir=$config_dir
 state_file="$health_dir/$state_file"
 webhook_file="$health_dir/$webhook_file"

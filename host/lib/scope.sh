@@ -27,3 +27,10 @@ scope_systemctl() { if [ "$scope" = user ]; then systemctl --user "$@"; else sys
 # the user the script runs as.
 # shellcheck disable=SC2016 # the text $HOME
 at_home() { case $1 in '$HOME/'*) printf '%s' "$HOME/${1#'$HOME/'}" ;; *) printf '%s' "$1" ;; esac; }
+# find_user_manager: in the user scope, the user manager's XDG_RUNTIME_DIR where no login session set
+# it (over SSH, from a command of Pulumi's), so that systemctl --user finds the manager.
+find_user_manager() {
+    [ "$scope" = user ] || return 0
+    XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/run/user/$(id -u)}"
+    export XDG_RUNTIME_DIR
+}

@@ -8,10 +8,7 @@
 set -eu
 # shellcheck source=lib/scope.sh
 . "$(dirname "$0")/lib/scope.sh"
-if [ "$scope" = user ]; then
-    XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/run/user/$(id -u)}"
-    export XDG_RUNTIME_DIR
-fi
+find_user_manager
 unit_ctl() {
     unit=$1; shift
     if ! scope_systemctl "$@" "$unit"; then
