@@ -26,7 +26,7 @@ function scriptDir(files: Record<string, string>): string {
 }
 
 /** Values sh must read back as given: quotes of both kinds, expansions, a newline, a backslash, a leading dash. */
-const AWKWARD = ["it's", 'say "hi"', "$HOME and ${PATH}", "`id`", "$(echo injected >&2)", "a\nb\n", "back\\slash", "!bang's", "", "-n", "*", "tab\there", "ünïcode"];
+const AWKWARD = ["it's", 'say "hi"', "$HOME and ${PATH}", "`id`", "$(echo injected >&2)", "a\nb\n", "back\\slash", "!bang's", "", "-n", "*", "tab\there", "ünïcode", "it's \"$5\" \\ `x`"];
 
 describe("host scripts as files", () => {
     it("are each rendered by lib/, and each library is sourced by a script: no file an edit would not reach", () => {
