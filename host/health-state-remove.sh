@@ -7,4 +7,5 @@
 set -eu
 # shellcheck source=lib/scope.sh
 . "$(dirname "$0")/lib/scope.sh"
+scope_folders
 rm -f "$config_dir/$state_file"

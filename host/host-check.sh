@@ -24,6 +24,7 @@
 set -u
 # shellcheck source=lib/scope.sh
 . "$(dirname "$0")/lib/scope.sh"
+scope_folders
 find_user_manager
 label_format="{{index .Labels \"$label\"}}"
 problems=0

@@ -8,6 +8,7 @@ set -eu
 umask 077
 # shellcheck source=lib/scope.sh
 . "$(dirname "$0")/lib/scope.sh"
+scope_folders
 mkdir -p "$config_dir"
 file="$config_dir/$password_file"
 cat > "$file.tmp"

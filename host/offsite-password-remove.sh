@@ -5,4 +5,5 @@
 : "${password_file:?}"
 # shellcheck source=lib/scope.sh
 . "$(dirname "$0")/lib/scope.sh"
+scope_folders
 rm -f "$config_dir/$password_file"

@@ -50,9 +50,15 @@ function readHostFile(dir: string, file: string): string {
     return readFileSync(join(dir, file), "utf8");
 }
 
-/** A library as it is put into a script: its text without the shellcheck shell line that lets it be checked as a file. */
+/**
+ * A library as it is put into a script: its code and shellcheck directives, without its comments. A
+ * command's script is one argument of `sh -c`, which Linux limits to 128 KiB (MAX_ARG_STRLEN), and
+ * the unit installer carries every installed script, each with its libraries: their comments, read
+ * in host/lib/, would take a quarter of it.
+ */
 function libraryText(dir: string, file: string): string {
-    return readHostFile(dir, file).replace(/^# shellcheck shell=sh\n/, "").replace(/\n$/, "");
+    return readHostFile(dir, file).replace(/\n$/, "").split("\n")
+        .filter((line) => !/^\s*#/.test(line) || (/^\s*# shellcheck /.test(line) && !/^# shellcheck shell=/.test(line))).join("\n");
 }
 
 /** Every library a script sources, with those they source, each once, in the order they are first sourced. */
@@ -119,7 +125,7 @@ function inline(dir: string, text: string, seen = new Set<string>()): string {
     return text.replace(SOURCE_LINE, (_line, _directive, lib: string) => {
         if (seen.has(lib)) return `# (host/${lib}: above)`;
         seen.add(lib);
-        return `# host/${lib}:\n${inline(dir, libraryText(dir, lib), seen)}`;
+        return `# host/${lib} (its comments are there):\n${inline(dir, libraryText(dir, lib), seen)}`;
     });
 }
 

@@ -39,7 +39,7 @@ describe("host scripts as files", () => {
     it.each(["user", "system"] as const)("lib/scope.sh puts things where the TypeScript looks for them (%s scope: scripts/health.ts, scripts/adopt.ts)", (scope) => {
         const home = "/home/someone";
         const expand = (text: string) => spawnSync("sh", ["-c", `printf '%s' "${text}"`], { encoding: "utf8", env: { HOME: home } }).stdout;
-        const script = `scope=${scope}; . ${join(HOST_SCRIPT_DIR, "lib/scope.sh")}; printf '%s\n' "$unit_dir" "$script_dir" "$config_dir" "$(at_home '$HOME/backups')" "$(at_home /srv/backups)"`;
+        const script = `scope=${scope}; . ${join(HOST_SCRIPT_DIR, "lib/scope.sh")}; scope_folders; printf '%s\n' "$unit_dir" "$script_dir" "$config_dir" "$(at_home '$HOME/backups')" "$(at_home /srv/backups)"`;
         expect(spawnSync("sh", ["-c", script], { encoding: "utf8", env: { HOME: home } }).stdout.split("\n").slice(0, 5)).toEqual([
             expand(unitDirectory(scope)), expand(scriptDirectory(scope)), expand(healthDirectory(scope)), `${home}/backups`, "/srv/backups",
         ]);
@@ -115,7 +115,7 @@ describe("the renderer (lib/hostScript.ts)", () => {
             "#                         (its meaning goes on)", "#   second                the second",
             "# host/echo.sh, with the parameters pulumi up gives it:",
             "first='a-b'", "second=1", "third=''", "",
-            "set -eu", "# host/lib/more.sh:", "# A library.", "# Parameters:", "#   third                 the library's own", ': "${third?}"',
+            "set -eu", "# host/lib/more.sh (its comments are there):", ': "${third?}"',
             "printf '%s\\0' \"$first\" \"$second\" \"$third\"", "",
         ].join("\n"));
         expect(spawnSync("shellcheck", ["--shell=sh", "--severity=style", "-"], { input: script, encoding: "utf8" }).stdout).toBe("");

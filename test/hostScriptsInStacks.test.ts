@@ -60,6 +60,11 @@ describe("every script of every stack, as rendered", () => {
         }
     });
 
+    it("each fit in one argument of sh -c with room to spare: Linux takes at most 128 KiB (MAX_ARG_STRLEN)", () => {
+        // The unit installer carries every installed script; locally and over SSH its text is the one argument of `sh -c`.
+        for (const [name, script] of scripts) expect(Buffer.byteLength(script), name).toBeLessThan(100 * 1024);
+    });
+
     it("pass shellcheck", () => {
         const dir = mkdtempSync(join(tmpdir(), "stack-scripts-"));
         const files = [...scripts].map(([name, script], i) => {

@@ -527,7 +527,7 @@ describe("the pitr setting", () => {
         ]);
         const install = on.ofType(TYPES.localCommand).find((r) => r.name === "prod-boot-install")!.inputs.create as string;
         for (const file of ["pitr-prod.sh", "pitr-wal-prod.sh", "pitr-base-prod.sh", "rezept-tagebuch-wal-prod.timer", "rezept-tagebuch-base-backup-prod.timer"]) expect(install).toContain(file);
-        expect(install).toContain("unit_ctl rezept-tagebuch-wal-prod.timer enable");
+        expect(readScriptParams(install).enabled.split("\n")).toContain("rezept-tagebuch-wal-prod.timer");
 
         for (const off of [await runProgram("prod", { ...validConfig("prod"), ...offsite, pitr: "false" }), await runProgram("prod", validConfig("prod"))]) {
             expect(off.ofType(TYPES.volume).map((v) => v.name)).not.toContain("prod-db-wal");

@@ -13,6 +13,7 @@ set -u
 umask 077
 # shellcheck source=lib/scope.sh
 . "$(dirname "$0")/lib/scope.sh"
+scope_folders
 find_user_manager
 health_dir=$config_dir
 state_file="$health_dir/$state_file"

@@ -22,6 +22,7 @@
 : "${what:?}" "${environment:?}" "${repository:?}" "${restic_image:?}" "${restic_host:?}" "${password_file:?}" "${created_file:?}" "${restic_cache:?}" "${backup_dir:?}"
 # shellcheck source=lib/scope.sh
 . "$(dirname "$0")/lib/scope.sh"
+scope_folders
 dir=$(at_home "$backup_dir")
 password_file="$config_dir/$password_file"
 # Made once the repository answered: from then on a missing repository is a fault, never made anew.

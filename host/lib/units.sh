@@ -8,6 +8,7 @@
 set -eu
 # shellcheck source=lib/scope.sh
 . "$(dirname "$0")/lib/scope.sh"
+scope_folders
 find_user_manager
 unit_ctl() {
     unit=$1; shift
