@@ -1,4 +1,5 @@
 import type { ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import * as policyProxy from "@pulumi/policy/proxy";
 import { appEnvProblems, parseEnvLines } from "../lib/appEnv";
 import { ENVIRONMENTS, EnvironmentName, environmentNames, unitName } from "../lib/environments";
 import { checkAppImage, checkPinnedImage } from "../lib/imageRef";
@@ -202,14 +203,38 @@ export const containersJoinOwnNetworks: ResourceValidationPolicy = {
 };
 
 /**
+ * What @pulumi/policy throws when a rule reads an input a preview does not know yet: the analyzer hands
+ * rules the inputs behind a proxy that throws it on reading such a value (proxy.js unknownCheckingProxy,
+ * an internal export: its typings declare nothing), and the CLI then reports the whole rule for that
+ * resource as "can't run ... during preview" (advisory), so it judged nothing there.
+ */
+const { UnknownValueError } = policyProxy as unknown as { UnknownValueError: new (...args: never[]) => Error };
+
+/** `read()`, or undefined where it reads a value the preview does not know yet. */
+function known<T>(read: () => T): T | undefined {
+    try {
+        return read();
+    } catch (error) {
+        if (error instanceof UnknownValueError) return undefined;
+        throw error;
+    }
+}
+
+/**
  * The proxy network an app's health gate connects it to once healthy (components/app.ts names it in the
- * gate's triggers as `proxyNetwork=<name>`), or undefined for any other resource.
+ * gate's triggers as `proxyNetwork=<name>`), or undefined for any other resource. Read element by element:
+ * in a preview the gate's other trigger, the new container's id, and the standby's image id are unknown
+ * until `up` (a real `pulumi preview` shows them as [unknown]); the network's element is plain config.
  */
 function gateProxyNetwork(resource: Seen): string | undefined {
     if (![TYPES.localCommand, TYPES.remoteCommand].includes(resource.type as any) || !under(resource, "App")) return undefined;
-    const triggers = Array.isArray(resource.props.triggers) ? resource.props.triggers : [];
-    const named = triggers.find((t): t is string => typeof t === "string" && t.startsWith("proxyNetwork="));
-    return named?.slice("proxyNetwork=".length);
+    const triggers = known(() => resource.props.triggers);
+    if (!Array.isArray(triggers)) return undefined;
+    for (let index = 0; index < triggers.length; index++) {
+        const trigger = known(() => triggers[index]);
+        if (typeof trigger === "string" && trigger.startsWith("proxyNetwork=")) return trigger.slice("proxyNetwork=".length);
+    }
+    return undefined;
 }
 
 export const proxyNetworkNotInternal: ResourceValidationPolicy = {

@@ -1,15 +1,13 @@
 // @ts-check
 /**
- * For scripts/stack.sh when no `pulumi` is on PATH: installs the Pulumi CLI of the same
- * version as the project's @pulumi/pulumi into .pulumi-cli/<version>/ (git-ignored) with
- * Pulumi's Automation API. An installation already there is used as it is
- * (PulumiCommand.install checks it with `pulumi version` before downloading anything).
- * Where that download cannot be had (no internet) and `go` is on PATH, it builds the CLI
- * from Go modules instead (scripts/build-pulumi-tools.sh, cached outside the checkout).
- * Prints one line for stack.sh: `download <folder>` or `local-build <folder>`, the folder
- * of the `pulumi` to put first on PATH. Messages go to stderr.
+ * For scripts/stack.sh when neither PULUMI_TOOLS_DIR is set nor a `pulumi` is on PATH:
+ * installs the Pulumi CLI of the same version as the project's @pulumi/pulumi into
+ * .pulumi-cli/<version>/ (git-ignored) with Pulumi's Automation API. An installation
+ * already there is used as it is (PulumiCommand.install checks it with `pulumi version`
+ * before downloading anything). Prints only the folder of that CLI (its bin), which
+ * stack.sh puts first on PATH; messages go to stderr. Where nothing can be downloaded it
+ * stops with one line naming the ways out: PULUMI_TOOLS_DIR, or a CLI installed by hand.
  */
-const { spawnSync } = require("node:child_process");
 const { existsSync } = require("node:fs");
 const { join, relative } = require("node:path");
 const { SemVer } = require("semver");
@@ -34,37 +32,20 @@ function reason(error) {
         .replace(/\s+/g, " ").trim().slice(0, 400);
 }
 
-const goOnPath = () => spawnSync("sh", ["-c", "command -v go"], { stdio: "ignore" }).status === 0;
-
-/** Builds the CLI and its Node.js language host from Go modules; the folder they are in, or undefined. */
-function buildLocally() {
-    const build = spawnSync("sh", [join(project, "scripts", "build-pulumi-tools.sh")], { stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" });
-    return build.status === 0 ? build.stdout.trim().split("\n").at(-1) : undefined;
-}
-
 async function main() {
     console.error(existsSync(join(root, "bin", "pulumi"))
         ? `stack.sh: no pulumi on PATH; using the project's Pulumi CLI in ${shown}`
         : `stack.sh: no pulumi on PATH; installing the Pulumi CLI ${version} (the version of @pulumi/pulumi) into ${shown} with Pulumi's Automation API`);
     try {
         await PulumiCommand.install({ root, version: new SemVer(version) });
-        process.stdout.write(`download ${join(root, "bin")}\n`);
-        return;
     } catch (error) {
-        const why = `stack.sh: could not install the Pulumi CLI ${version} into ${shown}: ${reason(error)}`;
-        const byHand = `install it by hand (https://www.pulumi.com/docs/install/: curl -fsSL https://get.pulumi.com | sh -s -- --version ${version}) so that pulumi is on PATH`;
-        if (!goOnPath()) {
-            console.error(`${why}; ${byHand}, or put Go (https://go.dev/doc/install) on PATH to build it here from Go modules, and run again`);
-            process.exit(1);
-        }
-        console.error(`${why}; building it from Go modules with scripts/build-pulumi-tools.sh instead (slow once, then reused)`);
-    }
-    const folder = buildLocally();
-    if (folder === undefined) {
-        console.error(`stack.sh: could not build the Pulumi CLI ${version} from Go modules (scripts/build-pulumi-tools.sh said why, above); fix that, or install the CLI by hand so that pulumi is on PATH, and run again`);
+        console.error(`stack.sh: could not install the Pulumi CLI ${version} into ${shown}: ${reason(error)}; ` +
+            "without internet, set PULUMI_TOOLS_DIR=<a folder with bin/pulumi, bin/pulumi-language-nodejs, bin/pulumi-resource-docker and bin/pulumi-resource-command, " +
+            "as shared/pulumi/unpack.sh leaves it> and npm run stack takes the CLI, language host and providers from there (docs/real-engine.md); " +
+            `or install it by hand (https://www.pulumi.com/docs/install/: curl -fsSL https://get.pulumi.com | sh -s -- --version ${version}) so that pulumi is on PATH; then run again`);
         process.exit(1);
     }
-    process.stdout.write(`local-build ${folder}\n`);
+    process.stdout.write(`${join(root, "bin")}\n`);
 }
 
 void main();

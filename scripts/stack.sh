@@ -20,16 +20,26 @@ case "$stack" in prod|dev|test) ;; *) echo "stack.sh: unknown stack '$stack'; us
 
 cd "$(dirname "$0")/.."
 [ -d node_modules/@pulumi/pulumi ] || npm ci
-# A pulumi on PATH is used as it is; otherwise the project's own, installed on first use,
-# or built from Go modules where it cannot be downloaded (scripts/pulumi-cli.js).
-if ! command -v pulumi >/dev/null 2>&1; then
+# Where there is no internet, PULUMI_TOOLS_DIR names a folder of the tools laid out as
+# shared/pulumi/unpack.sh leaves it (DIR/bin/...): the CLI and its Node.js language host from
+# there, the providers into the plugin cache of the PULUMI_HOME in use at the versions of the
+# SDKs in node_modules (where the CLI looks for them quietly and checks the version), and no
+# download tried. PULUMI_IGNORE_AMBIENT_PLUGINS: the providers in DIR/bin are not taken from PATH
+# (whatever their version, with a warning on every run); the language host is still found beside the CLI.
+# Otherwise a pulumi on PATH is used as it is, or the project's own, downloaded on first use (scripts/pulumi-cli.js).
+if [ -n "${PULUMI_TOOLS_DIR:-}" ]; then
+    [ -x "$PULUMI_TOOLS_DIR/bin/pulumi" ] || { echo "stack.sh: PULUMI_TOOLS_DIR=$PULUMI_TOOLS_DIR has no bin/pulumi; point it at a folder laid out as shared/pulumi/unpack.sh leaves it (DIR/bin/pulumi, DIR/bin/pulumi-resource-docker, ...)" >&2; exit 1; }
+    PATH="$PULUMI_TOOLS_DIR/bin:$PATH"
+    export PATH PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true PULUMI_IGNORE_AMBIENT_PLUGINS=true
+    for provider in docker command; do
+        version=$(node -p "require('@pulumi/$provider/package.json').version")
+        [ -x "${PULUMI_HOME:-$HOME/.pulumi}/plugins/resource-$provider-v$version/pulumi-resource-$provider" ] ||
+            pulumi plugin install resource "$provider" "$version" --file "$PULUMI_TOOLS_DIR/bin/pulumi-resource-$provider" >&2
+    done
+elif ! command -v pulumi >/dev/null 2>&1; then
     cli=$(node scripts/pulumi-cli.js) || exit 1
-    PATH="${cli#* }:$PATH"
+    PATH="$cli:$PATH"
     export PATH
-    # A local build has no plugin downloads to fall back on: the CLI takes the plugins built beside it.
-    if [ "${cli%% *}" = local-build ]; then
-        export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
-    fi
 fi
 
 # State on this machine unless the operator chose another backend.

@@ -4,8 +4,19 @@ import { describe, expect, it, vi } from "vitest";
 import type { ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { ENVIRONMENTS } from "../lib/environments";
 import { renderInstallScript } from "../lib/systemd";
+import * as policyProxy from "@pulumi/policy/proxy";
 import { policies, Seen, TYPES } from "../policy/rules";
 import { Registered, runProgram, validConfig } from "./harness";
+
+/**
+ * How the analyzer hands a rule a preview's inputs (@pulumi/policy server.js): unknown values as the
+ * sentinel strings the Node SDK sends for them, behind unknownCheckingProxy, which throws UnknownValueError
+ * on reading one; the analyzer turns that into "can't run <rule> ... during preview" (advisory). Internal
+ * exports of @pulumi/policy: its proxy.d.ts declares none.
+ */
+const { unknownCheckingProxy, UnknownValueError, unknownStringValue } = policyProxy as unknown as {
+    unknownCheckingProxy: <T>(props: T) => T; UnknownValueError: new (...args: never[]) => Error; unknownStringValue: string;
+};
 
 /** A registration as the analyzer hands it to a rule: the URN carries the parent types, props have secrets unwrapped. */
 function asSeen(stack: string, r: Registered): Seen {
@@ -13,13 +24,28 @@ function asSeen(stack: string, r: Registered): Seen {
     return { type: r.type, name: r.name, urn: `urn:pulumi:${stack}::rezept-tagebuch::${parentTypes}${r.type}::${r.name}`, props: r.inputs, opts: { protect: r.protect } };
 }
 
-/** Every rule over a stack's resources, as the CLI runs them: "policy: message" per violation. */
+/** A registration as the analyzer hands it to a rule during a preview: its props behind the unknown-checking proxy. */
+const asPreviewed = (stack: string, r: Registered): Seen => ({ ...asSeen(stack, r), props: unknownCheckingProxy(r.inputs) });
+
+/**
+ * Every rule over a stack's resources, as the CLI runs them: "policy: message" per violation, and
+ * "policy: can't run during preview: ..." where a rule read a value the preview does not know (server.js
+ * catches UnknownValueError per rule, and per resource for a resource rule).
+ */
 async function violations(resources: Seen[]): Promise<string[]> {
     const found: string[] = [];
     for (const policy of policies) {
         const report = (message: string) => { found.push(`${policy.name}: ${message}`); };
-        if ("validateStack" in policy) await (policy as StackValidationPolicy).validateStack({ resources } as any, report);
-        else for (const resource of resources) await ((policy as ResourceValidationPolicy).validateResource as any)(resource as ResourceValidationArgs, report);
+        const judge = async (validate: () => unknown) => {
+            try {
+                await validate();
+            } catch (error) {
+                if (!(error instanceof UnknownValueError)) throw error;
+                found.push(`${policy.name}: can't run during preview: ${error.message}`);
+            }
+        };
+        if ("validateStack" in policy) await judge(() => (policy as StackValidationPolicy).validateStack({ resources } as any, report));
+        else for (const resource of resources) await judge(() => ((policy as ResourceValidationPolicy).validateResource as any)(resource as ResourceValidationArgs, report));
     }
     return found;
 }
@@ -159,6 +185,21 @@ describe("environment isolation: each rule refuses a violating resource, with ho
         ]);
         expect(await of(rule, [gate("seaser-network")])).toEqual([]);
     });
+
+    it("proxy-network-not-internal judges the gate in a preview, where the container id beside the network is unknown, and passes over the standby's unknown image id", async () => {
+        const rule = "proxy-network-not-internal";
+        // As a real `pulumi preview` hands them over (docs/real-engine.md): the ids are known only after `up`.
+        const previewed = (name: string, triggers: unknown[]) =>
+            resource("dev", ["App"], TYPES.localCommand, name, unknownCheckingProxy({ triggers }));
+        const gate = (network: string) => previewed("dev-app-ready", [unknownStringValue, `proxyNetwork=${network}`]);
+        expect(await of(rule, [gate("seaser-rezept-tagebuch-prod-internal")])).toEqual([
+            `${rule}: app health gate dev-app-ready connects the app to the prod internal network seaser-rezept-tagebuch-prod-internal as its proxy network, so the reverse proxy's side is a database network; ` +
+                "fix: npm run stack -- config dev set proxyNetwork seaser-network (the reverse proxy's own network, which no environment owns)",
+        ]);
+        expect(await of(rule, [gate("seaser-rezept-tagebuch-dev-internal")])).toEqual([expect.stringContaining("connects the app to the dev internal network")]);
+        expect(await of(rule, [gate("seaser-network")])).toEqual([]);
+        expect(await of(rule, [previewed("dev-app-standby", ["seaser-rezept-tagebuch-dev", unknownStringValue, [], "seaser-rezept-tagebuch-dev-volume"])])).toEqual([]);
+    });
 });
 
 describe("what the program registers passes every rule", () => {
@@ -168,6 +209,25 @@ describe("what the program registers passes every rule", () => {
         // The rules really looked at this stack's resources.
         expect(seen.filter((r) => r.type === TYPES.container).length).toBe(stack === "test" ? 1 : 2);
         expect(await violations(seen)).toEqual([]);
+    });
+
+    it.each(ENVIRONMENTS)("the %s stack as a real preview hands it over: every rule judges it, none reads a value the preview does not know", async (stack) => {
+        // Before `up`, every resource's id is unknown, and so is an image's imageId (an output the provider computes).
+        const config = stack === "test" ? { ...validConfig(stack), appEnabled: "true", appImage: "localhost/seaser-rezept-tagebuch:rezept_version_12_11_2025_002" } : validConfig(stack);
+        const run = await runProgram(stack, config, { mockId: () => "", imageId: () => undefined as unknown as string });
+        const raw = (name: string) => run.resources.find((r) => r.name === name)!.inputs;
+        // The unknowns a real `pulumi preview` of dev showed: the gate's container id, the standby's image id, the containers' image.
+        expect(raw(`${stack}-app-ready`).triggers).toEqual([unknownStringValue, "proxyNetwork=seaser-network"]);
+        expect(raw(`${stack}-app-standby`).triggers[1]).toBe(unknownStringValue);
+        expect(raw(`${stack}-app-container`).image).toBe(unknownStringValue);
+        expect(await violations(run.resources.map((r) => asPreviewed(stack, r)))).toEqual([]);
+        // And still refuses what it should, from the values a preview knows.
+        const seen = run.resources.map((r) => asSeen(stack, r));
+        const gate = seen.find((r) => r.name === `${stack}-app-ready`)!;
+        gate.props = unknownCheckingProxy({ ...gate.props, triggers: [unknownStringValue, "proxyNetwork=seaser-rezept-tagebuch-prod-internal"] });
+        expect(await violations(seen.map((r) => r === gate ? r : { ...r, props: unknownCheckingProxy(r.props) }))).toEqual([
+            expect.stringMatching(new RegExp(`^proxy-network-not-internal: app health gate ${stack}-app-ready connects the app to the prod internal network`)),
+        ]);
     });
 
     it("and a program whose app points at prod's database fails the policy", async () => {
