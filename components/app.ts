@@ -4,7 +4,7 @@ import * as docker from "@pulumi/docker";
 import { EnvironmentName } from "../lib/environments";
 import { renderAppEnv } from "../lib/appEnv";
 import { renderAppReadyScript } from "../lib/readiness";
-import { renderStandbyRemoval, renderStandbyScript, renderSwitchLines, SwitchoverSpec } from "../lib/switchover";
+import { renderStandbyRemoval, renderStandbyScript, SwitchoverSpec } from "../lib/switchover";
 import { Database } from "./database";
 import { DeployGate, hostCommand } from "./hostCommand";
 import { dataVolume, hostImage, ownedContainer } from "./hostResources";
@@ -108,7 +108,7 @@ export class App<E extends EnvironmentName> extends pulumi.ComponentResource {
             create: renderAppReadyScript({
                 environment: args.environment, scope: args.gate.scope, container: args.containerName, timeoutSeconds: args.gate.timeoutSeconds,
                 rollback: `npm run stack -- config ${args.environment} set appImage <the tag before: npm run stack -- output ${args.environment} appImageTag>, then npm run stack -- up ${args.environment}`,
-            }, renderSwitchLines(switchover)),
+            }, switchover),
             // A new container id is a new container: gate it. The proxy network is named here for the policy pack.
             triggers: [this.container.id, `proxyNetwork=${args.proxyNetwork}`],
         }, { parent: this, dependsOn: [this.container] });

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { BackupSpec, renderBackupScript, renderBackupUnits, renderRestoreScript } from "../lib/backup";
+import { BackupSpec, backupScriptFile, renderBackupScript, renderBackupUnits, renderRestoreScript, restoreScriptFile } from "../lib/backup";
 import { OffsiteSpec, offsiteScriptFile, renderDrillUnits, renderOffsitePasswordInstall, renderOffsitePasswordRemove, renderOffsiteScript } from "../lib/offsite";
 import { baseBackupScriptFile, PitrSpec, pitrScriptFile, renderBaseBackupScript, renderPitrScript, renderPitrUnits, renderWalUploadScript, walUnitName, walUploadScriptFile } from "../lib/pitr";
 import { scriptPathInUnit } from "../lib/systemd";
@@ -53,7 +53,7 @@ export class Backups extends pulumi.ComponentResource {
             update: "true",
             triggers: Object.entries(args.risks).map(([what, value]) => `${what}=${value ?? ""}`),
         }, { parent: this, dependsOn: [args.hostCheck] });
-        const script = `backup-${spec.environment}.sh`;
+        const script = backupScriptFile(spec.environment);
         const offsite = args.offsite && { ...spec, ...args.offsite.spec };
         const offsiteScript = offsiteScriptFile(spec.environment);
         const offsitePath = offsite && scriptPathInUnit(spec.scope, offsiteScript);
@@ -69,7 +69,7 @@ export class Backups extends pulumi.ComponentResource {
                 }) : {}),
             },
             scripts: {
-                [script]: renderBackupScript(spec), [`restore-${spec.environment}.sh`]: renderRestoreScript(spec),
+                [script]: renderBackupScript(spec), [restoreScriptFile(spec.environment)]: renderRestoreScript(spec),
                 ...(offsite ? { [offsiteScript]: renderOffsiteScript(offsite) } : {}),
                 ...(pitr ? {
                     [walUploadScriptFile(spec.environment)]: renderWalUploadScript(pitr),

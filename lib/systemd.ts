@@ -1,5 +1,5 @@
-import { quote } from "shell-quote";
 import { EnvironmentName, PROJECT, unitName } from "./environments";
+import { renderHostScript } from "./hostScript";
 
 export type SystemdScope = "user" | "system";
 
@@ -39,8 +39,6 @@ export type UnitFiles = Readonly<Record<string, string>>;
 
 export const PODMAN = "/usr/bin/podman";
 
-/** One shell word, in single quotes: read back exactly as given. */
-export const shellWord = (value: string) => `'${value.replace(/'/g, "'\\''")}'`;
 const STOP_SECONDS = 30;
 
 /** Where a scope's unit files live; `$HOME` is expanded by the install script. */
@@ -172,7 +170,7 @@ export function renderUnits(spec: BootSpec): UnitFiles {
     return units;
 }
 
-/** Where a scope's scripts live (the backup and restore scripts the timers and the operator run). */
+/** Where a scope's scripts live (the backup and restore scripts the timers and the operator run); `$HOME` is expanded on the host (host/lib/scope.sh). */
 export function scriptDirectory(scope: SystemdScope): string {
     return scope === "user" ? `$HOME/.local/lib/${PROJECT}` : `/usr/local/lib/${PROJECT}`;
 }
@@ -187,99 +185,36 @@ function enabledUnits(units: UnitFiles): string[] {
     return Object.keys(units).filter((name) => /^\[Install\]$/m.test(units[name]));
 }
 
-/** Lines every script starts with: strict mode, the scope's systemctl and a loud failure naming the unit. */
-export function scriptPrelude(spec: Pick<BootSpec, "environment" | "scope">, purpose: string): string[] {
-    const user = spec.scope === "user";
-    return [
-        "#!/bin/sh",
-        `# ${purpose} the systemd units of the Pulumi stack ${PROJECT}/${spec.environment}. Generated: do not edit.`,
-        "set -eu",
-        ...(user ? ['XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/run/user/$(id -u)}"', "export XDG_RUNTIME_DIR"] : []),
-        `unit_dir="${unitDirectory(spec.scope)}"`,
-        "unit_ctl() {",
-        `    unit=$1; shift`,
-        `    if ! systemctl ${user ? "--user " : ""}"$@" "$unit"; then`,
-        `        echo "${PROJECT}: systemctl ${user ? "--user " : ""}$* $unit failed; see: journalctl ${user ? "--user " : ""}-u $unit" >&2`,
-        "        exit 1",
-        "    fi",
-        "}",
-        "reload() {",
-        `    systemctl ${user ? "--user " : ""}daemon-reload || { echo "${PROJECT}: systemctl daemon-reload failed" >&2; exit 1; }`,
-        "}",
-    ];
-}
-
 /**
- * Where the install script lists what it installed (`unit NAME` and `script NAME` lines), so that
- * the next install can remove what it no longer installs.
+ * Where the install script lists what it installed (`unit NAME` and `script NAME` lines), in the
+ * script folder, so that the next install can remove what it no longer installs.
  */
-const installedList = (env: string) => `"$script_dir"/.installed-${env}`;
+const installedList = (env: string) => `.installed-${env}`;
 
 /**
- * The install script: removes what an earlier install of the stack put there and this one does
- * not (a unit stopped and disabled first), writes the units and scripts atomically (temp file,
- * then rename), reloads systemd, enables and starts the units that have an [Install] section,
- * database first, and lists what it installed. Idempotent; it touches only the files it names
- * and those it listed before. So a setting that adds or drops files (off-host backups, the app)
- * is an update in place: the containers that stay keep running.
+ * The install script (host/install-units.sh): removes what an earlier install of the stack put
+ * there and this one does not (a unit stopped and disabled first), writes the units and scripts
+ * atomically (temp file, then rename), reloads systemd, enables and starts the units that have an
+ * [Install] section, database first, and lists what it installed. Idempotent; it touches only the
+ * files it names and those it listed before. So a setting that adds or drops files (off-host
+ * backups, the app) is an update in place: the containers that stay keep running.
  */
 export function renderInstallScript(spec: BootSpec, units: UnitFiles, scripts: Readonly<Record<string, string>> = {}): string {
-    const enabled = enabledUnits(units);
-    const user = spec.scope === "user" ? "--user " : "";
-    const list = installedList(spec.environment);
-    const names = [...Object.keys(units).map((name) => `unit ${name}`), ...Object.keys(scripts).map((name) => `script ${name}`)];
-    return [
-        ...scriptPrelude(spec, "Installs"),
-        'mkdir -p "$unit_dir"',
-        `script_dir="${scriptDirectory(spec.scope)}"`,
-        'mkdir -p "$script_dir"',
-        `if [ -f ${list} ]; then`,
-        "    while read -r kind name; do",
-        `        case "$kind/$name" in ${names.map((n) => quote([n.replace(" ", "/")])).join("|")}) continue ;; esac`,
-        '        case $kind in',
-        `            unit) if [ -e "$unit_dir/$name" ]; then systemctl ${user}disable --now "$name" || true; rm -f "$unit_dir/$name"; echo "${PROJECT}: removed $name"; fi ;;`,
-        '            script) rm -f "$script_dir/$name" ;;',
-        "        esac",
-        `    done < ${list}`,
-        "fi",
-        "write_file() {",
-        '    tmp="$1/.$2.tmp.$$"',
-        "    printf '%s' \"$3\" > \"$tmp\"",
-        '    chmod "$4" "$tmp"',
-        '    mv -f "$tmp" "$1/$2"',
-        "}",
-        'write_unit() { write_file "$unit_dir" "$1" "$2" 644; }',
-        ...Object.keys(units).map((name) => `write_unit ${quote([name])} ${quote([units[name]])}`),
-        ...Object.keys(scripts).map((name) => `write_file "$script_dir" ${quote([name])} ${quote([scripts[name]])} 755`),
-        // The list as soon as the files are there: an install whose start fails has put them there all the same.
-        `write_file "$script_dir" .installed-${spec.environment} ${quote([`${names.join("\n")}\n`])} 644`,
-        "reload",
-        ...enabled.map((name) => `unit_ctl ${quote([name])} enable`),
-        ...enabled.map((name) => `unit_ctl ${quote([name])} start`),
-        `echo "${PROJECT}: installed ${[...Object.keys(units), ...Object.keys(scripts)].join(" ")}"`,
-        "",
-    ].join("\n");
+    return renderHostScript("install-units.sh", {
+        environment: spec.environment, units, scripts, enabled: enabledUnits(units).join("\n"), installed_list: installedList(spec.environment), scope: spec.scope,
+    });
 }
 
-/** The remove script: stops and disables this stack's units and deletes their files and scripts; volumes, backups and other stacks are untouched. */
+/** The remove script (host/remove-units.sh): stops and disables this stack's units and deletes their files and scripts; volumes, backups and other stacks are untouched. */
 export function renderRemoveScript(spec: BootSpec, units: UnitFiles, scripts: Readonly<Record<string, string>> = {}): string {
     // Timers and the app before the database: the reverse of start.
     const enabled = enabledUnits(units).reverse();
-    const others = Object.keys(units).filter((name) => !enabled.includes(name));
-    return [
-        ...scriptPrelude(spec, "Removes"),
-        ...enabled.flatMap((name) => [
-            `if [ -e "$unit_dir"/${quote([name])} ]; then`,
-            `    unit_ctl ${quote([name])} disable --now`,
-            `    rm -f "$unit_dir"/${quote([name])}`,
-            "fi",
-        ]),
-        ...others.map((name) => `rm -f "$unit_dir"/${quote([name])}`),
-        `script_dir="${scriptDirectory(spec.scope)}"`,
-        ...Object.keys(scripts).map((name) => `rm -f "$script_dir"/${quote([name])}`),
-        `rm -f ${installedList(spec.environment)}`,
-        "reload",
-        `echo "${PROJECT}: removed ${[...enabled, ...others, ...Object.keys(scripts)].join(" ")}"`,
-        "",
-    ].join("\n");
+    return renderHostScript("remove-units.sh", {
+        environment: spec.environment,
+        disable: enabled.join("\n"),
+        others: Object.keys(units).filter((name) => !enabled.includes(name)).join("\n"),
+        scripts: Object.keys(scripts).join("\n"),
+        installed_list: installedList(spec.environment),
+        scope: spec.scope,
+    });
 }

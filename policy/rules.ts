@@ -1,9 +1,9 @@
-import { parse } from "shell-quote";
 import type { ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import * as policyProxy from "@pulumi/policy/proxy";
 import { appEnvProblems, parseEnvLines } from "../lib/appEnv";
 import { ENVIRONMENTS, EnvironmentName, environmentNames, unitName } from "../lib/environments";
 import { checkAppImage, checkPinnedImage } from "../lib/imageRef";
+import { readScriptFiles } from "../lib/hostScript";
 import { foreignVolumeOwner, internalNetworkOwner } from "../lib/isolation";
 import { PODMAN } from "../lib/systemd";
 
@@ -262,16 +262,12 @@ export const proxyNetworkNotInternal: ResourceValidationPolicy = {
     },
 };
 
-/** The containers a unit file starts, read from the installer's triggers (`<unit file>\n<content>`). */
+/** The containers a unit file starts, read from the installer's parameters (its `units`, lib/systemd.ts renderInstallScript). */
 function startedByUnits(commands: Seen[]): Set<string> {
     const started = new Set<string>();
     for (const command of commands) {
-        // The install script writes each unit on a line of its own as `write_unit NAME CONTENT`, shell-quoted
-        // (lib/systemd.ts renderInstallScript); each is read back from where its line starts.
-        const script = String(command.props.create ?? "");
-        for (const line of script.matchAll(/^write_unit /gm)) {
-            const [, file, content] = parse(script.slice(line.index));
-            if (typeof file !== "string" || typeof content !== "string") continue;
+        const units = readScriptFiles(String(command.props.create ?? ""), "units");
+        for (const [file, content] of Object.entries(units)) {
             for (const match of content.matchAll(new RegExp(`^ExecStartPre=${PODMAN} start (\\S+)$`, "gm"))) {
                 if (unitName(match[1]) === file) started.add(match[1]);
             }

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { BACKUP_FILE, BackupSpec, renderBackupScript, renderBackupUnits, renderRestoreScript } from "../lib/backup";
 import { EnvironmentName, environmentNames } from "../lib/environments";
+import { readScriptParams } from "../lib/hostScript";
 import { renderInstallScript, renderRemoveScript, scriptPathInUnit } from "../lib/systemd";
 import { ProgramRun, runProgram, TYPES, validConfig } from "./harness";
 
@@ -362,7 +363,6 @@ describe("the backup before a risky deploy, in the program", () => {
     it("writes into backupDir, a folder per stack, keeping what backupKeep and backupMaxAgeDays say", async () => {
         const run = await runProgram("prod", { ...validConfig("prod"), backupDir: "/srv/backups/", backupKeep: "5", backupMaxAgeDays: "7" });
         const script = backupOf(run, "prod").inputs.create as string;
-        expect(script).toContain('dir="/srv/backups/prod"');
-        expect(script).toContain('if [ "$rank" -gt 5 ] || [ -n "$(find "$file" -mmin +10080)" ]; then');
+        expect(readScriptParams(script)).toMatchObject({ backup_dir: "/srv/backups/prod", keep: "5", max_age_minutes: "10080" });
     });
 });

@@ -9,6 +9,7 @@ import {
 } from "../lib/pitr";
 import { scriptPathInUnit } from "../lib/systemd";
 import { ConfigError, parseStackConfig } from "../lib/config";
+import { readScriptParams } from "../lib/hostScript";
 import { runProgram, TYPES, validConfig } from "./harness";
 
 const PASSWORD = "restic-repository-s3cret";
@@ -82,8 +83,9 @@ describe("the PITR scripts and units", () => {
 
     it("the WAL upload backs the archive up read-only, tagged wal and with its cluster, never with the password on a command line", () => {
         const script = renderWalUploadScript(spec("prod"));
-        expect(script).toContain("restic_mount='seaser-postgres-wal:/wal:ro'");
-        expect(script).toContain('restic_creating backup --quiet --host rezept-tagebuch-prod --tag wal --tag "cluster-$cluster" /wal/wal-archive');
+        expect(readScriptParams(script)).toMatchObject({ wal_volume: "seaser-postgres-wal", restic_host: "rezept-tagebuch-prod" });
+        expect(script).toContain('restic_mount="$wal_volume:/wal:ro"');
+        expect(script).toContain('restic_creating backup --quiet --host "$restic_host" --tag wal --tag "cluster-$cluster" /wal/wal-archive');
         expect(script).not.toContain(PASSWORD);
     });
 
@@ -91,9 +93,10 @@ describe("the PITR scripts and units", () => {
         const script = renderBaseBackupScript(spec("prod"));
         expect(script).toContain("pg_basebackup -D - -F tar -X none");
         expect(script).toContain('--tag base --tag "cluster-$cluster" "/backup/$base.tar" "/backup/$base.cluster"');
-        expect(script).toContain(`pg_archivecleanup ${WAL_ARCHIVE} "$keep_from"`);
-        expect(script).toContain("--tag base --group-by host,tags --keep-last 1 --keep-within 30d");
-        expect(script).toContain("--tag wal --group-by host,tags --keep-last 1 --keep-hourly 24 --keep-daily 30");
+        expect(readScriptParams(script)).toMatchObject({ wal_archive: WAL_ARCHIVE, max_age_days: "30", restic_host: "rezept-tagebuch-prod" });
+        expect(script).toContain('pg_archivecleanup "$wal_archive" "$keep_from"');
+        expect(script).toContain('--tag base --group-by host,tags --keep-last 1 --keep-within "${max_age_days}d"');
+        expect(script).toContain('--tag wal --group-by host,tags --keep-last 1 --keep-hourly 24 --keep-daily "$max_age_days"');
     });
 
     it.each(["user", "system"] as const)("units pass systemd-analyze verify with no output (%s scope): WAL every 30 s within 1 s, base backup nightly", (scope) => {
@@ -524,7 +527,7 @@ describe("the pitr setting", () => {
         ]);
         const install = on.ofType(TYPES.localCommand).find((r) => r.name === "prod-boot-install")!.inputs.create as string;
         for (const file of ["pitr-prod.sh", "pitr-wal-prod.sh", "pitr-base-prod.sh", "rezept-tagebuch-wal-prod.timer", "rezept-tagebuch-base-backup-prod.timer"]) expect(install).toContain(file);
-        expect(install).toContain("unit_ctl rezept-tagebuch-wal-prod.timer enable");
+        expect(readScriptParams(install).enabled.split("\n")).toContain("rezept-tagebuch-wal-prod.timer");
 
         for (const off of [await runProgram("prod", { ...validConfig("prod"), ...offsite, pitr: "false" }), await runProgram("prod", validConfig("prod"))]) {
             expect(off.ofType(TYPES.volume).map((v) => v.name)).not.toContain("prod-db-wal");

@@ -162,7 +162,7 @@ afterAll(async () => {
 function copyProject(dir: string, projectYaml: unknown, stacks: Record<string, Record<string, StackValue>>) {
     const project = join(dir, "project");
     mkdirSync(join(project, "scripts"), { recursive: true });
-    for (const entry of ["index.ts", "components", "lib", "tsconfig.json", "package.json", "policy"]) cpSync(join(root, entry), join(project, entry), { recursive: true });
+    for (const entry of ["index.ts", "components", "lib", "host", "tsconfig.json", "package.json", "policy"]) cpSync(join(root, entry), join(project, entry), { recursive: true });
     for (const script of ["stack.sh", "pulumi-cli.js", "pulumi-tools.sh"]) copyFileSync(join(root, "scripts", script), join(project, "scripts", script));
     symlinkSync(join(root, "node_modules"), join(project, "node_modules"));
     writeFileSync(join(project, "Pulumi.yaml"), stringify(projectYaml));

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { EnvironmentName, ENVIRONMENTS, environmentNames } from "../lib/environments";
+import { readScriptFiles, readScriptParams } from "../lib/hostScript";
 import { fakeImageId, ProgramRun, runProgram, TYPES, validConfig, withoutSecrets } from "./harness";
 
 /**
@@ -146,16 +147,14 @@ export function describeStack(env: EnvironmentName, config: Record<string, strin
 
         it("installs exactly its own units, after its containers passed their health gates", () => {
             const installer = run.find(TYPES.localCommand, `${env}-boot-install`);
-            const units = Object.keys(run.outputs.systemdUnits as object);
-            for (const unit of units) {
-                expect(installer.inputs.create).toContain(`write_unit ${unit} `);
-                expect(installer.inputs.delete).toContain(`disable --now`);
-                expect(installer.inputs.delete).toContain(unit);
-            }
-            const installed = [...(installer.inputs.create as string).matchAll(/write_unit ([\w.-]+\.(?:service|timer)) /g)].map((m) => m[1]);
-            expect(installed.sort()).toEqual(units.sort());
+            const units = run.outputs.systemdUnits as Record<string, string>;
+            // The installer's parameters: the units with their content, and what its removal stops and deletes.
+            expect(readScriptFiles(installer.inputs.create, "units")).toEqual(units);
+            const removal = readScriptParams(installer.inputs.delete);
+            expect(installer.inputs.delete).toContain("disable --now");
+            expect([...removal.disable.split("\n"), ...removal.others.split("\n").filter(Boolean)].sort()).toEqual(Object.keys(units).sort());
             // ...and the backup and restore scripts, whose content also re-installs.
-            const scripts = [...(installer.inputs.create as string).matchAll(/write_file "\$script_dir" ([\w.-]+\.sh) /g)].map((m) => m[1]);
+            const scripts = Object.keys(readScriptFiles(installer.inputs.create, "scripts"));
             expect(scripts.sort()).toEqual([`backup-${env}.sh`, `restore-${env}.sh`]);
             // Only another scope replaces it; another set of files is an update (test/systemd.test.ts).
             expect(installer.inputs.triggers).toEqual(["scope=user"]);
@@ -170,7 +169,7 @@ export function describeStack(env: EnvironmentName, config: Record<string, strin
             only(dbReady.dependencies, `${env}-db-container`);
             // Runs again for every new container, and only then.
             expect(dbReady.inputs.triggers).toEqual([`${env}-db-container-id`]);
-            expect(dbReady.inputs.create).toContain(`container=${names.dbContainer}`);
+            expect(readScriptParams(dbReady.inputs.create).container).toBe(names.dbContainer);
             expect(dbReady.inputs.create).toContain("ALTER ROLE");
             expect(dbReady.inputs.delete).toBeUndefined();
             if (!hasApp) return;
@@ -179,15 +178,15 @@ export function describeStack(env: EnvironmentName, config: Record<string, strin
             only(appReady.dependencies, `${env}-app-container`);
             // The proxy network is named in the triggers (policy/rules.ts reads it there): another one gates again.
             expect(appReady.inputs.triggers).toEqual([`${env}-app-container-id`, "proxyNetwork=seaser-network"]);
-            expect(appReady.inputs.create).toContain(`container=${names.appContainer}`);
+            expect(readScriptParams(appReady.inputs.create).container).toBe(names.appContainer);
             expect(appReady.inputs.create).not.toContain("ALTER ROLE");
             // Only once healthy does the app join the proxy network, and the standby go.
             const create = appReady.inputs.create as string;
             expect(create.indexOf('podman network connect "$network" "$container"')).toBeGreaterThan(create.indexOf("is healthy"));
-            expect(create).toContain(`standby=${names.appContainer}-standby`);
+            expect(readScriptParams(create).standby).toBe(`${names.appContainer}-standby`);
             const standby = run.find(TYPES.localCommand, `${env}-app-standby`);
             expect(appContainer().dependencies.map((urn) => urn.split("::").pop())).toContain(`${env}-app-standby`);
-            expect(standby.inputs.create).toContain(`app=${names.appContainer}`);
+            expect(readScriptParams(standby.inputs.create).app).toBe(names.appContainer);
             expect(standby.inputs.delete).toContain(`${names.appContainer}-standby`);
         });
 

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { renderAppReadyScript } from "../lib/readiness";
-import { renderStandbyRemoval, renderStandbyScript, renderSwitchLines, standbyName, SwitchoverSpec } from "../lib/switchover";
+import { renderStandbyRemoval, renderStandbyScript, standbyName, SwitchoverSpec } from "../lib/switchover";
 
 const spec: SwitchoverSpec = {
     environment: "dev", container: "seaser-rezept-tagebuch-dev", proxyNetwork: "seaser-network",
@@ -70,7 +70,7 @@ process.exit(3);
 describe("the standby that answers under the app's name while a deploy replaces it", () => {
     it.each([
         ["standby", renderStandbyScript(spec)],
-        ["gate", renderAppReadyScript({ environment: "dev", scope: "user", container: APP, timeoutSeconds: 5, rollback: "x" }, renderSwitchLines(spec))],
+        ["gate", renderAppReadyScript({ environment: "dev", scope: "user", container: APP, timeoutSeconds: 5, rollback: "x" }, spec)],
     ])("the %s script passes shellcheck", (_what, script) => {
         const result = spawnSync("shellcheck", ["--shell=sh", "-"], { input: script, encoding: "utf8" });
         expect(result.stdout).toBe("");
@@ -128,7 +128,7 @@ describe("the standby that answers under the app's name while a deploy replaces 
 });
 
 describe("the switch in the app's health gate", () => {
-    const gate = renderAppReadyScript({ environment: "dev", scope: "user", container: APP, timeoutSeconds: 5, rollback: "x" }, renderSwitchLines(spec));
+    const gate = renderAppReadyScript({ environment: "dev", scope: "user", container: APP, timeoutSeconds: 5, rollback: "x" }, spec);
     const healthyOnce = (script: string) => script.replace('until podman healthcheck run "$container"', 'until true');
 
     it("connects the healthy app to the proxy network, then stops the standby once the proxy can have looked the name up again", () => {

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { fakeHost } from "./fakeHost";
 import { ENVIRONMENTS, environmentNames } from "../lib/environments";
+import { readScriptFiles } from "../lib/hostScript";
 import { BootSpec, renderInstallScript, renderRemoveScript, renderUnits, SystemdScope, waitForHealthyCommand } from "../lib/systemd";
 import { runProgram, TYPES, validConfig } from "./harness";
 
@@ -292,7 +293,7 @@ describe("the command resource installs in place when content changes, and repla
         expect(remote.inputs.connection).toMatchObject({ host: "rezept.example", user: "seaser", port: 22 });
         expect(JSON.stringify(remote.wireInputs)).toContain("key-material");
         expect(JSON.stringify(remote.wireInputs.connection.privateKey ?? remote.wireInputs.connection)).toContain("1b47061264138c4ac30d75fd1eb44270");
-        expect(remote.inputs.create).toContain("write_unit container-seaser-postgres.service");
+        expect(Object.keys(readScriptFiles(remote.inputs.create, "units"))).toContain("container-seaser-postgres.service");
         expect(run.find(TYPES.provider, "podman").inputs.host).toBe("unix:///tmp/podman.sock");
     });
 });
