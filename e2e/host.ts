@@ -91,20 +91,37 @@ const STALE_DAYS = 7;
 export function rootfs(name: string, packages: string, suite = "bookworm"): string {
     const dir = rootfsDir(name, packages);
     const complete = join(dir, ".complete");
-    if (existsSync(complete)) {
-        utimesSync(complete, new Date(), new Date());
-        return dir;
-    }
+    // Both hosts' test files run at once and both need the image root file system: one builds it, the
+    // other waits for its .complete. The builder holds a folder as its lock; one older than a debootstrap
+    // can take is a killed run's.
+    const lock = `${dir}.building`;
     mkdirSync(WORK, { recursive: true });
-    for (const entry of readdirSync(WORK).filter((e) => e === name || new RegExp(`^${name}-[0-9a-f]{12}$`).test(e))) {
-        const other = join(WORK, entry);
-        const used = existsSync(join(other, ".complete")) ? statSync(join(other, ".complete")).mtimeMs : 0;
-        if (other !== dir && Date.now() - used > STALE_DAYS * 86_400_000) removeTree(other);
+    for (;;) {
+        if (existsSync(complete)) {
+            utimesSync(complete, new Date(), new Date());
+            return dir;
+        }
+        try {
+            mkdirSync(lock);
+            break;
+        } catch {
+            if (Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > 1_200_000) rmSync(lock, { recursive: true, force: true });
+            else spawnSync("sleep", ["2"]);
+        }
     }
-    removeTree(dir);
-    must("debootstrap", ["--variant=minbase", `--include=${packages}`, suite, dir, MIRROR], { timeoutMs: 900_000 });
-    writeFileSync(complete, "");
-    return dir;
+    try {
+        for (const entry of readdirSync(WORK).filter((e) => e === name || new RegExp(`^${name}-[0-9a-f]{12}$`).test(e))) {
+            const other = join(WORK, entry);
+            const used = existsSync(join(other, ".complete")) ? statSync(join(other, ".complete")).mtimeMs : 0;
+            if (other !== dir && Date.now() - used > STALE_DAYS * 86_400_000) removeTree(other);
+        }
+        removeTree(dir);
+        must("debootstrap", ["--variant=minbase", `--include=${packages}`, suite, dir, MIRROR], { timeoutMs: 900_000 });
+        writeFileSync(complete, "");
+        return dir;
+    } finally {
+        rmSync(lock, { recursive: true, force: true });
+    }
 }
 
 /**
