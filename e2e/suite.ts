@@ -555,6 +555,10 @@ export function suiteOn(distribution: Distribution, only?: readonly string[]): v
     const runUnit = (unit: string) => {
         const since = host.must(["date", "+@%s"]).trim();
         const result = host.exec(["systemctl", "--user", "start", unit], { timeoutMs: 900_000 });
+        // The unit's own output reaches journald through a stream that may still be unread when systemctl returns
+        // (one run read the journal without the script's last line, its failure message): --sync returns once
+        // everything logged before it is stored (journalctl(1)).
+        host.asRoot(["journalctl", "--sync"]);
         const journal = host.exec(["journalctl", "--user", "-u", unit, "--since", since, "--no-pager", "-o", "cat"]).stdout
             .split("\n").filter((line) => !/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ \+0000 UTC m=/.test(line)).join("\n");
         return { status: result.status, journal };
