@@ -12,7 +12,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ENVIRONMENTS, EnvironmentName, environmentNames, unitName } from "../lib/environments";
-import { HostStacks, pulumiToolsDir } from "./pulumi";
+import { CheckoutStacks, pulumiToolsDir } from "./pulumi";
 import { BootSummary, parsePollLines, summarizeBoot } from "./bootPoll";
 import { must, SystemdHost, USER } from "./host";
 import { benchFigure, mergeBenchReport } from "./report";
@@ -198,7 +198,7 @@ describe("boot against what operators use today (issue 12)", () => {
     }, () => undefined);
     measure("this-project", async () => {
         // Deployed as the operator does: `npm run stack -- up <env>` on the host, through the real engine.
-        const stacks = HostStacks.install(host);
+        const stacks = CheckoutStacks.install(host);
         for (const env of ENVIRONMENTS) stacks.up(env, stackConfig(env));
     }, (summary) => {
         for (const [app, seen] of Object.entries(summary.apps)) {

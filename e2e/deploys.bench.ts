@@ -17,7 +17,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { environmentNames } from "../lib/environments";
 import { Outage } from "./bootPoll";
-import { engineEvents, HostStacks, pulumiToolsDir } from "./pulumi";
+import { CheckoutStacks, engineEvents, pulumiToolsDir } from "./pulumi";
 import { Distribution, SystemdHost } from "./host";
 import { pollDuring, proxyBody, proxyStatus, startProxy, watchName } from "./proxy";
 import { benchFigure, mergeBenchReport } from "./report";
@@ -50,7 +50,7 @@ for (const distribution of DISTRIBUTIONS) describe(`deploys and crashes through 
     let host!: SystemdHost;
     const { appContainer, dbContainer } = environmentNames("dev");
     const runs: Run[] = [];
-    let stacks!: HostStacks;
+    let stacks!: CheckoutStacks;
     let nginxVersion = "";
     let target = "";
     let dbImage: string = IMAGES.postgres;
@@ -112,7 +112,7 @@ for (const distribution of DISTRIBUTIONS) describe(`deploys and crashes through 
         host.boot(pulumiToolsDir()); // seaser-network: made by the README's host block
         host.importImages({ postgres: [IMAGES.postgres], app: [IMAGES.app, IMAGES.appNext], nginx: [IMAGES.nginx] });
         host.buildImage(DB_IMAGE_NEXT, POSTGRES_NEXT);
-        stacks = HostStacks.install(host);
+        stacks = CheckoutStacks.install(host);
         stacks.up("dev", stackConfig("dev"));
         stacks.up("prod", stackConfig("prod"));
         const proxy = startProxy(host, IMAGES.nginx);

@@ -66,7 +66,7 @@ function copyCheckout(target: string, nodeModules: string): void {
  * the real tools from `tools`, and `environment` (e.g. DOCKER_SSH_OPTS) for the CLI and its providers.
  * `remove()` deletes it all.
  */
-export function laptop(host: SystemdHost, tools: string, environment: Record<string, string>): HostStacks & { remove(): void } {
+export function laptop(host: SystemdHost, tools: string, environment: Record<string, string>): CheckoutStacks & { remove(): void } {
     const dir = mkdtempSync(join(tmpdir(), "rezept-laptop-"));
     chmodSync(dir, 0o700);
     copyCheckout(join(dir, "checkout"), join(ORIGIN, "node_modules"));
@@ -77,7 +77,7 @@ export function laptop(host: SystemdHost, tools: string, environment: Record<str
         local: (path) => path,
         own: () => undefined,
     };
-    const stacks = new HostStacks(host, join(dir, "checkout"), place, {
+    const stacks = new CheckoutStacks(host, join(dir, "checkout"), place, {
         PATH: process.env.PATH ?? "/usr/bin:/bin", PULUMI_TOOLS_DIR: tools, PULUMI_HOME: join(dir, "pulumi-home"),
         PULUMI_BACKEND_URL: `file://${join(dir, "state")}`, PULUMI_CONFIG_PASSPHRASE_FILE: join(dir, "passphrase"), ...environment,
     });
@@ -175,7 +175,7 @@ export function onHost(host: SystemdHost): Place {
  * The stacks of one checkout, driven through `npm run stack` as the operator drives them: by default
  * on the host, in `project` there (a folder of the host).
  */
-export class HostStacks {
+export class CheckoutStacks {
     /** Each stack's secrets as the CLI encrypted them, by value: encrypting one costs a CLI run. */
     private readonly ciphertexts = new Map<string, string>();
 
@@ -183,26 +183,26 @@ export class HostStacks {
         private readonly extraEnvironment: Record<string, string> = {}) {}
 
     /** The checkout copied into the host and the operator's passphrase file (README, "The two commands"). */
-    static install(host: SystemdHost, project = PROJECT_DIR): HostStacks {
+    static install(host: SystemdHost, project = PROJECT_DIR): CheckoutStacks {
         installCheckout(host, project);
         host.must(["sh", "-euc", `install -d -m 0700 "$(dirname "$1")" && (umask 077; printf '%s\\n' e2e-passphrase-not-a-secret > "$1")`, "sh", PASSPHRASE_FILE]);
-        return new HostStacks(host, project);
+        return new CheckoutStacks(host, project);
     }
 
     /**
      * A second clone of the checkout at `dir` in the host (an operator's other clone, a CI runner's
      * workspace), with this one's stack files, as a clone of the repository they are committed to has them.
      */
-    clone(dir: string): HostStacks {
+    clone(dir: string): CheckoutStacks {
         installCheckout(this.host, dir);
         this.host.must(["sh", "-c", 'cp "$0"/Pulumi.*.yaml "$1"/', join(this.project), dir]);
-        return new HostStacks(this.host, dir);
+        return new CheckoutStacks(this.host, dir);
     }
 
     /** Moves the checkout to `to` (as `mv` would); the stacks it deployed stay in the state of the host's user. */
-    moveTo(to: string): HostStacks {
+    moveTo(to: string): CheckoutStacks {
         this.host.must(["mv", this.project, to]);
-        return new HostStacks(this.host, to);
+        return new CheckoutStacks(this.host, to);
     }
 
     /** What `npm run stack` runs with on the host: Node.js and the tools where they are mounted. */

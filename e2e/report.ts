@@ -91,7 +91,7 @@ export interface HostReport {
     readonly podman: string;
     readonly systemd: string;
     readonly aardvark_dns: string;
-    /** The real Pulumi tools the host's scenarios ran under (e2e/pulumi.ts HostStacks.versions). */
+    /** The real Pulumi tools the host's scenarios ran under (e2e/pulumi.ts CheckoutStacks.versions). */
     readonly tools: Readonly<Record<string, string>>;
     readonly scenarios: string[];
 }

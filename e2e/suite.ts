@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ENVIRONMENTS, EnvironmentName, environmentNames, unitName } from "../lib/environments";
-import { DeployError, Deployment, HostStacks, laptop, PROJECT_DIR, pulumiToolsDir } from "./pulumi";
+import { DeployError, Deployment, CheckoutStacks, laptop, PROJECT_DIR, pulumiToolsDir } from "./pulumi";
 import { Distribution, must, NODE_IN_HOST, OperatorKey, operatorKey, SystemdHost, USER } from "./host";
 import { HostReport, mergeReport, scenarioKey } from "./report";
 import { now, round, sleep, waitFor } from "./wait";
@@ -81,7 +81,7 @@ export function suiteOn(distribution: Distribution, only?: readonly string[]): v
     // Made in beforeAll: a run filtered to the other host neither copies nor boots this one.
     let host!: SystemdHost;
     /** The stacks as the operator has them on the host: `npm run stack` in a checkout there (e2e/pulumi.ts). */
-    let stacks!: HostStacks;
+    let stacks!: CheckoutStacks;
     /** Each stack's last `pulumi up`: its configuration, steps and outputs. */
     const deployed = new Map<EnvironmentName, Deployment>();
     /** `npm run stack -- up <env>` with `config`; remembered as the stack's last deploy, failed or not. */
@@ -136,7 +136,7 @@ export function suiteOn(distribution: Distribution, only?: readonly string[]): v
         host = SystemdHost.create(hostName, distribution);
         host.boot(PULUMI_TOOLS);
         host.importImages({ postgres: [IMAGES.postgres, IMAGES.postgresChanged], app: [IMAGES.app, IMAGES.appNext], nginx: [IMAGES.nginx] });
-        stacks = HostStacks.install(host);
+        stacks = CheckoutStacks.install(host);
         for (const env of ENVIRONMENTS) await deploy(env, stackConfig(env));
         report.hosts[distribution] = { ...host.versions(), tools: stacks.versions("dev"), scenarios: [] };
         await waitFor("every container healthy after the first deploy", allHealthy, 180);
