@@ -43,7 +43,7 @@ const PROJECT_DEFAULTS: Record<string, string> = Object.fromEntries(Object.entri
  * Copies this checkout's files (tracked and new, as a clone of it would have them) into `dir` inside
  * the host, owned by its user, with node_modules the mounted one: a clone at another path.
  */
-export function installCheckout(host: SystemdHost, dir: string): void {
+function installCheckout(host: SystemdHost, dir: string): void {
     copyCheckout(join(host.root, dir), NODE_MODULES_IN_HOST);
     host.asRoot(["chown", "-R", `${USER.name}:${USER.name}`, dir]);
 }
@@ -125,6 +125,9 @@ export function printed(events: EngineEvent[]): string {
         .map((event) => `${event.diagnosticEvent.prefix ?? ""}${event.diagnosticEvent.message}`).join("");
 }
 
+/** Whether a step of a resource of `type` changes the host: the providers' resources do; the stack, the components and the provider instances do not. */
+const changesHost = (type: string) => !type.startsWith("pulumi:") && !type.startsWith(`${PROJECT}:`);
+
 /** "replace Container dev-app-container": a step's op, its resource type's last word and its name. */
 export function stepLabel(op: string, urn: string): string {
     const [type, name] = urn.split("::").slice(-2);
@@ -140,8 +143,7 @@ export function stepsOf(events: EngineEvent[]): { steps: string[]; timeline: { s
         const [kind, body] = Object.entries(event).find(([key]) => !["sequence", "timestamp"].includes(key)) ?? [];
         if (!kind || !["resourcePreEvent", "resOutputsEvent", "resOpFailedEvent"].includes(kind)) continue;
         const { op, urn, type } = body.metadata as { op: string; urn: string; type: string };
-        // What changes the host: the providers' resources, not the stack, the components or the provider instances.
-        if (["same", "read", "refresh"].includes(op) || type.startsWith("pulumi:") || type.startsWith(`${PROJECT}:`)) continue;
+        if (["same", "read", "refresh"].includes(op) || !changesHost(type)) continue;
         const key = `${op} ${urn}`;
         if (kind === "resourcePreEvent") { started.set(key, event.timestamp); continue; }
         const step = `${kind === "resOpFailedEvent" ? "failed " : ""}${stepLabel(op, urn)}`;
@@ -299,7 +301,7 @@ export class CheckoutStacks {
         const stdout = this.must(this.preview(env, ["--json", ...args]), `npm run stack -- preview ${env}`);
         const steps = JSON.parse(stdout.slice(stdout.indexOf("{"))).steps as { op: string; urn: string }[] | undefined;
         const type = (urn: string) => urn.split("::").at(-2)!.split("$").pop()!;
-        return (steps ?? []).filter((step) => step.op !== "same" && !type(step.urn).startsWith("pulumi:") && !type(step.urn).startsWith(`${PROJECT}:`))
+        return (steps ?? []).filter((step) => step.op !== "same" && changesHost(type(step.urn)))
             .map((step) => stepLabel(step.op, step.urn));
     }
 

@@ -1,5 +1,4 @@
 import { createHash } from "node:crypto";
-import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { SECRET_KEYS } from "../lib/config";
 import { PROJECT } from "../lib/environments";
@@ -126,13 +125,11 @@ export async function startRecording(stack: string, imageId: (reference: string)
  * Runs index.ts for `stack` under mocks with the given config (keys without the
  * project prefix) and records every registered resource with its options.
  * A test file may call it many times: each call starts from fresh modules.
- * `projectDir` runs another checkout's index.ts with that folder as the working
- * directory, as the CLI runs a project (its Pulumi.<stack>.yaml files are read from there).
  */
 export async function runProgram(
     stack: string,
     config: Record<string, string>,
-    opts: { secretKeys?: string[]; imageId?: (reference: string) => string; mockId?: MockId; recorder?: Recorder; projectDir?: string } = {},
+    opts: { secretKeys?: string[]; imageId?: (reference: string) => string; mockId?: MockId; recorder?: Recorder } = {},
 ): Promise<ProgramRun> {
     const recorder = opts.recorder ?? await startRecording(stack, opts.imageId, opts.mockId);
     const warnings: string[] = [];
@@ -145,21 +142,15 @@ export async function runProgram(
     const warn = pulumi.log.warn;
     (pulumi.log as any).warn = (message: string) => { warnings.push(message); return Promise.resolve(); };
     let outputs: Record<string, unknown>;
-    const cwd = process.cwd();
     try {
-        try {
-            const { vi } = await import("vitest");
-            vi.resetModules();
-            if (opts.projectDir) process.chdir(opts.projectDir);
-            outputs = { ...(await (opts.projectDir ? import(join(opts.projectDir, "index.ts")) : import("../index"))) };
-        } finally {
-            (pulumi.log as any).warn = warn;
-        }
-        // The program's callbacks run until registrations settle, all in the project's folder.
-        await recorder.settle();
+        const { vi } = await import("vitest");
+        vi.resetModules();
+        outputs = { ...(await import("../index")) };
     } finally {
-        process.chdir(cwd);
+        (pulumi.log as any).warn = warn;
     }
+    // The program's callbacks run until registrations settle.
+    await recorder.settle();
 
     return {
         ...recorder,
