@@ -1,6 +1,6 @@
 import { spawnSync, SpawnSyncReturns } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -267,7 +267,11 @@ export class SystemdHost {
         const pristine = rootfs(rootfsName, packages, suite);
         const images = rootfs("image-rootfs", IMAGE_PACKAGES);
         for (const file of ["postgres-entrypoint.sh", "app.py", "probe.py"]) {
-            cpSync(join(__dirname, "images", file), join(images, "usr/local/lib", file));
+            // Both hosts' test files copy into the shared image root file system at once: cpSync over a file
+            // the other is copying failed with ENOENT on its unlink (a CI run). A copy renamed into place is atomic.
+            const target = join(images, "usr/local/lib", file);
+            cpSync(join(__dirname, "images", file), `${target}.${process.pid}`);
+            renameSync(`${target}.${process.pid}`, target);
         }
         run("podman", ["rm", "-f", "-t", "5", name]);
         const root = join(WORK, `${name}-rootfs`);
