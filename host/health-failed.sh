@@ -10,8 +10,7 @@
 # shellcheck source=lib/health-alert.sh
 . "$(dirname "$0")/lib/health-alert.sh"
 if [ "$(state_get check_failed)" = 1 ]; then exit 0; fi
-tmp=$(mktemp -d) || exit 1
-trap 'rm -rf "$tmp"' EXIT
+make_tmp 1
 # systemd gives an OnFailure= unit the failed unit's result (systemd.exec(5), $MONITOR_SERVICE_RESULT).
 printf '%s\n%s\n' "rezept-tagebuch $environment on $host: the health check did not run ($health_unit.service: ${MONITOR_SERVICE_RESULT:-failed}, exit ${MONITOR_EXIT_STATUS:-unknown})" \
     "  fix: journalctl ${user_opt}-u $health_unit.service -n 50; then: npm run stack -- up $environment (re-installs the check)" > "$tmp/check"

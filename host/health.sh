@@ -45,8 +45,7 @@ for arg in "$@"; do
     esac
 done
 command -v podman >/dev/null 2>&1 || { echo "health: podman is not on PATH ($PATH)" >&2; exit 2; }
-tmp=$(mktemp -d) || exit 2
-trap 'rm -rf "$tmp"' EXIT
+make_tmp 2
 rows="$tmp/rows"
 : > "$rows"
 # One row per check: ok, name, detail, fix; tabs and newlines in what was seen become spaces.
@@ -88,9 +87,11 @@ version_check() {
 
 container_checks "$db_container" database "$db_unit"
 if [ -n "$app" ]; then
-    app_env="$tmp/app.env"
-    if podman container inspect --format '{{range .Config.Env}}{{println .}}{{end}}' "$app" > "$app_env" 2>/dev/null; then have_env=1; else have_env=0; fi
-    env_value() { sed -n "s/^$1=//p" "$app_env" | head -n 1; }
+    # The app's environment holds its passwords: kept in a variable, never in a file. A file in $tmp outlived a
+    # check ended by its unit's timeout: dash runs no EXIT trap for a script a signal ends.
+    if app_env=$(podman container inspect --format '{{range .Config.Env}}{{println .}}{{end}}' "$app" 2>/dev/null); then have_env=1; else have_env=0; fi
+    env_value() { printf '%s\n' "$app_env" | sed -n "s/^$1=//p" | head -n 1; }
+    env_has() { printf '%s\n' "$app_env" | grep -q "^$1="; }
     db_status=$(podman container inspect --format '{{.State.Status}}' "$db_container" 2>/dev/null)
     # A query as the app logs in: to its POSTGRES_HOST over the network, its user, its password (in the
     # environment only). psql runs in the database container, whose image has it; the name resolves
@@ -128,13 +129,13 @@ if [ -n "$app" ]; then
     if [ "$have_env" -eq 1 ]; then
         problems=
         pg_host=$(env_value POSTGRES_HOST)
-        grep -q '^POSTGRES_HOST=' "$app_env" || problems="POSTGRES_HOST is unset, not the $environment database ($db_container)"
+        env_has POSTGRES_HOST || problems="POSTGRES_HOST is unset, not the $environment database ($db_container)"
         [ -z "$problems" ] && [ "$pg_host" != "$db_container" ] && problems="POSTGRES_HOST is \"$pg_host\", not the $environment database ($db_container)"
         if [ -z "$dev_mode" ]; then
-            grep -q '^DEV_MODE=' "$app_env" && problems="${problems:+$problems; }DEV_MODE is set in $environment; it belongs to dev only"
+            env_has DEV_MODE && problems="${problems:+$problems; }DEV_MODE is set in $environment; it belongs to dev only"
         else
             current_dev_mode=$(env_value DEV_MODE)
-            if ! grep -q '^DEV_MODE=' "$app_env"; then problems="${problems:+$problems; }DEV_MODE is unset in $environment, expected \"$dev_mode\""
+            if ! env_has DEV_MODE; then problems="${problems:+$problems; }DEV_MODE is unset in $environment, expected \"$dev_mode\""
             elif [ "$current_dev_mode" != "$dev_mode" ]; then problems="${problems:+$problems; }DEV_MODE is \"$current_dev_mode\" in $environment, expected \"$dev_mode\""; fi
         fi
         # A refresh finds the stack's container gone and the next up creates it, once the name is free.

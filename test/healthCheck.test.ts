@@ -1,5 +1,5 @@
-import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -243,6 +243,37 @@ describe("the installed health check", () => {
         writeFileSync(join(host.state, "version-answer"), 'say "hi"\\\there\n500');
         const json = JSON.parse(host.check("--json").stdout);
         expect(json.environments[0].checks.find((c: { ok: boolean }) => !c.ok).detail).toBe('HTTP 500, version "say "hi"\\ here", expected 200 and "v1.2.3"');
+    });
+
+    /** Runs the timer's check until it hangs in the login check (a database that does not answer), then ends it with `signal` as systemd would: sent to every process of its control group (here: its process group). */
+    const endedMidRun = async (signal: NodeJS.Signals) => {
+        const host = fakeHost("dev");
+        const tmp = mkdtempSync(join(tmpdir(), "health-tmp-"));
+        const podman = join(host.state, "..", "bin", "podman");
+        writeFileSync(podman, readFileSync(podman, "utf8").replace('"exec --env")\n', `"exec --env")\n    touch "$S/login-started"; sleep 30\n`));
+        const run = spawn("sh", [host.script, "--alert"], { env: { PATH: `${join(host.state, "..", "bin")}:/usr/bin:/bin`, HOME: host.home, TMPDIR: tmp }, detached: true, stdio: "ignore" });
+        const ended = new Promise<number | null>((done) => run.on("exit", (code) => done(code)));
+        for (let waited = 0; !existsSync(join(host.state, "login-started")); waited += 50) {
+            expect(waited, "the check reached the login").toBeLessThan(10_000);
+            await new Promise((done) => setTimeout(done, 50));
+        }
+        process.kill(-run.pid!, signal);
+        const code = await ended;
+        const left = spawnSync("find", [tmp, "-mindepth", "1"], { encoding: "utf8" }).stdout.trim().split("\n").filter(Boolean);
+        const withPassword = spawnSync("grep", ["-rl", PASSWORD, tmp], { encoding: "utf8" }).stdout.trim();
+        rmSync(tmp, { recursive: true, force: true });
+        return { code, left, withPassword };
+    };
+
+    it("ended by its unit's timeout (SIGTERM) mid-run, it leaves no file behind", async () => {
+        const { code, left } = await endedMidRun("SIGTERM");
+        expect(left).toEqual([]);
+        expect(code).toBe(143);
+    });
+
+    it("killed mid-run (SIGKILL, no trap runs), no file it leaves holds the app's password", async () => {
+        const { withPassword } = await endedMidRun("SIGKILL");
+        expect(withPassword).toBe("");
     });
 
     it("refuses an unknown argument, exit 2", () => {

@@ -19,6 +19,15 @@ health_dir=$config_dir
 state_file="$health_dir/$state_file"
 webhook_file="$health_dir/$webhook_file"
 host=$(uname -n)
+# make_tmp CODE: $tmp, a private folder removed when the script ends, also when a signal ends it (the unit's
+# timeout sends SIGTERM; dash runs no EXIT trap for a script a signal ends, only for one that calls exit).
+make_tmp() {
+    tmp=$(mktemp -d) || exit "$1"
+    trap 'rm -rf "$tmp"' EXIT
+    trap 'exit 129' HUP
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+}
 state_get() { sed -n "s/^$1=\([0-9]*\)$/\1/p" "$state_file" 2>/dev/null | tail -n 1; }
 state_write() {
     mkdir -p "$health_dir"
