@@ -7,9 +7,11 @@ import { App } from "./components/app";
 import { Backups } from "./components/backups";
 import { BootUnits } from "./components/bootUnits";
 import { HostCheck } from "./components/hostCheck";
-import { HealthCheck } from "./components/healthCheck";
+import { DeployWindow, HealthCheck } from "./components/healthCheck";
 import { DRILL_RESULT_FILE } from "./lib/offsite";
 import { walVolumeName } from "./lib/pitr";
+import { HealthSettings } from "./lib/healthUnits";
+import { BootSpec, bootGraceSeconds, renderUnits } from "./lib/systemd";
 
 const config = readStackConfig();
 config.warnings.forEach((warning) => pulumi.log.warn(warning));
@@ -52,6 +54,37 @@ const backups = new Backups(`${env}-backup`, {
         ...(config.backup.offsite?.pitr ? { pitr: "on" } : {}),
     },
 });
+const bootSpec: BootSpec = {
+    environment: env,
+    scope: config.boot.scope,
+    dbContainer: names.dbContainer,
+    appContainer: config.app && names.appContainer,
+    dbHealthTimeoutSeconds: config.boot.dbHealthTimeoutSeconds,
+};
+// The check runs on the host from what the stack installs there: nothing of this machine or checkout.
+const health: HealthSettings = {
+    environment: env,
+    scope: config.boot.scope,
+    connection: config.connection.kind,
+    dbContainer: names.dbContainer,
+    appContainer: config.app && names.appContainer,
+    version: config.app?.version,
+    appPort: config.app?.port,
+    proxyUrl: config.health.proxyUrl,
+    units: { ...renderUnits(bootSpec), ...backups.files.units },
+    alertCommand: config.health.alertCommand,
+    alertRepeatMinutes: config.health.alertRepeatMinutes,
+    intervalMinutes: config.health.intervalMinutes,
+    drillResultFile: config.backup.offsite && `${config.backup.directory}/${DRILL_RESULT_FILE}`,
+    bootGraceSeconds: bootGraceSeconds(bootSpec),
+};
+const deployWindow = new DeployWindow(`${env}-deploy-window`, {
+    settings: health,
+    configuration: config,
+    deployTimeoutSeconds: config.deployTimeoutSeconds,
+    connection: config.connection,
+    hostCheck: hostCheck.command,
+});
 const network = new EnvironmentNetwork(env, { environment: env, networkName: names.internalNetwork }, opts);
 const database = new Database(`${env}-db`, {
     environment: env,
@@ -66,7 +99,7 @@ const database = new Database(`${env}-db`, {
     adoptVolume: config.adoptDbDataVolume,
     pitr: config.backup.offsite?.pitr ?? false,
     gate,
-    after: [backups.beforeDeploy],
+    after: [backups.beforeDeploy, deployWindow.opened],
 }, opts);
 
 const app = config.app && new App(`${env}-app`, {
@@ -83,42 +116,22 @@ const app = config.app && new App(`${env}-app`, {
     secretEnv: config.app.secretEnv,
     adoptVolume: config.adoptAppDataVolume,
     gate,
-    after: [backups.beforeDeploy],
+    after: [backups.beforeDeploy, deployWindow.opened],
 }, opts);
 
 const boot = new BootUnits(`${env}-boot`, {
-    spec: {
-        environment: env,
-        scope: config.boot.scope,
-        dbContainer: database.containerName,
-        appContainer: app?.containerName,
-        dbHealthTimeoutSeconds: config.boot.dbHealthTimeoutSeconds,
-    },
+    spec: bootSpec,
     connection: config.connection,
     containers: app ? [database.ready, app.ready] : [database.ready],
     extra: backups.files,
 });
 
-// The check runs on the host from what the stack installs there: nothing of this machine or checkout.
 new HealthCheck(`${env}-health`, {
-    settings: {
-        environment: env,
-        scope: config.boot.scope,
-        connection: config.connection.kind,
-        dbContainer: database.containerName,
-        appContainer: app?.containerName,
-        version: config.app?.version,
-        appPort: config.app?.port,
-        proxyUrl: config.health.proxyUrl,
-        units: boot.units,
-        alertCommand: config.health.alertCommand,
-        alertRepeatMinutes: config.health.alertRepeatMinutes,
-        intervalMinutes: config.health.intervalMinutes,
-        drillResultFile: config.backup.offsite && `${config.backup.directory}/${DRILL_RESULT_FILE}`,
-    },
+    settings: deployWindow.settings,
     webhookUrl: config.health.alertWebhookUrl,
     connection: config.connection,
     dependsOn: [boot.installer],
+    deployWindow,
 });
 
 export const environment = env;

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { HealthSettings, renderHealthInstallScript, renderHealthRemoveScript, renderHealthStateRemoveScript } from "../lib/healthUnits";
+import { createHash } from "node:crypto";
+import { deployWindowSeconds, HealthSettings, renderDeployWindowScript, renderHealthInstallScript, renderHealthRemoveScript, renderHealthStateRemoveScript } from "../lib/healthUnits";
 import { HostConnection, hostCommand } from "./hostCommand";
 
 /** HealthCheckArgs describe the parameters to a HealthCheck component. */
@@ -12,6 +13,52 @@ export interface HealthCheckArgs {
     readonly connection: HostConnection;
     /** Installed after the units it checks. */
     readonly dependsOn: pulumi.Resource[];
+    /** The window this deploy opened: closed once the check is installed (the same settings as this check's). */
+    readonly deployWindow: DeployWindow;
+}
+
+/** DeployWindowArgs describe the parameters to a DeployWindow component. */
+export interface DeployWindowArgs {
+    /** The check the deploy installs at its end. */
+    readonly settings: HealthSettings;
+    /** The stack's configuration as read, secrets included: any change of it may change what the check sees. */
+    readonly configuration: object;
+    /** The gates' bound (deployTimeoutSeconds), from which the window's longest time follows (deployWindowSeconds). */
+    readonly deployTimeoutSeconds: number;
+    readonly connection: HostConnection;
+    /** Nothing runs on a host before it passed the stack's host check. */
+    readonly hostCheck: pulumi.Resource;
+}
+
+const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+
+/**
+ * Opens the deploy window on the host before a deploy changes the stack: the containers depend on
+ * it, and HealthCheck closes it once the check that expects the new state is installed. In between
+ * the check does not page for what it sees: a zero-downtime deploy pages nobody.
+ */
+export class DeployWindow extends pulumi.ComponentResource {
+    readonly opened: command.local.Command | command.remote.Command;
+    /**
+     * What a deploy may change that the check sees: the configuration, secrets included (hashed, and a secret in
+     * state, as it follows from the passwords: a new password replaces the database), and the check as rendered
+     * (the tags and unit files it expects). A change opens the window before anything changes, and closes it at the end.
+     */
+    readonly triggers: pulumi.Input<unknown[]>;
+    readonly seconds: number;
+    readonly settings: HealthSettings;
+
+    constructor(name: string, args: DeployWindowArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("rezept-tagebuch:index:DeployWindow", name, {}, opts);
+        this.settings = args.settings;
+        this.seconds = deployWindowSeconds(args.deployTimeoutSeconds);
+        this.triggers = [sha256(renderHealthInstallScript(args.settings)), pulumi.output(args.configuration).apply((all: unknown) => sha256(JSON.stringify(all)))];
+        this.opened = hostCommand(`${name}-open`, args.connection, {
+            create: renderDeployWindowScript(args.settings, "open", this.seconds),
+            triggers: this.triggers,
+        }, { parent: this, dependsOn: [args.hostCheck] });
+        this.registerOutputs({});
+    }
 }
 
 /**
@@ -43,6 +90,12 @@ export class HealthCheck extends pulumi.ComponentResource {
             stdin: pulumi.secret(args.webhookUrl ?? ""),
             triggers,
         }, { parent: this, dependsOn: [...args.dependsOn, this.state], deleteBeforeReplace: true });
+        // Runs whenever the window was opened (the same triggers), after the check is installed.
+        const window = args.deployWindow;
+        hostCommand(`${name}-deployed`, args.connection, {
+            create: renderDeployWindowScript(window.settings, "close", window.seconds),
+            triggers: window.triggers,
+        }, { parent: this, dependsOn: [this.installer] });
         this.registerOutputs({});
     }
 }

@@ -8,7 +8,7 @@
 import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ENVIRONMENTS, EnvironmentName, environmentNames, unitName } from "../lib/environments";
 import { DeployError, Deployment, CheckoutStacks, laptop, PROJECT_DIR, pulumiToolsDir } from "./pulumi";
@@ -171,63 +171,77 @@ export function suiteOn(distribution: Distribution, only?: readonly string[]): v
         timings.second_up_all_stacks_s = round(now() - startedAt);
     });
 
-    scenario("reboot", async (timings) => {
-        const { bootedAt, shutdownSeconds } = host.reboot();
-        timings.shutdown_s = round(shutdownSeconds);
-        // A clean shutdown: every unit stopped its container (podman stop gives up after 120 s and kills).
-        expect(shutdownSeconds).toBeLessThan(60);
-        const firstHealthy = new Map<string, number>();
-        // The database's own record of passing healthchecks: podman keeps the last few, so collect them as they come.
-        const dbPassedAt = new Map<string, number>();
-        const deadline = now() + 240;
-        while (firstHealthy.size < allContainers().length && now() < deadline) {
-            for (const container of allContainers()) {
-                if (!firstHealthy.has(container) && healthy(container)) firstHealthy.set(container, now());
-            }
-            for (const env of ENVIRONMENTS) {
-                const db = names(env).dbContainer;
-                const log = JSON.parse(host.exec(["podman", "inspect", "--format", "{{json .State.Health.Log}}", db]).stdout || "null") ?? [];
-                for (const entry of log) {
-                    const start = Date.parse(entry.Start) / 1000;
-                    if (entry.ExitCode === 0 && start >= bootedAt) dbPassedAt.set(db, Math.min(dbPassedAt.get(db) ?? Infinity, start));
+    scenario("reboot", async (timings, details) => {
+        // Every stack's check every 5 s, through the shutdown, the boot and after: a boot that comes up healthy
+        // pages nobody (before: Persistent=true ran a missed check at boot, before the containers were up).
+        const since = now();
+        await withHealthTimerEvery(ENVIRONMENTS, 5, async () => {
+            const { bootedAt, shutdownSeconds } = host.reboot();
+            timings.shutdown_s = round(shutdownSeconds);
+            // A clean shutdown: every unit stopped its container (podman stop gives up after 120 s and kills).
+            expect(shutdownSeconds).toBeLessThan(60);
+            const firstHealthy = new Map<string, number>();
+            // The database's own record of passing healthchecks: podman keeps the last few, so collect them as they come.
+            const dbPassedAt = new Map<string, number>();
+            const deadline = now() + 240;
+            while (firstHealthy.size < allContainers().length && now() < deadline) {
+                for (const container of allContainers()) {
+                    if (!firstHealthy.has(container) && healthy(container)) firstHealthy.set(container, now());
                 }
+                for (const env of ENVIRONMENTS) {
+                    const db = names(env).dbContainer;
+                    const log = JSON.parse(host.exec(["podman", "inspect", "--format", "{{json .State.Health.Log}}", db]).stdout || "null") ?? [];
+                    for (const entry of log) {
+                        const start = Date.parse(entry.Start) / 1000;
+                        if (entry.ExitCode === 0 && start >= bootedAt) dbPassedAt.set(db, Math.min(dbPassedAt.get(db) ?? Infinity, start));
+                    }
+                }
+                await sleep(250);
             }
-            await sleep(250);
-        }
-        expect([...firstHealthy.keys()].sort(), "containers healthy after the reboot").toEqual(allContainers().sort());
+            expect([...firstHealthy.keys()].sort(), "containers healthy after the reboot").toEqual(allContainers().sort());
 
-        const since = (container: string) => round(firstHealthy.get(container)! - bootedAt);
-        timings.boot_to_db_healthy_s = Math.max(...ENVIRONMENTS.map((env) => since(names(env).dbContainer)));
-        timings.boot_to_app_healthy_s = Math.max(...appEnvs.map((env) => since(names(env).appContainer)));
-        for (const env of ENVIRONMENTS) timings[`boot_to_${env}_db_healthy_s`] = since(names(env).dbContainer);
-        for (const env of appEnvs) timings[`boot_to_${env}_app_healthy_s`] = since(names(env).appContainer);
+            const since = (container: string) => round(firstHealthy.get(container)! - bootedAt);
+            timings.boot_to_db_healthy_s = Math.max(...ENVIRONMENTS.map((env) => since(names(env).dbContainer)));
+            timings.boot_to_app_healthy_s = Math.max(...appEnvs.map((env) => since(names(env).appContainer)));
+            for (const env of ENVIRONMENTS) timings[`boot_to_${env}_db_healthy_s`] = since(names(env).dbContainer);
+            for (const env of appEnvs) timings[`boot_to_${env}_app_healthy_s`] = since(names(env).appContainer);
 
-        for (const env of appEnvs) {
-            const { appContainer, dbContainer } = names(env);
-            const events = appEvents(appContainer).filter((e) => e.t >= bootedAt);
-            const started = events.find((e) => e.event === "start");
-            const queries = events.filter((e) => e.event === "db-query");
-            expect(started, `${appContainer} started after the reboot`).toBeDefined();
-            // The app never ran against a database that was not there yet...
-            expect(queries[0]?.ok, `${appContainer}'s first database query after boot`).toBe(true);
-            // ...because it started only after its database passed a healthcheck.
-            expect(dbPassedAt.has(dbContainer), `${dbContainer} passed a healthcheck after boot`).toBe(true);
-            expect(started!.t).toBeGreaterThanOrEqual(dbPassedAt.get(dbContainer)!);
-        }
-        // Once healthy, an app answers without server errors.
-        for (const env of appEnvs) {
-            const statuses = probeRequests(names(env).appContainer, "/api/recipes", 50);
-            expect(statuses, `${env} app after reboot`).toEqual({ 200: 50 });
-        }
-        expect(recipes(names("prod").appContainer)).toContain("PROD-ONLY Kaiserschmarrn");
-        // PostgreSQL was shut down cleanly, not killed: no crash recovery at start.
+            for (const env of appEnvs) {
+                const { appContainer, dbContainer } = names(env);
+                const events = appEvents(appContainer).filter((e) => e.t >= bootedAt);
+                const started = events.find((e) => e.event === "start");
+                const queries = events.filter((e) => e.event === "db-query");
+                expect(started, `${appContainer} started after the reboot`).toBeDefined();
+                // The app never ran against a database that was not there yet...
+                expect(queries[0]?.ok, `${appContainer}'s first database query after boot`).toBe(true);
+                // ...because it started only after its database passed a healthcheck.
+                expect(dbPassedAt.has(dbContainer), `${dbContainer} passed a healthcheck after boot`).toBe(true);
+                expect(started!.t).toBeGreaterThanOrEqual(dbPassedAt.get(dbContainer)!);
+            }
+            // Once healthy, an app answers without server errors.
+            for (const env of appEnvs) {
+                const statuses = probeRequests(names(env).appContainer, "/api/recipes", 50);
+                expect(statuses, `${env} app after reboot`).toEqual({ 200: 50 });
+            }
+            expect(recipes(names("prod").appContainer)).toContain("PROD-ONLY Kaiserschmarrn");
+            // PostgreSQL was shut down cleanly, not killed: no crash recovery at start.
+            for (const env of ENVIRONMENTS) {
+                // PostgreSQL logs to stderr, which podman logs replays on stderr.
+                const { stdout, stderr } = host.exec(["podman", "logs", "--since", new Date(bootedAt * 1000).toISOString(), names(env).dbContainer]);
+                const log = stdout + stderr;
+                expect(log, names(env).dbContainer).toContain("database system was shut down at");
+                expect(log).not.toContain("was interrupted");
+            }
+            await sleep(12_000); // two more runs of each check, with everything up
+        });
         for (const env of ENVIRONMENTS) {
-            // PostgreSQL logs to stderr, which podman logs replays on stderr.
-            const { stdout, stderr } = host.exec(["podman", "logs", "--since", new Date(bootedAt * 1000).toISOString(), names(env).dbContainer]);
-            const log = stdout + stderr;
-            expect(log, names(env).dbContainer).toContain("database system was shut down at");
-            expect(log).not.toContain("was interrupted");
+            const runs = healthRuns(env, since);
+            timings[`${env}_health_runs`] = runs.finished;
+            timings[`${env}_health_runs_quiet_for_the_boot`] = runs.quiet.length;
+            details[`${env}_health_quiet`] = runs.quiet.slice(0, 2);
+            expect(runs.finished, `${env}'s check ran through the reboot`).toBeGreaterThanOrEqual(3);
         }
+        expect(alerts().filter((alert) => alert.at >= since && alert.kind !== "recovered").map((alert) => alert.text)).toEqual([]);
     });
 
     scenario("crash", async (timings) => {
@@ -392,10 +406,23 @@ export function suiteOn(distribution: Distribution, only?: readonly string[]): v
     scenario("deploy-zero-downtime", async (timings, details) => {
         // An app-only deploy (a new tag): the old version answers until the new one passed its health gate.
         const appImage = deployed.get("dev")!.config.appImage === IMAGES.appNext ? IMAGES.app : IMAGES.appNext;
-        const seen = await deployBehindProxy("app_image", { appImage }, timings, details);
+        // With dev's check running every 5 s and its alerts going to the sink: a deploy pages nobody. Before the
+        // deploy window, the check between the new container and its own re-install expected the old tag: FAILING.
+        const since = now();
+        const seen = await withHealthTimerEvery(["dev"], 5, async () => {
+            const deployment = await deployBehindProxy("app_image", { appImage }, timings, details);
+            await sleep(12_000); // two more runs, against the check the deploy installed
+            return deployment;
+        });
         expect(replacedBy(seen.result)).toEqual(["dev-app-container"]);
         expect(JSON.parse(get(names("dev").appContainer, "/api/version").body).version).toBe(appImage.split(":").pop());
         expectNoOutage("app_image", seen);
+        const runs = healthRuns("dev", since);
+        timings.health_runs = runs.finished;
+        timings.health_runs_quiet_for_the_deploy = runs.quiet.length;
+        details.health_quiet = runs.quiet.slice(0, 3);
+        expect(runs.finished, "the check ran during the deploy").toBeGreaterThanOrEqual(3);
+        expect(alerts().filter((alert) => alert.at >= since && alert.environment === "dev" && alert.kind !== "recovered").map((alert) => alert.text)).toEqual([]);
     });
 
     scenario("deploy-rollback", async (timings, details) => {
@@ -989,11 +1016,68 @@ export function suiteOn(distribution: Distribution, only?: readonly string[]): v
         expect(planAdoption(observe(env, "user", true, adoptExec), n, true)).toMatchObject({ adopted: true, steps: [] });
     });
 
+    type Alert = { via: string; at: number; environment: string; kind: string; text: string };
+    const alertDir = () => join(host.root, ALERT_DIR);
+    /**
+     * An alert command's text, by its first line (lib/healthUnits.ts): "rezept-tagebuch <env> on <host> FAILING: ...",
+     * "... still failing: ...", "... recovered: ..."; the self-watch's "rezept-tagebuch <env> on <host>: the health
+     * check did not run (...)" and "...: the health check runs again (...)".
+     */
+    const commandAlertHead = (head: string): { environment: string; kind: string } => {
+        const match = /^rezept-tagebuch (\S+) on \S+(?: (FAILING|still failing|recovered):|: the health check (did not run|runs again) )/.exec(head);
+        const kinds: Record<string, string> = { FAILING: "failing", "still failing": "reminder", recovered: "recovered", "did not run": "check-failed", "runs again": "check-recovered" };
+        return { environment: match?.[1] ?? "unreadable", kind: kinds[match?.[2] ?? match?.[3] ?? ""] ?? "unreadable" };
+    };
+    /** Every alert received, oldest first: the command's text files and the webhook's JSON. */
+    const alerts = (): Alert[] => (existsSync(alertDir()) ? readdirSync(alertDir()) : [])
+        .filter((file) => /^(command|webhook)-\d+\.(txt|json)$/.test(file))
+        .map((file) => {
+            const [via, stamp] = file.split(/[-.]/);
+            const content = readFileSync(join(alertDir(), file), "utf8");
+            const at = Number(stamp) / 1e9; // nanoseconds since the epoch, the host's clock (= this one's)
+            if (via === "webhook") {
+                const json = JSON.parse(content) as { environment: string; kind: string; text: string };
+                return { via, at, environment: json.environment, kind: json.kind, text: json.text };
+            }
+            return { via, at, ...commandAlertHead(content.split("\n")[0]), text: content };
+        })
+        .sort((a, b) => a.at - b.at);
+    const alertList = () => alerts().map((a) => `${a.via} ${a.environment} ${a.kind}`).sort();
+    const byKind = (kind: string) => alerts().filter((a) => a.kind === kind);
+    /** Empties the alert folder; the folder stays, as the receiver's bind mount is the folder itself. */
+    const clearAlerts = () => {
+        for (const file of existsSync(alertDir()) ? readdirSync(alertDir()) : []) rmSync(join(alertDir(), file), { force: true });
+    };
+
+    /**
+     * Runs `work` while `env`'s installed check runs every `seconds` (a drop-in over its timer's OnCalendar=,
+     * as an operator's healthIntervalMinutes would, only faster), so that whatever `work` does meets several runs.
+     */
+    const withHealthTimerEvery = async <T>(envs: readonly EnvironmentName[], seconds: number, work: () => Promise<T>): Promise<T> => {
+        const timers = envs.map((env) => `${healthUnitName(env)}.timer`);
+        const dropIns = timers.map((timer) => `${UNIT_DIR}/${timer}.d/e2e-every.conf`);
+        for (const dropIn of dropIns) {
+            host.must(["sh", "-c", `mkdir -p ${dirname(dropIn)} && printf '%s\\n' '[Timer]' 'OnCalendar=' 'OnCalendar=*:*:0/${seconds}' 'AccuracySec=1s' > ${dropIn}`]);
+        }
+        host.must(["sh", "-c", `systemctl --user daemon-reload && systemctl --user restart ${timers.join(" ")}`]);
+        try {
+            return await work();
+        } finally {
+            host.exec(["sh", "-c", `rm -f ${dropIns.join(" ")} && systemctl --user daemon-reload && systemctl --user restart ${timers.join(" ")}`]);
+        }
+    };
+    /** The runs of `env`'s installed check since `since` (seconds), from its journal: each run's lines, and whether it alerted. */
+    const healthRuns = (env: EnvironmentName, since: number) => {
+        host.exec(["journalctl", "--user", "--sync"]);
+        const journal = host.exec(["journalctl", "--user", "-u", `${healthUnitName(env)}.service`, "--since", `@${Math.floor(since)}`, "-o", "cat", "--no-pager"]).stdout;
+        return { finished: journal.split("\n").filter((line) => line.startsWith("Finished ")).length, quiet: journal.split("\n").filter((line) => line.includes("failing, no alert:")) };
+    };
+
     /**
      * Runs `work` with `env`'s health timer stopped (and no run of it under way): making a fault takes a
      * moment (a unit stopping stops the app first, a container recreated by hand is briefly gone), and a
-     * check in that moment alerts about it, then no more while it stays failing; so does a deploy's passing
-     * state (new containers before their units). The check runs again once it is in place.
+     * check in that moment alerts about it, then no more while it stays failing. The check runs again once
+     * the fault is in place. Never around a deploy: its window keeps the check from paging (deploy-zero-downtime).
      */
     const withTimerPaused = async (env: EnvironmentName, work: () => unknown) => {
         const timer = `${healthUnitName(env)}.timer`;
@@ -1076,39 +1160,6 @@ http.server.ThreadingHTTPServer(("127.0.0.1", ${WEBHOOK_PORT}), Receiver).serve_
         /** What the stack installed for its check: units, timer and scripts (not the webhook file or the state). */
         const installedCheck = (env: EnvironmentName) => host.must(["sh", "-c",
             `cat ${UNIT_DIR}/${checkService(env)} ${UNIT_DIR}/${healthUnitName(env)}.timer ${UNIT_DIR}/${failedService(env)} ${healthScript(env)} ${HEALTH_DIR}/${checkFailedScriptFile(env)}`]);
-
-        type Alert = { via: string; at: number; environment: string; kind: string; text: string };
-        const alertDir = () => join(host.root, ALERT_DIR);
-        /**
-         * An alert command's text, by its first line (lib/healthUnits.ts): "rezept-tagebuch <env> on <host> FAILING: ...",
-         * "... still failing: ...", "... recovered: ..."; the self-watch's "rezept-tagebuch <env> on <host>: the health
-         * check did not run (...)" and "...: the health check runs again (...)".
-         */
-        const commandAlertHead = (head: string): { environment: string; kind: string } => {
-            const match = /^rezept-tagebuch (\S+) on \S+(?: (FAILING|still failing|recovered):|: the health check (did not run|runs again) )/.exec(head);
-            const kinds: Record<string, string> = { FAILING: "failing", "still failing": "reminder", recovered: "recovered", "did not run": "check-failed", "runs again": "check-recovered" };
-            return { environment: match?.[1] ?? "unreadable", kind: kinds[match?.[2] ?? match?.[3] ?? ""] ?? "unreadable" };
-        };
-        /** Every alert received, oldest first: the command's text files and the webhook's JSON. */
-        const alerts = (): Alert[] => (existsSync(alertDir()) ? readdirSync(alertDir()) : [])
-            .filter((file) => /^(command|webhook)-\d+\.(txt|json)$/.test(file))
-            .map((file) => {
-                const [via, stamp] = file.split(/[-.]/);
-                const content = readFileSync(join(alertDir(), file), "utf8");
-                const at = Number(stamp) / 1e9; // nanoseconds since the epoch, the host's clock (= this one's)
-                if (via === "webhook") {
-                    const json = JSON.parse(content) as { environment: string; kind: string; text: string };
-                    return { via, at, environment: json.environment, kind: json.kind, text: json.text };
-                }
-                return { via, at, ...commandAlertHead(content.split("\n")[0]), text: content };
-            })
-            .sort((a, b) => a.at - b.at);
-        const alertList = () => alerts().map((a) => `${a.via} ${a.environment} ${a.kind}`).sort();
-        const byKind = (kind: string) => alerts().filter((a) => a.kind === kind);
-        /** Empties the alert folder; the folder stays, as the receiver's bind mount is the folder itself. */
-        const clearAlerts = () => {
-            for (const file of existsSync(alertDir()) ? readdirSync(alertDir()) : []) rmSync(join(alertDir(), file), { force: true });
-        };
 
         const lastRunEnded = () => host.must(["systemctl", "--user", "show", "--property=ExecMainExitTimestampMonotonic", "--value", checkService("dev")]).trim();
         /** Waits until dev's timer has run the check `count` more times. */
@@ -1343,9 +1394,8 @@ http.server.ThreadingHTTPServer(("127.0.0.1", ${WEBHOOK_PORT}), Receiver).serve_
             if (deployed.get("dev")!.config.offsiteRepository !== settings.offsiteRepository) {
                 const started = () => [dev.dbContainer, dev.appContainer].map((c) => inspect(c, "{{.State.StartedAt}}"));
                 const before = started();
-                // The timer paused: the check installed before the deploy would see the backup unit it changes as edited.
-                let turnedOn!: Deployment;
-                await withTimerPaused("dev", async () => { turnedOn = await deploy("dev", devConfig(settings)); });
+                // The timer running: the deploy window keeps the check, which still expects the backup unit before, from paging.
+                const turnedOn = await deploy("dev", devConfig(settings));
                 deployed.set("dev", turnedOn);
                 expect(turnedOn.steps.filter((step) => /Container|boot-install/.test(step))).toEqual(["update Command dev-boot-install"]);
                 expect(started()).toEqual(before);
@@ -1500,11 +1550,10 @@ http.server.ThreadingHTTPServer(("127.0.0.1", ${WEBHOOK_PORT}), Receiver).serve_
             // switched): the installed check runs on, alerts on a fault and recovers.
             let elsewhere = stacks.clone(`${USER.home}/elsewhere-deploy`);
             try {
-                // With the timer paused, as every deploy in these scenarios: a check between the unit installer and the
-                // check's own installer sees units of the deploy before (off-host backups turned off, if a scenario before
-                // turned them on) and would report that as a fault of its own.
-                let fromThere!: Deployment;
-                await withTimerPaused("dev", async () => { fromThere = elsewhere.up("dev", devConfig()); });
+                // The timer running: a check between the unit installer and the check's own installer sees units of the
+                // deploy before (off-host backups turned off, if a scenario before turned them on); the deploy window keeps
+                // it from paging.
+                const fromThere = elsewhere.up("dev", devConfig());
                 deployed.set("dev", fromThere);
                 details.steps_from_elsewhere = fromThere.steps;
                 const deployedFrom = elsewhere.project;
@@ -1562,13 +1611,11 @@ http.server.ThreadingHTTPServer(("127.0.0.1", ${WEBHOOK_PORT}), Receiver).serve_
             clearAlerts();
             buildBrokenApp();
             const bound = 20;
-            // The bad release with the timer paused: while a deploy runs, containers and units change one by one,
-            // which a check in between would report (and alert on) as a transition of its own.
-            await withTimerPaused("dev", async () => {
-                const failure = await deployFailing("dev", devConfig({ appImage: IMAGES.appBroken, deployTimeoutSeconds: String(bound) }));
-                details.failed_deploy = failure.split("\n").filter((line) => line.startsWith("rezept-tagebuch:"));
-                expect(failure).toContain(`${dev.appContainer} did not pass its healthcheck within ${bound} s`);
-            });
+            // The timer running: while the deploy runs, its window keeps the check from paging; the gate that fails
+            // closes it, and the next run pages for what the failed deploy left.
+            const failure = await deployFailing("dev", devConfig({ appImage: IMAGES.appBroken, deployTimeoutSeconds: String(bound) }));
+            details.failed_deploy = failure.split("\n").filter((line) => line.startsWith("rezept-tagebuch:"));
+            expect(failure).toContain(`${dev.appContainer} did not pass its healthcheck within ${bound} s`);
             const outageAt = now();
             try {
                 await waitFor("the alert, by command and webhook", () => byKind("failing").length >= 2, 6 * HEALTH_INTERVAL_S + 120, 200);
@@ -1579,11 +1626,9 @@ http.server.ThreadingHTTPServer(("127.0.0.1", ${WEBHOOK_PORT}), Receiver).serve_
                 await timerRuns(2);
                 expect(alertList()).toEqual(["command dev failing", "webhook dev failing"]);
                 const fixAt = now();
-                await withTimerPaused("dev", async () => {
-                    const fixed = await deploy("dev", devConfig({ appImage: IMAGES.appNext }));
-                    deployed.set("dev", fixed);
-                    details.fix_steps = fixed.steps;
-                });
+                const fixed = await deploy("dev", devConfig({ appImage: IMAGES.appNext }));
+                deployed.set("dev", fixed);
+                details.fix_steps = fixed.steps;
                 timings.fix_deploy_s = round(now() - fixAt);
                 const installer = "dev-health-install";
                 expect((details.fix_steps as string[]).filter((step) => step.endsWith(` ${installer}`))).toEqual([`update Command ${installer}`]);
@@ -1593,10 +1638,8 @@ http.server.ThreadingHTTPServer(("127.0.0.1", ${WEBHOOK_PORT}), Receiver).serve_
                 await timerRuns(2);
                 expect(alertList()).toEqual(["command dev failing", "command dev recovered", "webhook dev failing", "webhook dev recovered"]);
             } finally {
-                // Back to the tag the other scenarios deploy, with the timer paused as above.
-                await withTimerPaused("dev", async () => {
-                    await deploy("dev", devConfig());
-                });
+                // Back to the tag the other scenarios deploy.
+                await deploy("dev", devConfig());
             }
         }, 600_000);
     });

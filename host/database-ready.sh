@@ -20,7 +20,6 @@ SET log_min_error_statement = 'panic';
 \getenv configured_password POSTGRES_PASSWORD
 ALTER ROLE :"role" PASSWORD :'configured_password';
 SQL
-    echo "rezept-tagebuch: could not set the configured password in $container (is dbUser the user its volume was initialised with?); the app could not log in. Look: podman logs --tail 50 $container" >&2
-    exit 1
+    gate_failed "rezept-tagebuch: could not set the configured password in $container (is dbUser the user its volume was initialised with?); the app could not log in. Look: podman logs --tail 50 $container"
 }
 echo "rezept-tagebuch: $container has the configured password"

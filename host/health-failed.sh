@@ -15,4 +15,4 @@ make_tmp 1
 printf '%s\n%s\n' "rezept-tagebuch $environment on $host: the health check did not run ($health_unit.service: ${MONITOR_SERVICE_RESULT:-failed}, exit ${MONITOR_EXIT_STATUS:-unknown})" \
     "  fix: journalctl ${user_opt}-u $health_unit.service -n 50; then: npm run stack -- up $environment (re-installs the check)" > "$tmp/check"
 deliver check-failed "$tmp/check" '[]'
-state_write "$(state_get failing)" "$(state_get last_alert)" "$(state_get last_success)" 1
+state_write "$(state_get failing)" "$(state_get last_alert)" "$(state_get last_success)" 1 "$(state_get last_healthy)"

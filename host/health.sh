@@ -27,9 +27,12 @@
 #   drill_file            the restore drill's result file (a leading $HOME/ is the user's home); empty: no drill
 #   drill_max_age_days    how old the last drill may be before the check reports it missing
 #   drill_unit            the drill's unit, without .service
+#   boot_grace_seconds    how long after its manager started (a boot) the stack's units may take to come up: no page before
+#   window_file           the deploy window's file, in the config folder (host/health-deploy-window.sh): no page while it is open
 : "${environment:?}" "${health_script:?}" "${health_unit:?}" "${interval_minutes:?}" "${stale_intervals:?}" "${stale_seconds:?}" \
     "${alert_repeat_seconds:?}" "${boot_installer:?}" "${db_container:?}" "${db_unit:?}" "${app?}" "${app_unit?}" "${app_port?}" \
-    "${version?}" "${dev_mode?}" "${proxy_url?}" "${units:?}" "${drill_file?}" "${drill_max_age_days?}" "${drill_unit?}"
+    "${version?}" "${dev_mode?}" "${proxy_url?}" "${units:?}" "${drill_file?}" "${drill_max_age_days?}" "${drill_unit?}" \
+    "${boot_grace_seconds:?}" "${window_file:?}"
 # shellcheck source=lib/health-alert.sh
 . "$(dirname "$0")/lib/health-alert.sh"
 up="npm run stack -- up $environment"
@@ -189,6 +192,7 @@ fi
 failing=$(state_get failing)
 last_alert=$(state_get last_alert)
 last_success=$(state_get last_success)
+last_healthy=$(state_get last_healthy)
 check_failed=$(state_get check_failed)
 # The operator's run asks whether the timer's runs are happening; the timer's own run is one.
 if [ "$alert" -eq 0 ]; then
@@ -234,11 +238,28 @@ render() {
 }
 
 if [ "$alert" -eq 1 ]; then
+    # What fails while the host boots or a deploy changes the stack is no outage yet: no page until the boot has
+    # had its time (the timer runs the check once it is over) or the stack was healthy once since, or the deploy
+    # has ended (it closes the window, or the window's end time passes). The manager's start: the boot's, or the
+    # user manager's, which lingering starts at boot.
+    quiet=
+    started=$(scope_systemctl show --timestamp=unix --property=UserspaceTimestamp --value 2>/dev/null | tr -d '@')
+    case $started in
+        ''|*[!0-9]*) ;;
+        *) if [ $((now - started)) -lt "$boot_grace_seconds" ] && [ "${last_healthy:-0}" -lt "$started" ]; then
+               quiet="the host started $((now - started)) s ago (its units have $boot_grace_seconds s)"
+           fi ;;
+    esac
+    window_until=$(sed -n 's/^until=\([0-9]*\)$/\1/p' "$health_dir/$window_file" 2>/dev/null | tail -n 1)
+    if [ -n "$window_until" ] && [ "$now" -lt "$window_until" ]; then quiet="a deploy is under way (for at most $((window_until - now)) s more)"; fi
     # Alert on the change to failing, once on recovery, and while failing a reminder every alert_repeat_seconds.
     kind=
+    failing_now=$((1 - ok))
     if [ "$ok" -eq 1 ]; then
         [ "${failing:-0}" = 1 ] && kind=recovered
         last_alert=
+    # The state stays as it was: once the quiet ends, a stack still failing is a change to failing, and alerts.
+    elif [ -n "$quiet" ]; then failing_now=${failing:-0}; echo "health: $(render failed) failing, no alert: $quiet"
     elif [ "${failing:-0}" != 1 ]; then kind=failing; last_alert=$now
     elif [ -z "$last_alert" ] || [ $((now - last_alert)) -ge "$alert_repeat_seconds" ]; then kind=reminder; last_alert=$now; fi
     if [ -n "$kind" ]; then
@@ -250,7 +271,8 @@ if [ "$alert" -eq 1 ]; then
         printf '%s\n' "rezept-tagebuch $environment on $host: the health check runs again ($health_unit.service)" > "$tmp/check"
         deliver check-recovered "$tmp/check" '[]'
     fi
-    state_write "$((1 - ok))" "$last_alert" "$now" 0
+    [ "$ok" -eq 1 ] && last_healthy=$now
+    state_write "$failing_now" "$last_alert" "$now" 0 "${last_healthy:-}"
 fi
 if [ "$json" -eq 1 ]; then render json; else render table; fi
 [ "$ok" -eq 1 ] || exit 1

@@ -36,6 +36,8 @@ export interface HealthSettings {
     readonly intervalMinutes: number;
     /** The restore drill's result file (`$HOME` expanded on the host), where the stack has off-host backups. */
     readonly drillResultFile?: string;
+    /** How long the stack's units may take to come up after a boot (bootGraceSeconds): the check pages for nothing before. */
+    readonly bootGraceSeconds: number;
 }
 
 /** A weekly drill may be this many days old before the check reports it missing: a week and a day's slack. */
@@ -54,6 +56,7 @@ export const healthScriptFile = (env: EnvironmentName) => `health-${env}.sh`;
 export const checkFailedScriptFile = (env: EnvironmentName) => `health-${env}-failed.sh`;
 export const webhookFile = (env: EnvironmentName) => `health-${env}.webhook`;
 export const stateFile = (env: EnvironmentName) => `health-${env}.state`;
+export const deployWindowFile = (env: EnvironmentName) => `health-${env}.deploying`;
 const checkFailedUnit = (env: EnvironmentName) => `${healthUnitName(env)}-failed.service`;
 
 /** The check's path as a unit names it: `%h` is the user's home in a user unit. */
@@ -96,6 +99,8 @@ export function renderHealthScript(settings: HealthSettings): string {
         drill_file: settings.drillResultFile ?? "",
         drill_max_age_days: DRILL_MAX_AGE_DAYS,
         drill_unit: drillUnitName(env),
+        boot_grace_seconds: settings.bootGraceSeconds,
+        window_file: deployWindowFile(env),
         ...alertParams(settings),
     });
 }
@@ -144,7 +149,12 @@ export function renderCheckFailedService(settings: HealthSettings): string {
     ].join("\n");
 }
 
-/** Every `intervalMinutes`, and after a boot that missed a run (Persistent=true needs OnCalendar). */
+/**
+ * Every `intervalMinutes`, and once the boot's grace is over. Not Persistent=true: the run it catches
+ * up at boot came before the containers were up and paged for a boot that came up healthy; the run at
+ * OnStartupSec= (after the manager's start: the boot's, or the lingering user manager's) is the first
+ * that may page, and pages for a boot that did not come up.
+ */
 export function renderHealthTimer(settings: HealthSettings): string {
     const minutes = settings.intervalMinutes;
     return [
@@ -154,7 +164,7 @@ export function renderHealthTimer(settings: HealthSettings): string {
         "",
         "[Timer]",
         `OnCalendar=${minutes === 60 ? "hourly" : `*:0/${minutes}`}`,
-        "Persistent=true",
+        `OnStartupSec=${settings.bootGraceSeconds}`,
         "AccuracySec=10s",
         `Unit=${healthUnitName(settings.environment)}.service`,
         "",
@@ -184,6 +194,22 @@ export function renderHealthInstallScript(settings: HealthSettings): string {
     });
 }
 
+/**
+ * The deploy window (host/health-deploy-window.sh): `open` before anything of the stack changes, `close`
+ * once the check that expects the new state is installed (components/healthCheck.ts). While it is open
+ * the check does not page: the installed check still expects the old tags and unit files, and a
+ * database replaced for a new password is down for seconds. At most `seconds`: a deploy that failed
+ * leaves it open, and the check pages once that has passed.
+ */
+export function renderDeployWindowScript(spec: Pick<HealthSettings, "environment" | "scope">, action: "open" | "close", seconds: number): string {
+    return renderHostScript("health-deploy-window.sh", { action, window_file: deployWindowFile(spec.environment), window_seconds: seconds, scope: spec.scope });
+}
+
+/** How long a deploy window stays open at most: the backup before the deploy, both gates, the installs. */
+export function deployWindowSeconds(deployTimeoutSeconds: number): number {
+    return 2 * deployTimeoutSeconds + 600;
+}
+
 /** Removes the check of this stack (host/health-remove.sh): timer, services, scripts and webhook file; the alert state is the stack's (renderHealthStateRemoveScript). */
 export function renderHealthRemoveScript(spec: Pick<HealthSettings, "environment" | "scope">): string {
     const unit = healthUnitName(spec.environment);
@@ -191,7 +217,7 @@ export function renderHealthRemoveScript(spec: Pick<HealthSettings, "environment
     return renderHostScript("health-remove.sh", {
         health_unit: unit,
         units: [`${unit}.timer`, `${unit}.service`, checkFailedUnit(env)].join("\n"),
-        files: [healthScriptFile(env), checkFailedScriptFile(env), webhookFile(env)].join("\n"),
+        files: [healthScriptFile(env), checkFailedScriptFile(env), webhookFile(env), deployWindowFile(env)].join("\n"),
         scope: spec.scope,
     });
 }

@@ -1,4 +1,5 @@
 import { EnvironmentName, unitName } from "./environments";
+import { deployWindowFile } from "./healthUnits";
 import { renderHostScript } from "./hostScript";
 import { SwitchoverSpec, switchParams } from "./switchover";
 import { SystemdScope } from "./systemd";
@@ -16,7 +17,10 @@ export interface ReadinessSpec {
 
 /** The parameters of host/lib/health-gate.sh: waits, bounded, until the container's healthcheck passes. */
 function gateParams(spec: ReadinessSpec) {
-    return { container: spec.container, unit: unitName(spec.container), timeout_seconds: spec.timeoutSeconds, rollback: spec.rollback, scope: spec.scope };
+    return {
+        container: spec.container, unit: unitName(spec.container), timeout_seconds: spec.timeoutSeconds, rollback: spec.rollback, scope: spec.scope,
+        window_file: deployWindowFile(spec.environment),
+    };
 }
 
 /**

@@ -151,12 +151,24 @@ function databaseDependency(dbUnit: string): string[] {
     return [`Wants=${dbUnit}`, `After=${dbUnit}`];
 }
 
+/** How long systemd lets the database unit start, and the app unit, which first waits for the database's health. */
+const DB_START_SECONDS = 120;
+const appStartSeconds = (spec: BootSpec) => spec.dbHealthTimeoutSeconds + 60;
+
+/**
+ * How long after a boot the stack may still be coming up: its units' start timeouts one after the
+ * other, as the app's start waits for the database's. The health check does not page before.
+ */
+export function bootGraceSeconds(spec: BootSpec): number {
+    return DB_START_SECONDS + (spec.appContainer !== undefined ? appStartSeconds(spec) : 0);
+}
+
 /** Renders the units of one stack. */
 export function renderUnits(spec: BootSpec): UnitFiles {
     const ordering = baseOrdering(spec.scope);
     const units: Record<string, string> = {
         [unitName(spec.dbContainer)]: renderContainerUnit(spec, spec.dbContainer, "PostgreSQL", {
-            unit: ordering, preStart: [], startSeconds: 120,
+            unit: ordering, preStart: [], startSeconds: DB_START_SECONDS,
         }),
     };
     if (spec.appContainer !== undefined) {
@@ -164,7 +176,7 @@ export function renderUnits(spec: BootSpec): UnitFiles {
         units[unitName(spec.appContainer)] = renderContainerUnit(spec, spec.appContainer, "app", {
             unit: [...ordering, ...databaseDependency(dbUnit)],
             preStart: [waitForHealthyCommand(spec)],
-            startSeconds: spec.dbHealthTimeoutSeconds + 60,
+            startSeconds: appStartSeconds(spec),
         });
     }
     return units;

@@ -1,11 +1,11 @@
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { renderAppEnv } from "../lib/appEnv";
 import { ENVIRONMENTS, EnvironmentName, environmentNames } from "../lib/environments";
-import { HealthSettings, renderCheckFailedScript, renderHealthScript } from "../lib/healthUnits";
+import { HealthSettings, renderCheckFailedScript, renderDeployWindowScript, renderHealthScript } from "../lib/healthUnits";
 import { renderBackupUnits } from "../lib/backup";
 import { renderUnits } from "../lib/systemd";
 
@@ -31,6 +31,7 @@ function settingsFor(env: EnvironmentName, dir: string, extra: Partial<HealthSet
         environment: env, scope: "user", connection: "local", dbContainer: names.dbContainer, appContainer,
         version: appContainer ? "v1.2.3" : undefined, appPort: appContainer ? 80 : undefined, units,
         alertCommand: `cat >> ${join(dir, "alerts.log")}; echo --- >> ${join(dir, "alerts.log")}`, alertRepeatMinutes: 60, intervalMinutes: 5,
+        bootGraceSeconds: 300,
         ...extra,
     };
 }
@@ -99,7 +100,12 @@ S=${state}
 case "$1" in
 is-enabled) v=$(cat "$S/unit.$2.enabled" 2>/dev/null || echo enabled); echo "$v"; [ "$v" = enabled ] ;;
 is-active) v=$(cat "$S/unit.$2.active" 2>/dev/null || echo active); echo "$v"; [ "$v" = active ] ;;
-show) cat "$S/unit.$4.result" 2>/dev/null || echo success ;;
+show)
+    case "$*" in
+    # The manager's start (a boot): systemctl prints an unset timestamp as nothing.
+    *--property=UserspaceTimestamp*) if [ -f "$S/manager-started" ]; then echo "@$(cat "$S/manager-started")"; else echo; fi ;;
+    *) cat "$S/unit.$4.result" 2>/dev/null || echo success ;;
+    esac ;;
 *) echo "stub systemctl: $* not modelled" >&2; exit 1 ;;
 esac
 `);
@@ -252,23 +258,24 @@ describe("the installed health check", () => {
         const podman = join(host.state, "..", "bin", "podman");
         writeFileSync(podman, readFileSync(podman, "utf8").replace('"exec --env")\n', `"exec --env")\n    touch "$S/login-started"; sleep 30\n`));
         const run = spawn("sh", [host.script, "--alert"], { env: { PATH: `${join(host.state, "..", "bin")}:/usr/bin:/bin`, HOME: host.home, TMPDIR: tmp }, detached: true, stdio: "ignore" });
-        const ended = new Promise<number | null>((done) => run.on("exit", (code) => done(code)));
+        const ended = new Promise<string>((done) => run.on("exit", (code, signal) => done(signal ?? `exit ${code}`)));
         for (let waited = 0; !existsSync(join(host.state, "login-started")); waited += 50) {
             expect(waited, "the check reached the login").toBeLessThan(10_000);
             await new Promise((done) => setTimeout(done, 50));
         }
         process.kill(-run.pid!, signal);
-        const code = await ended;
+        const end = await ended;
         const left = spawnSync("find", [tmp, "-mindepth", "1"], { encoding: "utf8" }).stdout.trim().split("\n").filter(Boolean);
         const withPassword = spawnSync("grep", ["-rl", PASSWORD, tmp], { encoding: "utf8" }).stdout.trim();
         rmSync(tmp, { recursive: true, force: true });
-        return { code, left, withPassword };
+        return { end, left, withPassword };
     };
 
-    it("ended by its unit's timeout (SIGTERM) mid-run, it leaves no file behind", async () => {
-        const { code, left } = await endedMidRun("SIGTERM");
+    it("ended by its unit's timeout or a shutdown (SIGTERM) mid-run, it leaves no file behind, and still ends by the signal", async () => {
+        const { end, left } = await endedMidRun("SIGTERM");
         expect(left).toEqual([]);
-        expect(code).toBe(143);
+        // Not exit 143: systemd takes SIGTERM as a stopped unit's clean end, an exit code 143 as its failure (OnFailure=).
+        expect(end).toBe("SIGTERM");
     });
 
     it("killed mid-run (SIGKILL, no trap runs), no file it leaves holds the app's password", async () => {
@@ -376,6 +383,79 @@ describe("alerts: on the change, once on recovery, reminders at alertRepeatMinut
         host.check("--alert");
         host.check("--alert");
         expect(host.alerts()).toHaveLength(1);
+    });
+});
+
+describe("no page for a deploy or a boot, a page once it should be over", () => {
+    const failingDb = () => {
+        const host = fakeHost("dev");
+        host.setNow(1_000_000);
+        expect(host.check("--alert").status).toBe(0);
+        host.setContainer(host.names.dbContainer, "exited");
+        return host;
+    };
+    const deployWindow = (host: ReturnType<typeof fakeHost>, action: "open" | "close") => {
+        const result = spawnSync("sh", ["-c", renderDeployWindowScript(host.settings, action, 960)], { encoding: "utf8", env: { PATH: `${join(host.state, "..", "bin")}:/usr/bin:/bin`, HOME: host.home } });
+        expect(result.stderr).toBe("");
+        expect(result.status).toBe(0);
+    };
+
+    it("while a deploy's window is open: no page, and the state stays healthy; once it closes, a stack still failing pages", () => {
+        const host = failingDb();
+        deployWindow(host, "open");
+        host.setNow(1_000_300);
+        const during = host.check("--alert");
+        expect(during.status).toBe(1);
+        expect(during.stdout).toContain("failing, no alert: a deploy is under way (for at most 660 s more)");
+        expect(host.alerts()).toEqual([]);
+        deployWindow(host, "close");
+        host.setNow(1_000_360);
+        host.check("--alert");
+        expect(host.alerts().map((alert) => alert.split("\n")[0])).toEqual([expect.stringMatching(/ FAILING: database seaser-postgres-dev runs, /)]);
+    });
+
+    it("a window a failed deploy left open pages once its time is over", () => {
+        const host = failingDb();
+        deployWindow(host, "open");
+        host.setNow(1_000_959);
+        host.check("--alert");
+        expect(host.alerts()).toEqual([]);
+        host.setNow(1_000_960);
+        host.check("--alert");
+        expect(host.alerts()).toHaveLength(1);
+    });
+
+    it("within the boot's grace after the manager started: no page; after it, a boot that did not come up pages", () => {
+        const host = failingDb();
+        writeFileSync(join(host.state, "manager-started"), "1_000_100".replaceAll("_", ""));
+        host.setNow(1_000_399);
+        expect(host.check("--alert").stdout).toContain("failing, no alert: the host started 299 s ago (its units have 300 s)");
+        expect(host.alerts()).toEqual([]);
+        host.setNow(1_000_400);
+        host.check("--alert");
+        expect(host.alerts()).toHaveLength(1);
+    });
+
+    it("once the stack was healthy after the boot, the grace is over: a failure then pages at once", () => {
+        const host = fakeHost("dev");
+        writeFileSync(join(host.state, "manager-started"), "1000100");
+        host.setNow(1_000_130);
+        expect(host.check("--alert").status).toBe(0);
+        host.setContainer(host.names.dbContainer, "exited");
+        host.setNow(1_000_140);
+        host.check("--alert");
+        expect(host.alerts()).toHaveLength(1);
+    });
+
+    it("a boot or a deploy that comes up healthy sends nothing at all", () => {
+        const host = failingDb();
+        writeFileSync(join(host.state, "manager-started"), "1000100");
+        host.setNow(1_000_200);
+        host.check("--alert");
+        host.setContainer(host.names.dbContainer, "running");
+        host.setNow(1_000_260);
+        expect(host.check("--alert").status).toBe(0);
+        expect(host.alerts()).toEqual([]);
     });
 });
 

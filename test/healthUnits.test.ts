@@ -9,7 +9,7 @@ import {
     renderHealthService, renderHealthStateRemoveScript, renderHealthTimer,
 } from "../lib/healthUnits";
 import { renderUnits, SystemdScope } from "../lib/systemd";
-import { runProgram, TYPES, validConfig } from "./harness";
+import { runProgram, SECRET_SIG, TYPES, validConfig } from "./harness";
 
 function spec(env: (typeof ENVIRONMENTS)[number], scope: SystemdScope, intervalMinutes = 5): HealthSettings {
     const names = environmentNames(env);
@@ -17,7 +17,7 @@ function spec(env: (typeof ENVIRONMENTS)[number], scope: SystemdScope, intervalM
     const units = renderUnits({ environment: env, scope, dbContainer: names.dbContainer, appContainer, dbHealthTimeoutSeconds: 120 });
     return {
         environment: env, scope, connection: "local", intervalMinutes, dbContainer: names.dbContainer, appContainer, version: "v1.0.0", units,
-        alertRepeatMinutes: 60, alertCommand: "logger -t rezept",
+        alertRepeatMinutes: 60, alertCommand: "logger -t rezept", bootGraceSeconds: 300,
     };
 }
 
@@ -35,8 +35,9 @@ describe("the health check's timer and service", () => {
         expect(result.status).toBe(0);
     });
 
-    it("runs every healthIntervalMinutes, catching up after downtime (Persistent=true)", () => {
-        expect(renderHealthTimer(spec("dev", "user"))).toMatch(/\nOnCalendar=\*:0\/5\nPersistent=true\n/);
+    it("runs every healthIntervalMinutes, and once the boot's grace is over; no catch-up run at boot (Persistent=)", () => {
+        expect(renderHealthTimer(spec("dev", "user"))).toMatch(/\nOnCalendar=\*:0\/5\nOnStartupSec=300\n/);
+        expect(renderHealthTimer(spec("dev", "user"))).not.toContain("Persistent=");
         expect(renderHealthTimer(spec("dev", "user", 15))).toContain("\nOnCalendar=*:0/15\n");
         expect(renderHealthTimer(spec("dev", "user", 60))).toContain("\nOnCalendar=hourly\n");
         // systemd's own reading of the calendar: every 5 minutes.
@@ -150,5 +151,41 @@ describe("the program installs the check with the stack's own connection, the we
         expect(installer.inputs.create).toContain("BootUnits$command:remote:Command::prod-boot-install");
         expect(installer.inputs.connection.hostKey).toMatch(/^ssh-ed25519 /);
         expect(run.find(TYPES.remoteCommand, "prod-health-state").inputs.delete).toContain("health-prod.state");
+    });
+});
+
+describe("the deploy window, in the program", () => {
+    const dependsOn = (resource: { dependencies: string[] }, name: string) => resource.dependencies.some((urn) => urn.endsWith(`::${name}`));
+
+    it.each(["prod", "dev", "test"] as const)("%s: opened before any container changes, closed after the check is installed, by the same triggers", async (env) => {
+        const run = await runProgram(env, validConfig(env));
+        const opened = run.find(TYPES.localCommand, `${env}-deploy-window-open`);
+        const closed = run.find(TYPES.localCommand, `${env}-health-deployed`);
+        expect(opened.inputs.create).toContain("action='open'");
+        expect(closed.inputs.create).toContain("action='close'");
+        expect(dependsOn(opened, `${env}-host-check-run`)).toBe(true);
+        // Each container, or the standby that comes before the app's (components/app.ts), waits for the window.
+        const standby = run.ofType(TYPES.localCommand).find((r) => r.name === `${env}-app-standby`);
+        if (standby) expect(dependsOn(standby, `${env}-deploy-window-open`)).toBe(true);
+        for (const container of run.ofType(TYPES.container)) {
+            expect(dependsOn(container, `${env}-deploy-window-open`) || (standby !== undefined && dependsOn(container, standby.name)), container.name).toBe(true);
+        }
+        expect(dependsOn(closed, `${env}-health-install`)).toBe(true);
+        expect(closed.inputs.triggers).toEqual(opened.inputs.triggers);
+    });
+
+    it("opens for any change of the configuration, a new password too, and keeps the secret's hash a secret", async () => {
+        const triggers = async (config: Record<string, string>) => {
+            const run = await runProgram("dev", config);
+            const opened = run.find(TYPES.localCommand, "dev-deploy-window-open");
+            return { plain: opened.inputs.triggers, wire: JSON.stringify(opened.wireInputs.triggers) };
+        };
+        const base = await triggers(validConfig("dev"));
+        expect(base.wire).toContain(SECRET_SIG);
+        expect((await triggers({ ...validConfig("dev"), dbPassword: "a-new-long-password" })).plain).not.toEqual(base.plain);
+        expect((await triggers({ ...validConfig("dev"), appImage: "localhost/seaser-rezept-tagebuch:rezept_version_13_11_2025_001" })).plain).not.toEqual(base.plain);
+        expect((await triggers({ ...validConfig("dev"), backupKeep: "3" })).plain).not.toEqual(base.plain);
+        expect((await triggers(validConfig("dev"))).plain).toEqual(base.plain);
+        expect(base.wire).not.toContain("s3cret");
     });
 });

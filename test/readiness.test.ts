@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { readScriptParams } from "../lib/hostScript";
 import { ReadinessSpec, renderAppReadyScript, renderDatabaseReadyScript } from "../lib/readiness";
@@ -26,13 +26,18 @@ function runAgainstStub(script: string, opts: { healthyAfter: number; psqlFails?
         "esac",
     ].join("\n"));
     chmodSync(join(dir, "podman"), 0o755);
+    // The deploy window the deploy opened (host/health-deploy-window.sh).
+    const window = join(dir, "home/.config/rezept-tagebuch/health-dev.deploying");
+    mkdirSync(dirname(window), { recursive: true });
+    writeFileSync(window, "until=9999999999\n");
     const started = Date.now();
-    const result = spawnSync("sh", ["-c", script], { encoding: "utf8", env: { PATH: `${dir}:/usr/bin:/bin` }, timeout: 30_000 });
+    const result = spawnSync("sh", ["-c", script], { encoding: "utf8", env: { PATH: `${dir}:/usr/bin:/bin`, HOME: join(dir, "home") }, timeout: 30_000 });
     return {
         ...result,
         seconds: (Date.now() - started) / 1000,
         calls: existsSync(log) ? readFileSync(log, "utf8").trim().split("\n") : [],
         stdin: existsSync(join(dir, "stdin")) ? readFileSync(join(dir, "stdin"), "utf8") : undefined,
+        windowOpen: existsSync(window),
     };
 }
 
@@ -96,6 +101,23 @@ describe("the database's configured password", () => {
         const result = runAgainstStub(renderDatabaseReadyScript(spec()), { healthyAfter: 1, psqlFails: true });
         expect(result.status).toBe(1);
         expect(result.stderr).toContain("could not set the configured password in seaser-postgres-dev");
+    });
+});
+
+describe("a failed gate closes the deploy window, so the health check pages for what the deploy left", () => {
+    it.each([
+        ["the app never healthy", renderAppReadyScript(spec({ container: "seaser-rezept-tagebuch-dev", timeoutSeconds: 1 })), { healthyAfter: 1000 }],
+        ["the database's password not set", renderDatabaseReadyScript(spec()), { healthyAfter: 1, psqlFails: true }],
+    ] as const)("%s", (_what, script, opts) => {
+        const result = runAgainstStub(script, opts);
+        expect(result.status).toBe(1);
+        expect(result.windowOpen).toBe(false);
+    });
+
+    it("a gate that passes leaves it open: the deploy goes on", () => {
+        const result = runAgainstStub(renderDatabaseReadyScript(spec()), { healthyAfter: 1 });
+        expect(result.status).toBe(0);
+        expect(result.windowOpen).toBe(true);
     });
 });
 

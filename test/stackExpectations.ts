@@ -21,13 +21,14 @@ export function describeStack(env: EnvironmentName, config: Record<string, strin
         const env_ = (container: () => { inputs: Record<string, any> }) =>
             Object.fromEntries((container().inputs.envs as string[]).map((line) => line.split(/=(.*)/s).slice(0, 2)));
 
-        it("registers its host check, network, database, app, boot units and health check as components", () => {
+        it("registers its host check, network, database, app, boot units, health check and deploy window as components", () => {
             const components = run.resources.filter((r) => !r.custom && !r.type.startsWith("pulumi:")).map((r) => `${r.type}::${r.name}`).sort();
             expect(components).toEqual([
                 ...(hasApp ? [`rezept-tagebuch:index:App::${env}-app`] : []),
                 `rezept-tagebuch:index:Backups::${env}-backup`,
                 `rezept-tagebuch:index:BootUnits::${env}-boot`,
                 `rezept-tagebuch:index:Database::${env}-db`,
+                `rezept-tagebuch:index:DeployWindow::${env}-deploy-window`,
                 `rezept-tagebuch:index:EnvironmentNetwork::${env}`,
                 `rezept-tagebuch:index:HealthCheck::${env}-health`,
                 `rezept-tagebuch:index:HostCheck::${env}-host-check`,

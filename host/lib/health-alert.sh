@@ -20,18 +20,21 @@ state_file="$health_dir/$state_file"
 webhook_file="$health_dir/$webhook_file"
 host=$(uname -n)
 # make_tmp CODE: $tmp, a private folder removed when the script ends, also when a signal ends it (the unit's
-# timeout sends SIGTERM; dash runs no EXIT trap for a script a signal ends, only for one that calls exit).
+# timeout or a shutdown sends SIGTERM; dash runs no EXIT trap for a script a signal ends). Then the signal
+# again, so the script still ends by it: systemd counts SIGTERM as a clean end of a stopped unit, and an
+# exit code 143 as a failure, which would start the self-watch's alert at every shutdown during a run.
 make_tmp() {
     tmp=$(mktemp -d) || exit "$1"
     trap 'rm -rf "$tmp"' EXIT
-    trap 'exit 129' HUP
-    trap 'exit 130' INT
-    trap 'exit 143' TERM
+    for signal in HUP INT TERM; do
+        # shellcheck disable=SC2064 # the signal's name now, $tmp and $$ when it comes
+        trap "rm -rf \"\$tmp\"; trap - $signal EXIT; kill -$signal \$\$" "$signal"
+    done
 }
 state_get() { sed -n "s/^$1=\([0-9]*\)$/\1/p" "$state_file" 2>/dev/null | tail -n 1; }
 state_write() {
     mkdir -p "$health_dir"
-    printf 'failing=%s\nlast_alert=%s\nlast_success=%s\ncheck_failed=%s\n' "$1" "$2" "$3" "$4" > "$state_file.tmp.$$"
+    printf 'failing=%s\nlast_alert=%s\nlast_success=%s\ncheck_failed=%s\nlast_healthy=%s\n' "$1" "$2" "$3" "$4" "$5" > "$state_file.tmp.$$"
     mv -f "$state_file.tmp.$$" "$state_file"
 }
 # awk's js(s): s as a JSON string (backslash, quote, tab and newline escaped); awk has no replace-all
