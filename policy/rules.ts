@@ -99,13 +99,26 @@ export const dbOnInternalNetworkOnly: ResourceValidationPolicy = {
     },
 };
 
-export const dataVolumesProtected: ResourceValidationPolicy = {
+/** Where a database container keeps its data: the image's PGDATA (components/database.ts). */
+const PGDATA = "/var/lib/postgresql/data";
+
+/**
+ * Only the database's data volume must be protected: the program registers it in every stack. A
+ * volume a key can take out of the program (the WAL archive, the uploads) is retained on the host
+ * but not protected, or turning that key off would be refused by the engine (components/hostResources.ts).
+ */
+export const dataVolumesProtected: StackValidationPolicy = {
     name: "data-volumes-protected",
-    description: "Data volumes are protected (retainOnDelete is invisible to policies: the program sets it, components/hostResources.ts).",
-    validateResource: (args: Seen, report: Report) => {
-        if (args.type !== TYPES.volume) return;
-        if (!args.opts.protect) {
-            report(`volume ${args.props.name} is not protected, so a destroy or replacement deletes its data; fix: create it with components/hostResources.ts dataVolume (protect: true, retainOnDelete: true)`);
+    description: "The volume a database keeps its data in is protected (retainOnDelete is invisible to policies: the program sets it on every volume, components/hostResources.ts).",
+    validateStack: (args: { resources: Seen[] }, report: Report) => {
+        const volumes = new Map(args.resources.filter((r) => r.type === TYPES.volume).map((volume) => [String(volume.props.name), volume]));
+        for (const db of args.resources.filter(isDatabaseContainer)) {
+            for (const mount of (db.props.volumes ?? []) as { volumeName?: string; containerPath?: string }[]) {
+                const volume = mount.containerPath === PGDATA && mount.volumeName !== undefined ? volumes.get(mount.volumeName) : undefined;
+                if (volume && !volume.opts.protect) {
+                    report(`volume ${mount.volumeName}, the data of database container ${db.props.name}, is not protected, so a destroy or replacement would let go of it; fix: create it with components/hostResources.ts dataVolume without droppable (protect: true, retainOnDelete: true)`, volume.urn);
+                }
+            }
         }
     },
 };

@@ -92,10 +92,16 @@ describe("each rule refuses a violating resource, with how to fix it, and accept
         expect(await violations([dbContainer("dev", "seaser-postgres-dev", ["seaser-rezept-tagebuch-dev-internal"]), installer("dev", ["seaser-postgres-dev"])])).toEqual([]);
     });
 
-    it("data-volumes-protected: a volume without protect is refused", async () => {
-        const volume = (protect: boolean) => resource("dev", ["Database"], TYPES.volume, "dev-db-data", { name: "seaser-postgres-dev-data" }, protect);
-        expect(await violations([volume(false)])).toEqual([expect.stringMatching(/^data-volumes-protected: volume seaser-postgres-dev-data is not protected.*; fix: /)]);
-        expect(await violations([volume(true)])).toEqual([]);
+    it("data-volumes-protected: a database's data volume without protect is refused; a volume a key may drop (WAL, uploads) needs none", async () => {
+        const volume = (name: string, protect: boolean) => resource("dev", ["Database"], TYPES.volume, name, { name }, protect);
+        const db = resource("dev", ["Database"], TYPES.container, "dev-db-container", {
+            name: "seaser-postgres-dev", networksAdvanced: [{ name: "seaser-rezept-tagebuch-dev-internal" }],
+            volumes: [{ volumeName: "seaser-postgres-dev-wal", containerPath: "/var/lib/postgresql" }, { volumeName: "seaser-postgres-dev-data", containerPath: "/var/lib/postgresql/data" }],
+        });
+        const boot = installer("dev", ["seaser-postgres-dev"]);
+        expect(await violations([volume("seaser-postgres-dev-data", false), volume("seaser-postgres-dev-wal", true), db, boot]))
+            .toEqual([expect.stringMatching(/^data-volumes-protected: volume seaser-postgres-dev-data, the data of database container seaser-postgres-dev, is not protected.*; fix: /)]);
+        expect(await violations([volume("seaser-postgres-dev-data", true), volume("seaser-postgres-dev-wal", false), db, boot])).toEqual([]);
     });
 
     it("app-uses-own-database: POSTGRES_HOST is a database container of the same stack, DEV_MODE in dev only", async () => {
@@ -208,6 +214,13 @@ describe("what the program registers passes every rule", () => {
         const seen = run.resources.map((r) => asSeen(stack, r));
         // The rules really looked at this stack's resources.
         expect(seen.filter((r) => r.type === TYPES.container).length).toBe(stack === "test" ? 1 : 2);
+        expect(await violations(seen)).toEqual([]);
+    });
+
+    it("the prod stack with point-in-time recovery: its WAL volume, unprotected, is its own", async () => {
+        const run = await runProgram("prod", { ...validConfig("prod"), offsiteRepository: "sftp:backup@backup.example:/srv/restic/rezept-prod", offsitePassword: "a-long-repository-password" });
+        const seen = run.resources.map((r) => asSeen("prod", r));
+        expect(seen.find((r) => r.type === TYPES.volume && r.props.name === "seaser-postgres-wal")?.opts.protect).toBe(false);
         expect(await violations(seen)).toEqual([]);
     });
 
