@@ -10,6 +10,7 @@ import { HostCheck } from "./components/hostCheck";
 import { HealthCheck } from "./components/healthCheck";
 import { DRILL_RESULT_FILE } from "./lib/offsite";
 import { walVolumeName } from "./lib/pitr";
+import { stackVolumes } from "./lib/isolation";
 
 const config = readStackConfig();
 config.warnings.forEach((warning) => pulumi.log.warn(warning));
@@ -21,7 +22,7 @@ const hostCheck = new HostCheck(`${env}-host-check`, {
     spec: {
         environment: env, scope: config.boot.scope, proxyNetwork: config.app && config.proxyNetwork, internalNetwork: names.internalNetwork,
         healthIntervalMinutes: config.health.intervalMinutes,
-        volumes: [{ name: config.db.volume, key: "dbDataVolume" }, ...(config.app ? [{ name: config.app.volume, key: "appDataVolume" } as const] : [])],
+        volumes: stackVolumes({ environment: env, dbVolume: config.db.volume, appVolume: config.app?.volume, pitr: config.backup.offsite?.pitr ?? false }),
     },
     connection: config.connection,
 });

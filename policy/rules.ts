@@ -23,6 +23,7 @@ import { PODMAN } from "../lib/systemd";
 export const TYPES = {
     container: "docker:index/container:Container",
     volume: "docker:index/volume:Volume",
+    network: "docker:index/network:Network",
     image: "docker:index/remoteImage:RemoteImage",
     localCommand: "command:local:Command",
     remoteCommand: "command:remote:Command",
@@ -183,6 +184,29 @@ export const containersMountOwnVolumes: StackValidationPolicy = {
     },
 };
 
+/**
+ * What a stack creates is its environment's by name: a volume no other environment's (its derived
+ * names, lib/isolation.ts derivedVolumes: Podman's volume create takes over an existing volume of
+ * the name, so registering one is using it), a network its environment's internal network (the only
+ * network a stack creates, components/network.ts; the proxy's it only joins).
+ */
+export const createsOwnVolumesAndNetworks: ResourceValidationPolicy = {
+    name: "creates-own-volumes-and-networks",
+    description: "A stack creates only volumes and networks of its own environment by name: no other environment's volume names, no network but its internal one.",
+    validateResource: (args: Seen, report: Report) => {
+        const env = environmentOf(args.urn);
+        if (!env) return;
+        const name = String(args.props.name ?? "");
+        if (args.type === TYPES.volume) {
+            const owner = foreignVolumeOwner(name, env, {});
+            if (owner) report(`volume ${name} is ${owner.how}: the ${env} stack would take it over (Podman's volume create returns an existing volume of the name) and use ${owner.environment}'s data; fix: create only the ${env} stack's own volumes (a configured one: npm run stack -- config ${env} set dbDataVolume or appDataVolume <a volume of ${env}'s own>)`);
+        } else if (args.type === TYPES.network && name !== environmentNames(env).internalNetwork) {
+            const owner = internalNetworkOwner(name);
+            report(`network ${name} is ${owner ? `the ${owner} internal network` : `no network of the ${env} environment`}: the ${env} stack creates only its internal network ${environmentNames(env).internalNetwork}; fix: create it with components/network.ts EnvironmentNetwork and environmentNames("${env}").internalNetwork`);
+        }
+    },
+};
+
 export const containersJoinOwnNetworks: ResourceValidationPolicy = {
     name: "containers-join-own-networks",
     description: "Every container joins only its environment's internal network and, for an app, one network that is no environment's internal network (the proxy's); databases: db-on-internal-network-only.",
@@ -306,6 +330,6 @@ export const containersStartedByUnits: StackValidationPolicy = {
 /** Every rule of the pack; mandatory. */
 export const policies: (ResourceValidationPolicy | StackValidationPolicy)[] = [
     imagesPinned, dbOnInternalNetworkOnly, dataVolumesProtected, appUsesOwnDatabase, containersStartedByUnits,
-    containersMountOwnVolumes, containersJoinOwnNetworks, proxyNetworkNotInternal,
+    containersMountOwnVolumes, createsOwnVolumesAndNetworks, containersJoinOwnNetworks, proxyNetworkNotInternal,
 ];
 

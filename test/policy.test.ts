@@ -157,6 +157,37 @@ describe("environment isolation: each rule refuses a violating resource, with ho
             app({ volumes: [{ volumeName: "seaser-rezept-tagebuch-volume", containerPath: "/data" }, { containerPath: "/cache" }], mounts: [{ type: "tmpfs", target: "/tmp" }] })])).toEqual([]);
     });
 
+    it("containers-mount-own-volumes: another environment's point-in-time recovery volumes are another's too", async () => {
+        const rule = "containers-mount-own-volumes";
+        // The issue's example: dev with appDataVolume seaser-postgres-wal, a volume the dev stack registers and mounts.
+        const devApp = mounting("dev", "App", "seaser-rezept-tagebuch-dev", { volumes: [{ volumeName: "seaser-postgres-wal", containerPath: "/data" }] });
+        expect(await of(rule, [volume("dev", "seaser-postgres-wal"), devApp])).toEqual([
+            expect.stringMatching(/^containers-mount-own-volumes: container seaser-rezept-tagebuch-dev mounts the volume seaser-postgres-wal, the prod WAL archive volume: the dev stack would use prod's data; fix: .*appDataVolume/),
+        ]);
+        for (const name of ["seaser-postgres-pitr-data", "seaser-postgres-data-before-pitr-20261201T140200Z"]) {
+            const app = mounting("dev", "App", "seaser-rezept-tagebuch-dev", { volumes: [{ volumeName: name, containerPath: "/data" }] });
+            expect(await of(rule, [volume("dev", name), app])).toEqual([expect.stringContaining(`mounts the volume ${name}, the prod `)]);
+        }
+        // Its own WAL volume, mounted by its database: its own.
+        expect(await of(rule, [volume("dev", "seaser-postgres-dev-wal"),
+            mounting("dev", "Database", "seaser-postgres-dev", { volumes: [{ volumeName: "seaser-postgres-dev-wal", containerPath: "/var/lib/postgresql" }] })])).toEqual([]);
+    });
+
+    it("creates-own-volumes-and-networks: a stack creates no other environment's volume, and no network but its internal one", async () => {
+        const rule = "creates-own-volumes-and-networks";
+        // Registered, even if nothing mounts it: creating it takes it over.
+        expect(await of(rule, [volume("dev", "seaser-postgres-wal")])).toEqual([
+            expect.stringMatching(/^creates-own-volumes-and-networks: volume seaser-postgres-wal is the prod WAL archive volume: the dev stack would take it over .*; fix: /),
+        ]);
+        expect(await of(rule, [volume("prod", "seaser-postgres-test-data")])).toEqual([expect.stringContaining("is the test database volume")]);
+        const network = (stack: string, name: string) => resource(stack, ["EnvironmentNetwork"], TYPES.network, `${stack}-network-network`, { name });
+        expect(await of(rule, [network("dev", "seaser-rezept-tagebuch-prod-internal")])).toEqual([
+            expect.stringMatching(/^creates-own-volumes-and-networks: network seaser-rezept-tagebuch-prod-internal is the prod internal network: the dev stack creates only its internal network seaser-rezept-tagebuch-dev-internal; fix: /),
+        ]);
+        expect(await of(rule, [network("dev", "seaser-network")])).toEqual([expect.stringContaining("network seaser-network is no network of the dev environment")]);
+        expect(await of(rule, [volume("dev", "seaser-postgres-dev-wal"), volume("dev", "pg-dev"), network("dev", "seaser-rezept-tagebuch-dev-internal")])).toEqual([]);
+    });
+
     it("containers-join-own-networks: an app joins its internal network and one proxy network; other containers their internal network only", async () => {
         const rule = "containers-join-own-networks";
         const app = (networks: string[], extra: Record<string, any> = {}) =>
