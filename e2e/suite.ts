@@ -1868,6 +1868,21 @@ http.server.ThreadingHTTPServer(("127.0.0.1", ${WEBHOOK_PORT}), Receiver).serve_
             expect(volumesOf(prod.dbContainer)).not.toContain(walVolume);
             expect(host.exec(["systemctl", "--user", "is-enabled", "rezept-tagebuch-wal-prod.timer"]).stdout.trim()).not.toBe("enabled");
 
+            // Issue 31 item 10: the volume is prod's by name alone now. dev naming it is refused by the config check; a
+            // dev container holding it (made by hand) by prod's host check, before anything is taken over.
+            const devConfig = deployed.get("dev")!.config;
+            const refused = await deployFailing("dev", { ...devConfig, appDataVolume: walVolume });
+            expect(refused).toMatch(new RegExp(`rezept-tagebuch:appDataVolume is ${walVolume}, the prod WAL archive volume: the dev stack would use prod's data; fix: `));
+            host.must(["podman", "create", "--name", "e2e-dev-wal-user", "--label", "io.seaser.environment=dev", "-v", `${walVolume}:/data`, IMAGES.app]);
+            try {
+                const held = await deployFailing("prod", on);
+                expect(held).toContain(`host check: the volume ${walVolume} (config pitr) is mounted by e2e-dev-wal-user of the dev environment`);
+                expect(volumesOf(prod.dbContainer)).not.toContain(walVolume);
+            } finally {
+                host.must(["podman", "rm", "e2e-dev-wal-user"]);
+                deployed.set("prod", turnedOff);
+            }
+
             // On again: the same volume, taken back with what it held (Podman's create answers with the existing volume), archiving on.
             startedAt = now();
             const turnedOn = await deploy("prod", on);
