@@ -458,8 +458,8 @@ function isolationProblems(
                 `npm run stack -- config ${env} rm ${key} (the ${env} ${VOLUME_KEYS[key]} is then ${defaults[key]}), or npm run stack -- config ${env} set ${key} <a volume no other stack names>`);
         }
     }
-    // The environment's own volumes of another use: the app's uploads in the database's data files, either in the WAL
-    // archive (whose clean-up deletes files, lib/pitr.ts) or in the restore's scratch volume (which pitr.sh removes).
+    // A key naming one of its own environment's point-in-time recovery volumes: data or uploads in the WAL archive
+    // (whose clean-up deletes files, lib/pitr.ts) or in the restore's scratch volume (pitr-<env>.sh removes it with --force).
     for (const key of Object.keys(VOLUME_KEYS) as VolumeKey[]) {
         const reserved = raw[key] === undefined ? undefined : derivedVolumes(env).find((volume) => volume.use === "pitr" && !volume.prefix && volume.name === raw[key]);
         if (reserved) {
