@@ -12,6 +12,7 @@ import { DRILL_RESULT_FILE } from "./lib/offsite";
 import { walVolumeName } from "./lib/pitr";
 import { HealthSettings } from "./lib/healthUnits";
 import { BootSpec, bootGraceSeconds, renderUnits } from "./lib/systemd";
+import { stackVolumes } from "./lib/isolation";
 
 const config = readStackConfig();
 config.warnings.forEach((warning) => pulumi.log.warn(warning));
@@ -23,7 +24,7 @@ const hostCheck = new HostCheck(`${env}-host-check`, {
     spec: {
         environment: env, scope: config.boot.scope, proxyNetwork: config.app && config.proxyNetwork, internalNetwork: names.internalNetwork,
         healthIntervalMinutes: config.health.intervalMinutes,
-        volumes: [{ name: config.db.volume, key: "dbDataVolume" }, ...(config.app ? [{ name: config.app.volume, key: "appDataVolume" } as const] : [])],
+        volumes: stackVolumes({ environment: env, dbVolume: config.db.volume, appVolume: config.app?.volume, pitr: config.backup.offsite?.pitr ?? false }),
     },
     connection: config.connection,
 });

@@ -67,7 +67,8 @@ export class App<E extends EnvironmentName> extends pulumi.ComponentResource {
         this.environment = args.environment;
         this.containerName = args.containerName;
 
-        this.volume = dataVolume(`${name}-data`, args.volumeName, args.adoptVolume, this);
+        // Droppable: `appEnabled false` lets go of it (components/hostResources.ts dataVolume); the uploads stay on the host.
+        this.volume = dataVolume(`${name}-data`, args.volumeName, { adopt: args.adoptVolume, droppable: true }, this);
         this.image = hostImage(`${name}-image`, args.image, this);
         this.imageId = this.image.imageId;
 

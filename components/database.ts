@@ -26,7 +26,7 @@ export interface DatabaseArgs<E extends EnvironmentName> {
     readonly password: pulumi.Input<string>;
     /**
      * Point-in-time recovery: the server archives its WAL (lib/pitr.ts) into a second volume,
-     * `<container>-wal`, kept as the data volume is.
+     * `<container>-wal`, kept on the host as the data volume is, but not protected: `pitr false` drops it from the stack.
      */
     readonly pitr?: boolean;
     /** Take over a volume of this name that already exists on the host, instead of creating it. */
@@ -68,11 +68,12 @@ export class Database<E extends EnvironmentName> extends pulumi.ComponentResourc
         this.user = args.user;
         this.password = pulumi.secret(args.password);
 
-        this.volume = dataVolume(`${name}-data`, args.volumeName, args.adoptVolume, this);
+        this.volume = dataVolume(`${name}-data`, args.volumeName, { adopt: args.adoptVolume }, this);
         // Mounted at the image's /var/lib/postgresql, the parent of PGDATA, which the image owns as postgres: Podman
         // gives an empty named volume the owner of the directory it is mounted over (its copy-up of the image's
         // content), so postgres can write the archive there; mounted where the image has no directory it stays root's.
-        this.walVolume = args.pitr ? dataVolume(`${name}-wal`, walVolumeName(args.containerName), false, this) : undefined;
+        // Droppable: `pitr false` lets go of it (components/hostResources.ts dataVolume); the archive stays on the host.
+        this.walVolume = args.pitr ? dataVolume(`${name}-wal`, walVolumeName(args.containerName), { droppable: true }, this) : undefined;
         this.image = hostImage(`${name}-image`, args.image, this);
 
         const readiness = ["pg_isready", "-h", "127.0.0.1", "-p", `${args.port}`, "-U", args.user, "-d", args.databaseName];

@@ -9,12 +9,25 @@ import { ownerLabels } from "../lib/ownership";
  */
 
 /**
- * A volume Pulumi never deletes: not on destroy, not when a container is replaced.
- * No labels: the volumes already on the host have none, and an import must match.
+ * A volume Pulumi never deletes from the host: not on destroy, not when a container is replaced
+ * (`retainOnDelete`: the engine's delete of it is a no-op, pulumi/pulumi v3.248.0
+ * pkg/resource/deploy/step.go DeleteStep.Apply). No labels: the volumes already on the host have
+ * none, and an import must match.
+ *
+ * `protect` as well only where the program always registers the volume: the database's data. The
+ * engine refuses to delete a protected resource before it looks at retainOnDelete, in a preview too
+ * (the same DeleteStep.Apply, `if !s.replacing && s.old.Protect`), so a volume that a key takes
+ * out of the program (`pitr` the WAL archive, `appEnabled` the uploads) would block that change
+ * for good. Without protect the stack lets go of it and it stays on the host; the key turned on
+ * again takes it back, data and all: Podman's Docker-compatible volume create answers with the
+ * existing volume of that name (containers/podman pkg/api/handlers/compat/volumes.go CreateVolume,
+ * "if using the compat layer and the volume already exists", v4.3.1 and v5.4.2).
  */
-export function dataVolume(name: string, volumeName: string, adopt: boolean | undefined, parent: pulumi.Resource): docker.Volume {
+export function dataVolume(
+    name: string, volumeName: string, opts: { readonly adopt?: boolean; readonly droppable?: boolean }, parent: pulumi.Resource,
+): docker.Volume {
     return new docker.Volume(name, { name: volumeName }, {
-        parent, protect: true, retainOnDelete: true, import: adopt ? volumeName : undefined,
+        parent, protect: !opts.droppable, retainOnDelete: true, import: opts.adopt ? volumeName : undefined,
     });
 }
 

@@ -1922,5 +1922,89 @@ http.server.ThreadingHTTPServer(("127.0.0.1", ${WEBHOOK_PORT}), Receiver).serve_
             // It archives on, on its new timeline, into the live archive that the WAL timer copies off again.
             expect(host.exec(["systemctl", "--user", "is-active", "rezept-tagebuch-wal-prod.timer"]).stdout.trim()).toBe("active");
         }, 2_400_000);
+
+        /**
+         * Issue 31 item 8: turning point-in-time recovery off (and an app off) takes a volume out of the program.
+         * Protected, the engine refused that, in preview too (DeleteStep.Apply); now the stack lets go of the volume
+         * and it stays on the host with its data, and turning the key on again takes the same volume back.
+         */
+        scenario("pitr-off", async (timings, details) => {
+            const walVolume = `${prod.dbContainer}-wal`;
+            /** What the WAL volume's archive holds, read by a throwaway container (prod's database mounts it only while pitr is on). */
+            const archived = () => host.must(["podman", "run", "--rm", "--network", "none", "--volume", `${walVolume}:/w:ro`, IMAGES.postgres, "ls", "/w/wal-archive"]).trim().split("\n");
+            /** A write, then the switch to the next segment, which the archiver copies into the archive; the finished segment's name. */
+            const switchSegment = () => sql("prod", "INSERT INTO pitr_off_probe DEFAULT VALUES; SELECT pg_walfile_name(pg_switch_wal())").split("\n").pop()!;
+            const on = stackConfig("prod", { ...adoptedConfig.get("prod"), ...offsiteSettings("prod") });
+            let startedAt = now();
+            await deploy("prod", on);
+            timings.deploy_with_pitr_s = round(now() - startedAt);
+            await waitFor("prod's database healthy with pitr", () => healthy(prod.dbContainer), 180);
+            sql("prod", "CREATE TABLE IF NOT EXISTS pitr_off_probe (at timestamptz NOT NULL DEFAULT clock_timestamp())");
+            const segment = switchSegment();
+            await waitFor(`${segment} in the archive`, () => archived().includes(segment), 120, 1000);
+
+            // pitr false: the preview and the up both pass; the stack lets go of the volume, which stays with its archive.
+            const off = stackConfig("prod", { ...adoptedConfig.get("prod"), ...offsiteSettings("prod"), pitr: "false" });
+            stacks.configure("prod", off);
+            startedAt = now();
+            const planned = stacks.plannedSteps("prod");
+            timings.preview_off_s = round(now() - startedAt);
+            expect(planned).toContain("delete Volume prod-db-wal");
+            startedAt = now();
+            const turnedOff = await deploy("prod", off);
+            timings.up_off_s = round(now() - startedAt);
+            details.off_steps = turnedOff.steps;
+            expect(turnedOff.steps).toContain("delete Volume prod-db-wal");
+            expect(volumeExists(walVolume)).toBe(true);
+            expect(archived()).toContain(segment);
+            expect(stacks.state("prod").filter((r) => r.urn.endsWith("::prod-db-wal"))).toEqual([]);
+            await waitFor("prod's database healthy without pitr", () => healthy(prod.dbContainer), 180);
+            expect(sql("prod", "SHOW archive_mode")).toBe("off");
+            expect(volumesOf(prod.dbContainer)).not.toContain(walVolume);
+            expect(host.exec(["systemctl", "--user", "is-enabled", "rezept-tagebuch-wal-prod.timer"]).stdout.trim()).not.toBe("enabled");
+
+            // Issue 31 item 10: the volume is prod's by name alone now. dev naming it is refused by the config check; a
+            // dev container holding it (made by hand) by prod's host check, before anything is taken over.
+            const devConfig = deployed.get("dev")!.config;
+            const refused = await deployFailing("dev", { ...devConfig, appDataVolume: walVolume });
+            expect(refused).toMatch(new RegExp(`rezept-tagebuch:appDataVolume is ${walVolume}, the prod WAL archive volume: the dev stack would use prod's data; fix: `));
+            host.must(["podman", "create", "--name", "e2e-dev-wal-user", "--label", "io.seaser.environment=dev", "-v", `${walVolume}:/data`, IMAGES.app]);
+            try {
+                const held = await deployFailing("prod", on);
+                expect(held).toContain(`host check: the volume ${walVolume} (config pitr) is mounted by e2e-dev-wal-user of the dev environment`);
+                expect(volumesOf(prod.dbContainer)).not.toContain(walVolume);
+            } finally {
+                host.must(["podman", "rm", "e2e-dev-wal-user"]);
+                deployed.set("prod", turnedOff);
+            }
+
+            // On again: the same volume, taken back with what it held (Podman's create answers with the existing volume), archiving on.
+            startedAt = now();
+            const turnedOn = await deploy("prod", on);
+            timings.up_on_again_s = round(now() - startedAt);
+            expect(turnedOn.steps).toContain("create Volume prod-db-wal");
+            await waitFor("prod's database healthy with pitr again", () => healthy(prod.dbContainer), 180);
+            expect(sql("prod", "SHOW archive_mode")).toBe("on");
+            const next = switchSegment();
+            await waitFor(`${next} in the archive`, () => archived().includes(next), 120, 1000);
+            expect(archived()).toContain(segment);
+
+            // appEnabled false in test (an app turned on, then off): its uploads volume stays on the host, its file in it.
+            const test = names("test");
+            const testConfig = deployed.get("test")!.config;
+            const uploadsBefore = volumeExists(test.appVolume);
+            try {
+                await deploy("test", { ...testConfig, appEnabled: "true", appImage: IMAGES.app });
+                host.must(["podman", "exec", test.appContainer, "sh", "-c", "echo kept > /data/pitr-off-upload"]);
+                startedAt = now();
+                const appOff = await deploy("test", testConfig);
+                timings.up_app_off_s = round(now() - startedAt);
+                expect(appOff.steps).toContain("delete Volume test-app-data");
+                expect(host.exec(["podman", "container", "exists", test.appContainer]).status).not.toBe(0);
+                expect(host.must(["podman", "run", "--rm", "--network", "none", "--volume", `${test.appVolume}:/d:ro`, IMAGES.postgres, "cat", "/d/pitr-off-upload"]).trim()).toBe("kept");
+            } finally {
+                if (!uploadsBefore) host.exec(["podman", "volume", "rm", test.appVolume]);
+            }
+        }, 1_200_000);
     }
 }

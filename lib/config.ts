@@ -7,7 +7,7 @@ import { MANAGED_APP_ENV } from "./appEnv";
 import { defaultBackupDirectory } from "./backup";
 import { ACCEPTED_FORMS, checkAppImage, checkPinnedImage, imageVersion } from "./imageRef";
 import { ENVIRONMENTS, EnvironmentName, environmentNames, EnvironmentNames, PROJECT } from "./environments";
-import { foreignVolumeOwner, internalNetworkOwner, OtherStacks, VOLUME_KEYS, VolumeKey } from "./isolation";
+import { derivedVolumes, foreignVolumeOwner, internalNetworkOwner, OtherStacks, VOLUME_KEYS, VolumeKey } from "./isolation";
 
 /** The validated configuration of one stack. Secrets are Pulumi secrets from the moment they are read. */
 export interface StackConfig {
@@ -456,6 +456,15 @@ function isolationProblems(
         if (owner) {
             fail(key, `is ${raw[key]}, ${owner.how}: the ${env} stack would use ${owner.environment}'s data`,
                 `npm run stack -- config ${env} rm ${key} (the ${env} ${VOLUME_KEYS[key]} is then ${defaults[key]}), or npm run stack -- config ${env} set ${key} <a volume no other stack names>`);
+        }
+    }
+    // A key naming one of its own environment's point-in-time recovery volumes: data or uploads in the WAL archive
+    // (whose clean-up deletes files, lib/pitr.ts) or in the restore's scratch volume (pitr-<env>.sh removes it with --force).
+    for (const key of Object.keys(VOLUME_KEYS) as VolumeKey[]) {
+        const reserved = raw[key] === undefined ? undefined : derivedVolumes(env).find((volume) => volume.use === "pitr" && !volume.prefix && volume.name === raw[key]);
+        if (reserved) {
+            fail(key, `is ${raw[key]}, the ${env} ${reserved.what}, which the ${env} stack and its scripts use for nothing else`,
+                `npm run stack -- config ${env} rm ${key} (it is then ${defaults[key]}), or npm run stack -- config ${env} set ${key} <another volume>`);
         }
     }
     if (config.app && config.app.volume === config.db.volume) {

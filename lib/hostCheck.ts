@@ -10,8 +10,8 @@ export interface HostCheckSpec {
     readonly scope: SystemdScope;
     /** The reverse proxy's network, which the app joins and no stack owns; absent when the stack runs no app. */
     readonly proxyNetwork?: string;
-    /** The stack's data volumes, each with the config key that names it; refused where another environment's. */
-    readonly volumes: readonly { readonly name: string; readonly key: VolumeKey }[];
+    /** The stack's volumes (lib/isolation.ts stackVolumes), each with the config key that makes the stack use it; refused where another environment's. */
+    readonly volumes: readonly { readonly name: string; readonly key: VolumeKey | "pitr" }[];
     /** The stack's internal network; refused where it exists as another environment's. */
     readonly internalNetwork: string;
     /** The installed health check's period: one that has not succeeded for STALE_INTERVALS of them is reported. */

@@ -23,6 +23,7 @@ import { PODMAN } from "../lib/systemd";
 export const TYPES = {
     container: "docker:index/container:Container",
     volume: "docker:index/volume:Volume",
+    network: "docker:index/network:Network",
     image: "docker:index/remoteImage:RemoteImage",
     localCommand: "command:local:Command",
     remoteCommand: "command:remote:Command",
@@ -99,13 +100,26 @@ export const dbOnInternalNetworkOnly: ResourceValidationPolicy = {
     },
 };
 
-export const dataVolumesProtected: ResourceValidationPolicy = {
+/** Where a database container keeps its data: the image's PGDATA (components/database.ts). */
+const PGDATA = "/var/lib/postgresql/data";
+
+/**
+ * Only the database's data volume must be protected: the program registers it in every stack. A
+ * volume a key can take out of the program (the WAL archive, the uploads) is retained on the host
+ * but not protected, or turning that key off would be refused by the engine (components/hostResources.ts).
+ */
+export const dataVolumesProtected: StackValidationPolicy = {
     name: "data-volumes-protected",
-    description: "Data volumes are protected (retainOnDelete is invisible to policies: the program sets it, components/hostResources.ts).",
-    validateResource: (args: Seen, report: Report) => {
-        if (args.type !== TYPES.volume) return;
-        if (!args.opts.protect) {
-            report(`volume ${args.props.name} is not protected, so a destroy or replacement deletes its data; fix: create it with components/hostResources.ts dataVolume (protect: true, retainOnDelete: true)`);
+    description: "The volume a database keeps its data in is protected (retainOnDelete is invisible to policies: the program sets it on every volume, components/hostResources.ts).",
+    validateStack: (args: { resources: Seen[] }, report: Report) => {
+        const volumes = new Map(args.resources.filter((r) => r.type === TYPES.volume).map((volume) => [String(volume.props.name), volume]));
+        for (const db of args.resources.filter(isDatabaseContainer)) {
+            for (const mount of (db.props.volumes ?? []) as { volumeName?: string; containerPath?: string }[]) {
+                const volume = mount.containerPath === PGDATA && mount.volumeName !== undefined ? volumes.get(mount.volumeName) : undefined;
+                if (volume && !volume.opts.protect) {
+                    report(`volume ${mount.volumeName}, the data of database container ${db.props.name}, is not protected, so a destroy or replacement would let go of it; fix: create it with components/hostResources.ts dataVolume without droppable (protect: true, retainOnDelete: true)`, volume.urn);
+                }
+            }
         }
     },
 };
@@ -166,6 +180,29 @@ export const containersMountOwnVolumes: StackValidationPolicy = {
                     else if (!registered.has(mount.volume)) report(`container ${name} mounts the volume ${mount.volume}, which its stack neither creates nor imports; ${fix}`, container.urn);
                 }
             }
+        }
+    },
+};
+
+/**
+ * What a stack creates is its environment's by name: a volume no other environment's (its derived
+ * names, lib/isolation.ts derivedVolumes: Podman's volume create takes over an existing volume of
+ * the name, so registering one is using it), a network its environment's internal network (the only
+ * network a stack creates, components/network.ts; the proxy's it only joins).
+ */
+export const createsOwnVolumesAndNetworks: ResourceValidationPolicy = {
+    name: "creates-own-volumes-and-networks",
+    description: "A stack creates only volumes and networks of its own environment by name: no other environment's volume names, no network but its internal one.",
+    validateResource: (args: Seen, report: Report) => {
+        const env = environmentOf(args.urn);
+        if (!env) return;
+        const name = String(args.props.name ?? "");
+        if (args.type === TYPES.volume) {
+            const owner = foreignVolumeOwner(name, env, {});
+            if (owner) report(`volume ${name} is ${owner.how}: the ${env} stack would take it over (Podman's volume create returns an existing volume of the name) and use ${owner.environment}'s data; fix: create only the ${env} stack's own volumes (a configured one: npm run stack -- config ${env} set dbDataVolume or appDataVolume <a volume of ${env}'s own>)`);
+        } else if (args.type === TYPES.network && name !== environmentNames(env).internalNetwork) {
+            const owner = internalNetworkOwner(name);
+            report(`network ${name} is ${owner ? `the ${owner} internal network` : `no network of the ${env} environment`}: the ${env} stack creates only its internal network ${environmentNames(env).internalNetwork}; fix: create it with components/network.ts EnvironmentNetwork and environmentNames("${env}").internalNetwork`);
         }
     },
 };
@@ -293,6 +330,6 @@ export const containersStartedByUnits: StackValidationPolicy = {
 /** Every rule of the pack; mandatory. */
 export const policies: (ResourceValidationPolicy | StackValidationPolicy)[] = [
     imagesPinned, dbOnInternalNetworkOnly, dataVolumesProtected, appUsesOwnDatabase, containersStartedByUnits,
-    containersMountOwnVolumes, containersJoinOwnNetworks, proxyNetworkNotInternal,
+    containersMountOwnVolumes, createsOwnVolumesAndNetworks, containersJoinOwnNetworks, proxyNetworkNotInternal,
 ];
 

@@ -71,8 +71,9 @@ case "$action" in
     refresh) exec pulumi refresh --stack "$stack" "$@" ;;
     destroy)
         # `--exclude-protected`: "Do not destroy protected resources. Destroy all other resources."
-        # (pulumi destroy --help, v3.248.0). The data volumes are protected (components/hostResources.ts).
-        echo "stack.sh: destroy removes the $stack stack's containers, network, units and scripts, and keeps its protected data volumes (database and uploads) in the stack and on the host; see the README, Destroy" >&2
+        # (pulumi destroy --help, v3.248.0). The database's volume is protected; every volume is retainOnDelete
+        # (components/hostResources.ts), so the uploads and WAL volumes leave the stack and stay on the host.
+        echo "stack.sh: destroy removes the $stack stack's containers, network, units and scripts, and keeps its data volumes on the host (the database's, protected, in the stack too); see the README, Destroy" >&2
         exec pulumi destroy --stack "$stack" --exclude-protected "$@" ;;
 esac
 

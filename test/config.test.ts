@@ -85,6 +85,14 @@ const BAD_INPUT: [string, string, Record<string, string | undefined>, string, st
     ["test, without its app, naming prod's uploads volume", "test", { ...validConfig("test"), appDataVolume: "seaser-rezept-tagebuch-volume" }, "appDataVolume", "the prod uploads volume"],
     ["prod on dev's uploads volume", "prod", { ...validConfig("prod"), dbDataVolume: "seaser-rezept-tagebuch-dev-volume" }, "dbDataVolume", "the dev uploads volume"],
     ["prod on test's database volume", "prod", { ...validConfig("prod"), appDataVolume: "seaser-postgres-test-data" }, "appDataVolume", "the test database volume"],
+    // Point-in-time recovery's volumes, whose names come from the database container (lib/isolation.ts derivedVolumes):
+    // Podman's volume create takes over a volume of that name, so dev would mount prod's WAL archive.
+    ["dev's uploads on prod's WAL archive", "dev", { ...validConfig("dev"), appDataVolume: "seaser-postgres-wal" }, "appDataVolume", "is seaser-postgres-wal, the prod WAL archive volume: the dev stack would use prod's data"],
+    ["test's database on prod's restore scratch volume", "test", { ...validConfig("test"), dbDataVolume: "seaser-postgres-pitr-data" }, "dbDataVolume", "the prod point-in-time restore's scratch volume"],
+    ["dev's database on prod's data kept before a restore", "dev", { ...validConfig("dev"), dbDataVolume: "seaser-postgres-data-before-pitr-20261201T140200Z" }, "dbDataVolume", "the prod data kept before a point-in-time restore"],
+    ["prod's uploads on dev's WAL archive", "prod", { ...validConfig("prod"), appDataVolume: "seaser-postgres-dev-wal" }, "appDataVolume", "the dev WAL archive volume"],
+    ["prod's uploads in its own WAL archive", "prod", { ...validConfig("prod"), appDataVolume: "seaser-postgres-wal" }, "appDataVolume", "is seaser-postgres-wal, the prod WAL archive volume, which the prod stack and its scripts use for nothing else"],
+    ["dev's database in its own restore scratch volume", "dev", { ...validConfig("dev"), dbDataVolume: "seaser-postgres-dev-pitr-data" }, "dbDataVolume", "the dev point-in-time restore's scratch volume"],
     ["the database on the app's uploads volume", "dev", { ...validConfig("dev"), dbDataVolume: "seaser-rezept-tagebuch-dev-volume" }, "dbDataVolume", "the same volume as the app's uploads"],
     ["the uploads on the database's volume", "prod", { ...validConfig("prod"), appDataVolume: "seaser-postgres-data" }, "appDataVolume", "the same volume as the database's"],
     ["both volumes set to one name", "prod", { ...validConfig("prod"), dbDataVolume: "shared", appDataVolume: "shared" }, "appDataVolume", "the same volume"],
@@ -162,6 +170,14 @@ describe("a stack names no volume that the other stack files set", () => {
             .toEqual([expect.stringContaining("rezept-tagebuch:dbDataVolume is pg-t, the test database volume (dbDataVolume in Pulumi.test.yaml)")]);
         expect(problemsWith("dev", { ...validConfig("dev"), dbDataVolume: "pg-dev", appDataVolume: "up-dev" },
             { prod: { dbDataVolume: "pg-prod", appDataVolume: "up-prod" }, test: { dbDataVolume: "pg-test" } })).toEqual([]);
+    });
+
+    it("refuses the data another stack kept before a restore into it (host/pitr.sh names it after that stack's dbDataVolume)", () => {
+        expect(problemsWith("dev", { ...validConfig("dev"), appDataVolume: "pg-main-before-pitr-20261201T140200Z" }, { prod: { dbDataVolume: "pg-main" } })).toEqual([
+            expect.stringMatching(/^rezept-tagebuch:appDataVolume is pg-main-before-pitr-20261201T140200Z, the prod data kept before a point-in-time restore \(from dbDataVolume in Pulumi\.prod\.yaml\): the dev stack would use prod's data; fix: /),
+        ]);
+        // A name of dev's own that merely begins like it is dev's.
+        expect(problemsWith("dev", { ...validConfig("dev"), appDataVolume: "pg-main-uploads" }, { prod: { dbDataVolume: "pg-main" } })).toEqual([]);
     });
 
     it("a stack file claiming another environment's derived name refuses that stack, not the owner", () => {

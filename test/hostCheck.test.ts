@@ -4,6 +4,7 @@ import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { HostCheckSpec, renderHostCheck } from "../lib/hostCheck";
+import { stackVolumes } from "../lib/isolation";
 import { readScriptParams } from "../lib/hostScript";
 import { renderInstallScript, renderUnits } from "../lib/systemd";
 import { runProgram, TYPES, validConfig } from "./harness";
@@ -191,6 +192,25 @@ describe("the host check", () => {
         expect(result.stdout).toBe("");
     });
 
+    it("refuses point-in-time recovery's volumes (fixed names) where another environment holds them, with the pitr fix", () => {
+        const prod: HostCheckSpec = {
+            environment: "prod", scope: "user", proxyNetwork: "seaser-network", internalNetwork: "seaser-rezept-tagebuch-prod-internal", healthIntervalMinutes: 5,
+            volumes: stackVolumes({ environment: "prod", dbVolume: "seaser-postgres-data", appVolume: "seaser-rezept-tagebuch-volume", pitr: true }),
+        };
+        // A dev app that mounts prod's WAL archive volume name as its uploads (set before the config check refused it).
+        const result = stubHost({
+            volumes: { "seaser-postgres-wal": "", "seaser-postgres-pitr-data": "dev" },
+            containers: [{ name: "seaser-rezept-tagebuch-dev", label: "dev", volumes: ["seaser-postgres-wal"] }],
+        }).run(prod);
+        expect(result.status).toBe(1);
+        expect(result.lines).toEqual([
+            "rezept-tagebuch: host check: the volume seaser-postgres-wal (config pitr) is mounted by seaser-rezept-tagebuch-dev of the dev environment, so the prod stack would use its data; " +
+                "fix: free it of the other environment (podman ps -a --filter volume=seaser-postgres-wal; the prod stack's name for it is fixed), or npm run stack -- config prod set pitr false",
+            "rezept-tagebuch: host check: the volume seaser-postgres-pitr-data (config pitr) is labelled io.seaser.environment=dev, so the prod stack would use the dev environment's data; " +
+                "fix: free it of the other environment (podman ps -a --filter volume=seaser-postgres-pitr-data; the prod stack's name for it is fixed), or npm run stack -- config prod set pitr false",
+        ]);
+    });
+
     it("says which mechanisms the host's Podman gives the stack", () => {
         expect(stubHost().run(dev).stdout.split("\n")[1]).toBe("rezept-tagebuch: host: podman 5.4.2; rootless networks through pasta; " +
             "database readiness by podman healthcheck run; shutdown ordering DefaultDependencies=no (kept, not needed since podman 4.4)");
@@ -346,6 +366,16 @@ describe("the program checks the host before it puts anything there", () => {
         expect(test.find(TYPES.localCommand, "test-host-check-run").inputs.create).toBe(renderHostCheck({
             environment: "test", scope: "user", internalNetwork: "seaser-rezept-tagebuch-test-internal", volumes: [{ name: "seaser-postgres-test-data", key: "dbDataVolume" }], healthIntervalMinutes: 5,
         }));
+    });
+
+    it("checks the WAL archive and restore scratch volumes of a stack with point-in-time recovery", async () => {
+        const offsite = { offsiteRepository: "sftp:backup@backup.example:/srv/restic/rezept-prod", offsitePassword: "a-long-repository-password" };
+        const run = await runProgram("prod", { ...validConfig("prod"), ...offsite });
+        expect(readScriptParams(run.find(TYPES.localCommand, "prod-host-check-run").inputs.create).volumes.split("\n")).toEqual([
+            "dbDataVolume seaser-postgres-data", "appDataVolume seaser-rezept-tagebuch-volume", "pitr seaser-postgres-wal", "pitr seaser-postgres-pitr-data",
+        ]);
+        const off = await runProgram("prod", { ...validConfig("prod"), ...offsite, pitr: "false" });
+        expect(readScriptParams(off.find(TYPES.localCommand, "prod-host-check-run").inputs.create).volumes).not.toContain("pitr");
     });
 
     it("runs over SSH where the units are installed over SSH", async () => {

@@ -3,7 +3,9 @@ import { App, AppArgs } from "../components/app";
 import { Database } from "../components/database";
 import { EnvironmentNetwork } from "../components/network";
 import { EnvironmentName } from "../lib/environments";
-import { Recorder, startRecording } from "./harness";
+import { BEFORE_PITR, derivedVolumes } from "../lib/isolation";
+import { readScriptFiles, readScriptParams } from "../lib/hostScript";
+import { Recorder, runProgram, startRecording, TYPES, validConfig } from "./harness";
 
 const gate = { connection: { kind: "local" }, scope: "user", timeoutSeconds: 60 } as const;
 
@@ -72,5 +74,23 @@ describe("DEV can only reference its own database", () => {
         await recorder.settle();
         expect(app.environment).toBe("dev");
         expect(recorder.resources.some((r) => r.name === "dev-app-container")).toBe(true);
+    });
+});
+
+describe("the volumes lib/isolation.ts gives an environment are those its stack and scripts use", () => {
+    it("prod with point-in-time recovery: the restore script's data, WAL and scratch volumes, and the name of the data it keeps before a restore", async () => {
+        const run = await runProgram("prod", { ...validConfig("prod"), offsiteRepository: "sftp:backup@backup.example:/srv/restic/rezept-prod", offsitePassword: "a-long-repository-password" });
+        const install = run.find(TYPES.localCommand, "prod-boot-install").inputs.create as string;
+        const pitr = readScriptFiles(install, "scripts")["pitr-prod.sh"];
+        const params = readScriptParams(pitr);
+        const owned = derivedVolumes("prod");
+        for (const [param, use] of [["data_volume", "dbDataVolume"], ["wal_volume", "pitr"], ["scratch_volume", "pitr"]] as const) {
+            expect(owned.filter((volume) => !volume.prefix && volume.name === params[param]).map((volume) => volume.use), param).toEqual([use]);
+        }
+        // host/pitr.sh: aside="${volume}-before-pitr-$(date ...)", with volume the data volume.
+        expect(pitr).toContain(`aside="\${volume}${BEFORE_PITR}$(date`);
+        expect(owned).toContainEqual(expect.objectContaining({ name: `${params.data_volume}${BEFORE_PITR}`, prefix: true }));
+        // And every volume the stack registers is one of them.
+        for (const volume of run.ofType(TYPES.volume)) expect(owned.map((v) => v.name)).toContain(volume.inputs.name);
     });
 });

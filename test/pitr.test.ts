@@ -514,11 +514,12 @@ describe("the pitr setting", () => {
         expect(() => parseStackConfig("dev", { ...validConfig("dev"), pitr: "yes" })).toThrow(/rezept-tagebuch:pitr must be true or false/);
     });
 
-    it("the stack: a protected, retained WAL volume, the archiving command, and the units and scripts, only when on", async () => {
+    it("the stack: a retained WAL volume, the archiving command, and the units and scripts, only when on", async () => {
         const on = await runProgram("prod", { ...validConfig("prod"), ...offsite });
         const wal = on.find(TYPES.volume, "prod-db-wal");
         expect(wal.inputs.name).toBe("seaser-postgres-wal");
-        expect([wal.protect, wal.retainOnDelete]).toEqual([true, true]);
+        // Not protected: pitr false drops it from the program (test/droppableVolumes.test.ts).
+        expect([wal.protect, wal.retainOnDelete]).toEqual([false, true]);
         const db = on.find(TYPES.container, "prod-db-container");
         expect(db.inputs.command).toEqual(archivingCommand());
         expect(db.inputs.volumes).toEqual([

@@ -92,10 +92,16 @@ describe("each rule refuses a violating resource, with how to fix it, and accept
         expect(await violations([dbContainer("dev", "seaser-postgres-dev", ["seaser-rezept-tagebuch-dev-internal"]), installer("dev", ["seaser-postgres-dev"])])).toEqual([]);
     });
 
-    it("data-volumes-protected: a volume without protect is refused", async () => {
-        const volume = (protect: boolean) => resource("dev", ["Database"], TYPES.volume, "dev-db-data", { name: "seaser-postgres-dev-data" }, protect);
-        expect(await violations([volume(false)])).toEqual([expect.stringMatching(/^data-volumes-protected: volume seaser-postgres-dev-data is not protected.*; fix: /)]);
-        expect(await violations([volume(true)])).toEqual([]);
+    it("data-volumes-protected: a database's data volume without protect is refused; a volume a key may drop (WAL, uploads) needs none", async () => {
+        const volume = (name: string, protect: boolean) => resource("dev", ["Database"], TYPES.volume, name, { name }, protect);
+        const db = resource("dev", ["Database"], TYPES.container, "dev-db-container", {
+            name: "seaser-postgres-dev", networksAdvanced: [{ name: "seaser-rezept-tagebuch-dev-internal" }],
+            volumes: [{ volumeName: "seaser-postgres-dev-wal", containerPath: "/var/lib/postgresql" }, { volumeName: "seaser-postgres-dev-data", containerPath: "/var/lib/postgresql/data" }],
+        });
+        const boot = installer("dev", ["seaser-postgres-dev"]);
+        expect(await violations([volume("seaser-postgres-dev-data", false), volume("seaser-postgres-dev-wal", true), db, boot]))
+            .toEqual([expect.stringMatching(/^data-volumes-protected: volume seaser-postgres-dev-data, the data of database container seaser-postgres-dev, is not protected.*; fix: /)]);
+        expect(await violations([volume("seaser-postgres-dev-data", true), volume("seaser-postgres-dev-wal", false), db, boot])).toEqual([]);
     });
 
     it("app-uses-own-database: POSTGRES_HOST is a database container of the same stack, DEV_MODE in dev only", async () => {
@@ -149,6 +155,37 @@ describe("environment isolation: each rule refuses a violating resource, with ho
         expect(await of(rule, [volume("dev", "pg-dev"), devDb("pg-dev")])).toEqual([]);
         expect(await of(rule, [volume("prod", "seaser-rezept-tagebuch-volume"),
             app({ volumes: [{ volumeName: "seaser-rezept-tagebuch-volume", containerPath: "/data" }, { containerPath: "/cache" }], mounts: [{ type: "tmpfs", target: "/tmp" }] })])).toEqual([]);
+    });
+
+    it("containers-mount-own-volumes: another environment's point-in-time recovery volumes are another's too", async () => {
+        const rule = "containers-mount-own-volumes";
+        // The issue's example: dev with appDataVolume seaser-postgres-wal, a volume the dev stack registers and mounts.
+        const devApp = mounting("dev", "App", "seaser-rezept-tagebuch-dev", { volumes: [{ volumeName: "seaser-postgres-wal", containerPath: "/data" }] });
+        expect(await of(rule, [volume("dev", "seaser-postgres-wal"), devApp])).toEqual([
+            expect.stringMatching(/^containers-mount-own-volumes: container seaser-rezept-tagebuch-dev mounts the volume seaser-postgres-wal, the prod WAL archive volume: the dev stack would use prod's data; fix: .*appDataVolume/),
+        ]);
+        for (const name of ["seaser-postgres-pitr-data", "seaser-postgres-data-before-pitr-20261201T140200Z"]) {
+            const app = mounting("dev", "App", "seaser-rezept-tagebuch-dev", { volumes: [{ volumeName: name, containerPath: "/data" }] });
+            expect(await of(rule, [volume("dev", name), app])).toEqual([expect.stringContaining(`mounts the volume ${name}, the prod `)]);
+        }
+        // Its own WAL volume, mounted by its database: its own.
+        expect(await of(rule, [volume("dev", "seaser-postgres-dev-wal"),
+            mounting("dev", "Database", "seaser-postgres-dev", { volumes: [{ volumeName: "seaser-postgres-dev-wal", containerPath: "/var/lib/postgresql" }] })])).toEqual([]);
+    });
+
+    it("creates-own-volumes-and-networks: a stack creates no other environment's volume, and no network but its internal one", async () => {
+        const rule = "creates-own-volumes-and-networks";
+        // Registered, even if nothing mounts it: creating it takes it over.
+        expect(await of(rule, [volume("dev", "seaser-postgres-wal")])).toEqual([
+            expect.stringMatching(/^creates-own-volumes-and-networks: volume seaser-postgres-wal is the prod WAL archive volume: the dev stack would take it over .*; fix: /),
+        ]);
+        expect(await of(rule, [volume("prod", "seaser-postgres-test-data")])).toEqual([expect.stringContaining("is the test database volume")]);
+        const network = (stack: string, name: string) => resource(stack, ["EnvironmentNetwork"], TYPES.network, `${stack}-network-network`, { name });
+        expect(await of(rule, [network("dev", "seaser-rezept-tagebuch-prod-internal")])).toEqual([
+            expect.stringMatching(/^creates-own-volumes-and-networks: network seaser-rezept-tagebuch-prod-internal is the prod internal network: the dev stack creates only its internal network seaser-rezept-tagebuch-dev-internal; fix: /),
+        ]);
+        expect(await of(rule, [network("dev", "seaser-network")])).toEqual([expect.stringContaining("network seaser-network is no network of the dev environment")]);
+        expect(await of(rule, [volume("dev", "seaser-postgres-dev-wal"), volume("dev", "pg-dev"), network("dev", "seaser-rezept-tagebuch-dev-internal")])).toEqual([]);
     });
 
     it("containers-join-own-networks: an app joins its internal network and one proxy network; other containers their internal network only", async () => {
@@ -208,6 +245,13 @@ describe("what the program registers passes every rule", () => {
         const seen = run.resources.map((r) => asSeen(stack, r));
         // The rules really looked at this stack's resources.
         expect(seen.filter((r) => r.type === TYPES.container).length).toBe(stack === "test" ? 1 : 2);
+        expect(await violations(seen)).toEqual([]);
+    });
+
+    it("the prod stack with point-in-time recovery: its WAL volume, unprotected, is its own", async () => {
+        const run = await runProgram("prod", { ...validConfig("prod"), offsiteRepository: "sftp:backup@backup.example:/srv/restic/rezept-prod", offsitePassword: "a-long-repository-password" });
+        const seen = run.resources.map((r) => asSeen("prod", r));
+        expect(seen.find((r) => r.type === TYPES.volume && r.props.name === "seaser-postgres-wal")?.opts.protect).toBe(false);
         expect(await violations(seen)).toEqual([]);
     });
 

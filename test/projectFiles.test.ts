@@ -291,9 +291,9 @@ describe("scripts/stack.sh, the README's main command, up to the Pulumi CLI", ()
             expect(calls[0].split(" | ")[1]).toMatch(/^file:\/\/.*\/\.pulumi-state$/);
         });
 
-        it("destroy says that it keeps the protected volumes", () => {
+        it("destroy says that it keeps the data volumes", () => {
             const { stderr } = runWithStub(["destroy", "dev"], passphrase);
-            expect(stderr).toContain("keeps its protected data volumes (database and uploads)");
+            expect(stderr).toContain("keeps its data volumes on the host (the database's, protected, in the stack too)");
         });
 
         it("finds the user's Podman socket without an exported DOCKER_HOST, and leaves a DOCKER_HOST that is set alone", async () => {
