@@ -51,7 +51,7 @@ const backups = new Backups(`${env}-backup`, {
         // Turning archiving on replaces the database container; only then a key, so other stacks' triggers stay as they were.
         ...(config.backup.offsite?.pitr ? { pitr: "on" } : {}),
     },
-});
+}, opts);
 const network = new EnvironmentNetwork(env, { environment: env, networkName: names.internalNetwork }, opts);
 const database = new Database(`${env}-db`, {
     environment: env,

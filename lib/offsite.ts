@@ -55,6 +55,7 @@ export function resticParams(spec: Pick<OffsiteSpec, "environment" | "scope" | "
     const env = spec.environment;
     return {
         repository: spec.repository, restic_image: spec.image, restic_host: resticHost(env),
+        // Names the repository it stands for: another repository (offsiteRepository moved) is made anew.
         password_file: offsitePasswordFile(env), created_file: `offsite-${env}.created`, restic_cache: `restic-${env}`,
         backup_dir: spec.directory, scope: spec.scope,
     };
