@@ -87,7 +87,8 @@ export class Backups extends pulumi.ComponentResource {
             needs: resticImage ? [resticImage] : [],
         };
         if (offsite) {
-            // The password reaches the host on stdin into its 0600 file: a secret in state, never in a script.
+            // The password reaches the host on stdin into its 0600 file: a secret in state, never in a script. A changed
+            // one becomes the repository's key first (restic, so after its image).
             hostCommand(`${name}-offsite-password`, args.connection, {
                 create: renderOffsitePasswordInstall(offsite),
                 update: renderOffsitePasswordInstall(offsite),

@@ -109,10 +109,11 @@ export const drillUnitName = (env: EnvironmentName) => `${PROJECT}-restore-drill
 
 /**
  * Writes the repository's password from stdin into its 0600 file (host/offsite-password-install.sh,
- * the install), or removes it (the stack's removal); nothing of it on a command line or in the script.
+ * the install), changing the repository's key to it first where it changed (offsitePassword rotated);
+ * or removes it (the stack's removal); nothing of it on a command line or in the script.
  */
-export function renderOffsitePasswordInstall(spec: Pick<OffsiteSpec, "environment" | "scope">): string {
-    return renderHostScript("offsite-password-install.sh", { password_file: offsitePasswordFile(spec.environment), scope: spec.scope });
+export function renderOffsitePasswordInstall(spec: Pick<OffsiteSpec, "environment" | "scope" | "repository" | "image" | "directory">): string {
+    return renderHostScript("offsite-password-install.sh", { offsite_script: offsiteScriptFile(spec.environment), environment: spec.environment, ...resticParams(spec) });
 }
 
 export function renderOffsitePasswordRemove(spec: Pick<OffsiteSpec, "environment" | "scope">): string {

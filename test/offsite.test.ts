@@ -164,6 +164,83 @@ describe("the off-host script", () => {
         expect(readFileSync(file, "utf8")).toBe(PASSWORD);
     });
 
+    describe("a changed password (offsitePassword rotated)", () => {
+        const NEW = "the-new-repository-s3cret";
+        /** A repository made and written to with PASSWORD: the first backup copied. */
+        const uploaded = () => {
+            const host = fakeHost();
+            expect(host.installPassword("dev").status).toBe(0);
+            host.localBackup("dev", "dev-20261130T030000Z-v1");
+            expect(host.run("dev", "upload").status).toBe(0);
+            return host;
+        };
+        const installed = (host: ReturnType<typeof fakeHost>) => readFileSync(join(host.secretDir, "offsite-dev.password"), "utf8");
+
+        it("becomes the repository's key before its file is replaced, from 0600 files only; the copies made before still read", () => {
+            const host = uploaded();
+            const result = host.installPassword("dev", NEW);
+            expect(result.stderr).toBe("");
+            expect(result.status).toBe(0);
+            expect(result.stdout).toContain("rezept-tagebuch offsite dev: changed the key of sftp:backup@backup.example:/srv/restic/dev to the new offsitePassword");
+            expect(host.keys()).toEqual([NEW]);
+            expect(installed(host)).toBe(NEW);
+            expect(statSync(join(host.secretDir, "offsite-dev.password")).mode & 0o777).toBe(0o600);
+            // The new password reached restic as a mounted file, as the old one does; nothing of either on a command line, no file left.
+            const passwd = host.calls().find((c) => c.includes(" key passwd "))!;
+            expect(passwd).toMatch(/--volume \S+\/offsite-dev\.password\.new\.\w+:\/run\/secrets\/restic-new-password:ro .* key passwd --new-password-file \/run\/secrets\/restic-new-password$/);
+            expect(host.calls().join("\n")).not.toMatch(new RegExp(`${PASSWORD}|${NEW}`));
+            expect(readdirSync(host.secretDir).sort()).toEqual(["offsite-dev.created", "offsite-dev.password"]);
+            // The nightly copy goes on, and the copy from before the change restores.
+            host.localBackup("dev", "dev-20261201T030000Z-v1");
+            expect(host.run("dev", "upload").status).toBe(0);
+            spawnSync("rm", ["-rf", host.dir("dev")]);
+            // (the stub restores the newest snapshot only: the one from after the change goes)
+            spawnSync("rm", ["-rf", join(host.repo, "2-rezept-tagebuch-dev-dump")]);
+            const fetched = host.run("dev", "fetch");
+            expect(fetched.status).toBe(0);
+            expect(fetched.stdout).toContain("fetched dev-20261130T030000Z-v1.dump");
+        });
+
+        it("a repository that cannot be reached fails the install naming offsitePassword, offsiteRepository and the fix, and the old password stays in use", () => {
+            const host = uploaded();
+            writeFileSync(join(host.root, "unreachable"), "");
+            const result = host.installPassword("dev", NEW);
+            expect(result.status).toBe(1);
+            expect(result.stderr).toContain("rezept-tagebuch offsite dev: offsitePassword changed, but the key of offsiteRepository sftp:backup@backup.example:/srv/restic/dev could not be changed to it: Fatal: unable to open repository at sftp:backup@backup.example:/srv/restic: ssh: connect to host backup.example port 22: Connection refused");
+            expect(result.stderr).toMatch(/The old password stays in use, nothing changed\. Fix: make sftp:backup@backup\.example:\/srv\/restic\/dev reachable \(sh \S+\/\.local\/lib\/rezept-tagebuch\/offsite-dev\.sh list works\), then npm run stack -- up dev again; or set the old password back: npm run stack -- config dev set --secret offsitePassword/);
+            expect(installed(host)).toBe(PASSWORD);
+            expect(host.keys()).toEqual([PASSWORD]);
+            expect(readdirSync(host.secretDir).sort()).toEqual(["offsite-dev.created", "offsite-dev.password"]);
+            expect(readdirSync(host.dir("dev")).filter((f) => f.startsWith("."))).toEqual([]);
+            // Reachable again, the next up changes it.
+            spawnSync("rm", [join(host.root, "unreachable")]);
+            expect(host.installPassword("dev", NEW).status).toBe(0);
+            expect(host.keys()).toEqual([NEW]);
+        });
+
+        it("a key changed by hand already (the new password opens the repository) is taken as it is", () => {
+            const host = uploaded();
+            writeFileSync(`${host.repo}.keys`, `${NEW}\n`);
+            const result = host.installPassword("dev", NEW);
+            expect(result.stderr).toBe("");
+            expect(result.status).toBe(0);
+            expect(result.stdout).toContain("the new offsitePassword opens sftp:backup@backup.example:/srv/restic/dev already; installed it");
+            expect(installed(host)).toBe(NEW);
+        });
+
+        it("the same password again, or a repository not made yet, or one moved with it: the file only, restic not run", () => {
+            const host = fakeHost();
+            expect(host.installPassword("dev").status).toBe(0);
+            expect(host.installPassword("dev", NEW).status).toBe(0);
+            expect(installed(host)).toBe(NEW);
+            const moved = uploaded();
+            expect(moved.installPassword("dev", PASSWORD).status).toBe(0);
+            expect(moved.installPassword("dev", NEW, { repository: "sftp:backup@backup.example:/srv/restic/dev-moved" }).status).toBe(0);
+            expect(installed(moved)).toBe(NEW);
+            expect([...host.calls(), ...moved.calls()].filter((c) => c.includes(" key ") || c.includes(" cat "))).toEqual([]);
+        });
+    });
+
     it("upload: creates the repository once, copies the newest backup with its uploads and row counts, then forgets by count and age", () => {
         const host = fakeHost();
         host.installPassword("dev");
