@@ -1350,7 +1350,9 @@ http.server.ThreadingHTTPServer(("127.0.0.1", ${WEBHOOK_PORT}), Receiver).serve_
                     timings.unreachable_copy_fails_after_s = round(now() - startedAt);
                     expect(failed.status).not.toBe(0);
                     details.journal = failed.journal.split("\n").filter((line) => line.includes("offsite")).slice(-3);
-                    expect(failed.journal).toMatch(new RegExp(`rezept-tagebuch offsite dev: the copy of \\S+\\.dump to ${offsiteTarget().repository("dev")} failed: .*ssh: connect to host ${offsiteTarget().address} port 22`));
+                    // ssh's own line ("ssh: connect to host ...") comes through a goroutine restic 0.14 does not wait for before it
+                    // exits (internal/backend/sftp/sftp.go startClient at v0.14.0): at times only restic's "unable to start the sftp session".
+                    expect(failed.journal).toMatch(new RegExp(`rezept-tagebuch offsite dev: the copy of \\S+\\.dump to ${offsiteTarget().repository("dev")} failed: .*(ssh: connect to host ${offsiteTarget().address} port 22|unable to open repository at ${offsiteTarget().repository("dev")}: unable to start the sftp session)`));
                     // The local backup was made all the same: the copy failed, not the backup.
                     expect(failed.journal).toMatch(/rezept-tagebuch backup dev: \S+\.dump \(\d+ bytes\)/);
                 },
