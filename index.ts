@@ -54,7 +54,7 @@ const backups = new Backups(`${env}-backup`, {
         // Turning archiving on replaces the database container; only then a key, so other stacks' triggers stay as they were.
         ...(config.backup.offsite?.pitr ? { pitr: "on" } : {}),
     },
-});
+}, opts);
 const bootSpec: BootSpec = {
     environment: env,
     scope: config.boot.scope,

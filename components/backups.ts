@@ -4,6 +4,7 @@ import { OffsiteSpec, offsiteScriptFile, renderDrillUnits, renderOffsitePassword
 import { baseBackupScriptFile, PitrSpec, pitrScriptFile, renderBaseBackupScript, renderPitrScript, renderPitrUnits, renderWalUploadScript, walUnitName, walUploadScriptFile } from "../lib/pitr";
 import { scriptPathInUnit } from "../lib/systemd";
 import { HostConnection, hostCommand } from "./hostCommand";
+import { hostImage } from "./hostResources";
 
 /** BackupsArgs describe the parameters to a Backups component. */
 export interface BackupsArgs {
@@ -39,8 +40,8 @@ export interface BackupsArgs {
  */
 export class Backups extends pulumi.ComponentResource {
     readonly beforeDeploy: pulumi.Resource;
-    /** The nightly timer and its service, and the backup and restore scripts, for BootUnits to install. */
-    readonly files: { readonly units: Readonly<Record<string, string>>; readonly scripts: Readonly<Record<string, string>> };
+    /** The nightly timer and its service, and the backup and restore scripts, for BootUnits to install once what they run (`needs`) is on the host. */
+    readonly files: { readonly units: Readonly<Record<string, string>>; readonly scripts: Readonly<Record<string, string>>; readonly needs: pulumi.Resource[] };
 
     constructor(name: string, args: BackupsArgs, opts?: pulumi.ComponentResourceOptions) {
         // Its earlier name: stacks deployed under it keep their backup command rather than replace it.
@@ -58,6 +59,12 @@ export class Backups extends pulumi.ComponentResource {
         const offsiteScript = offsiteScriptFile(spec.environment);
         const offsitePath = offsite && scriptPathInUnit(spec.scope, offsiteScript);
         const pitr: PitrSpec | undefined = offsite && args.offsite!.pitr && { ...offsite, ...args.offsite!.pitr, appContainer: spec.app?.container };
+        // restic's image, as the containers' are: pulled by pulumi up (which fails when it cannot: not the first run at
+        // night), kept on the host, and run by the scripts with --pull=never (host/lib/restic.sh). The provider pulls only
+        // an image that is not there, and a refresh that finds it gone drops it from the state, so `up --refresh` pulls
+        // it again (terraform-provider-docker resource_docker_image_funcs.go findImage and resourceDockerImageRead, at
+        // the 5074970c @pulumi/docker 5.2.0 is built on).
+        const resticImage = offsite && hostImage(`${name}-restic-image`, offsite.image, this);
         this.files = {
             units: {
                 ...renderBackupUnits({ ...spec, scriptPath: scriptPathInUnit(spec.scope, script), schedule: args.schedule, offsiteScriptPath: offsitePath }),
@@ -77,16 +84,18 @@ export class Backups extends pulumi.ComponentResource {
                     [pitrScriptFile(spec.environment)]: renderPitrScript({ ...pitr, backupScript: script, walUnit: walUnitName(spec.environment) }),
                 } : {}),
             },
+            needs: resticImage ? [resticImage] : [],
         };
         if (offsite) {
-            // The password reaches the host on stdin into its 0600 file: a secret in state, never in a script.
+            // The password reaches the host on stdin into its 0600 file: a secret in state, never in a script. A changed
+            // one becomes the repository's key first (restic, so after its image).
             hostCommand(`${name}-offsite-password`, args.connection, {
                 create: renderOffsitePasswordInstall(offsite),
                 update: renderOffsitePasswordInstall(offsite),
                 delete: renderOffsitePasswordRemove(offsite),
                 stdin: pulumi.secret(args.offsite!.password),
                 triggers: [`scope=${spec.scope}`],
-            }, { parent: this, dependsOn: [args.hostCheck], deleteBeforeReplace: true });
+            }, { parent: this, dependsOn: [args.hostCheck, ...(resticImage ? [resticImage] : [])], deleteBeforeReplace: true });
         }
         this.registerOutputs({});
     }

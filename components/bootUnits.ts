@@ -11,8 +11,8 @@ export interface BootUnitsArgs {
     readonly connection: HostConnection;
     /** The containers must exist, and have passed their health gates, before their units start them. */
     readonly containers: pulumi.Resource[];
-    /** Further units (timers and the oneshot services they run) and the scripts they, or the operator, run. */
-    readonly extra?: { readonly units: UnitFiles; readonly scripts: Readonly<Record<string, string>> };
+    /** Further units (timers and the oneshot services they run), the scripts they, or the operator, run, and what those need on the host first. */
+    readonly extra?: { readonly units: UnitFiles; readonly scripts: Readonly<Record<string, string>>; readonly needs?: pulumi.Resource[] };
 }
 
 /**
@@ -40,7 +40,7 @@ export class BootUnits extends pulumi.ComponentResource {
             triggers: [`scope=${args.spec.scope}`],
         };
         // Delete before replace: the old resource's remove script must not run after the new install.
-        this.installer = hostCommand(`${name}-install`, args.connection, scripts, { parent: this, dependsOn: args.containers, deleteBeforeReplace: true });
+        this.installer = hostCommand(`${name}-install`, args.connection, scripts, { parent: this, dependsOn: [...args.containers, ...(args.extra?.needs ?? [])], deleteBeforeReplace: true });
         this.registerOutputs({ units: this.units });
     }
 }

@@ -638,9 +638,12 @@ export function suiteOn(distribution: Distribution, only?: readonly string[]): v
         target = undefined;
     };
     afterAll(stopOffsiteTarget);
+    /** Each stack's repository password as its repository has it now (offsite-password-rotated changes dev's). */
+    const offsitePasswords = new Map<EnvironmentName, string>();
+    const offsitePassword = (env: EnvironmentName) => offsitePasswords.get(env) ?? `e2e-offsite-${env}-password`;
     /** A stack's off-host settings: its own repository on the target, its password, the stand-in restic. */
     const offsiteSettings = (env: EnvironmentName) =>
-        ({ offsiteRepository: offsiteTarget().repository(env), offsitePassword: `e2e-offsite-${env}-password`, resticImage: IMAGES.restic });
+        ({ offsiteRepository: offsiteTarget().repository(env), offsitePassword: offsitePassword(env), resticImage: IMAGES.restic });
     const backupFiles = (env: EnvironmentName): string[] =>
         host.exec(["sh", "-c", `ls -1 ${BACKUP_DIR(env)} 2>/dev/null`]).stdout.split("\n").filter((name) => name.endsWith(".dump")).sort();
     const sql = (env: EnvironmentName, statement: string) => host.must(["podman", "exec", names(env).dbContainer,
@@ -1449,7 +1452,9 @@ http.server.ThreadingHTTPServer(("127.0.0.1", ${WEBHOOK_PORT}), Receiver).serve_
                     timings.unreachable_copy_fails_after_s = round(now() - startedAt);
                     expect(failed.status).not.toBe(0);
                     details.journal = failed.journal.split("\n").filter((line) => line.includes("offsite")).slice(-3);
-                    expect(failed.journal).toMatch(new RegExp(`rezept-tagebuch offsite dev: the copy of \\S+\\.dump to ${offsiteTarget().repository("dev")} failed: .*ssh: connect to host ${offsiteTarget().address} port 22`));
+                    // ssh's own line ("ssh: connect to host ...") comes through a goroutine restic 0.14 does not wait for before it
+                    // exits (internal/backend/sftp/sftp.go startClient at v0.14.0): at times only restic's "unable to start the sftp session".
+                    expect(failed.journal).toMatch(new RegExp(`rezept-tagebuch offsite dev: the copy of \\S+\\.dump to ${offsiteTarget().repository("dev")} failed: .*(ssh: connect to host ${offsiteTarget().address} port 22|unable to open repository at ${offsiteTarget().repository("dev")}: unable to start the sftp session)`));
                     // The local backup was made all the same: the copy failed, not the backup.
                     expect(failed.journal).toMatch(/rezept-tagebuch backup dev: \S+\.dump \(\d+ bytes\)/);
                 },
@@ -1550,6 +1555,140 @@ http.server.ThreadingHTTPServer(("127.0.0.1", ${WEBHOOK_PORT}), Receiver).serve_
             const health = runHealth("dev", []);
             timings.health_s = round(now() - startedAt);
             expect(health.status, health.stdout).toBe(0);
+        }, 1_200_000);
+
+        /** dev deployed with `settings` over its off-host ones, its health timer paused (its check would see the units change). */
+        const deployDevOffsite = async (settings: Record<string, string>, args: string[] = []) => {
+            let done!: Deployment;
+            await withTimerPaused("dev", async () => {
+                done = stacks.up("dev", devConfig({ ...offsiteSettings("dev"), ...settings }), args);
+                deployed.set("dev", done);
+            });
+            return done;
+        };
+        /** dev's snapshots in its repository, oldest first: restic's ID (8 hex digits, starting its table row) and the dump's name (one of its paths, a line each). */
+        const offsiteSnapshots = () => {
+            const snapshots: { id: string; dump?: string }[] = [];
+            for (const line of host.must(["sh", `${SCRIPTS}/offsite-dev.sh`, "list"], { timeoutMs: 300_000 }).split("\n")) {
+                const id = /^([0-9a-f]{8}) /.exec(line)?.[1];
+                if (id) snapshots.push({ id });
+                const dump = /\/backup\/(dev-\S+\.dump)\s*$/.exec(line)?.[1];
+                if (dump && snapshots.length > 0) snapshots[snapshots.length - 1].dump = dump;
+            }
+            return snapshots;
+        };
+        const PASSWORD_FILE = `${USER.home}/.config/rezept-tagebuch/offsite-dev.password`;
+
+        scenario("offsite-password-rotated", async (timings, details) => {
+            await withOffsite();
+            mustRunUnit(backupService);
+            const before = offsiteSnapshots();
+            expect(before.length).toBeGreaterThan(0);
+            expect(before[0].dump).toBeDefined();
+            const oldPassword = offsitePassword("dev");
+            const newPassword = "e2e-offsite-dev-rotated-password";
+            // The repository away: the up fails at the password, naming what and how; the old password stays in use.
+            offsiteTarget().makeUnreachable();
+            let startedAt = now();
+            try {
+                await deployDevOffsite({ offsitePassword: newPassword });
+                throw new Error("the up with a new password and the repository away succeeded");
+            } catch (error) {
+                if (!(error instanceof DeployError)) throw error;
+                timings.unreachable_up_fails_s = round(now() - startedAt);
+                details.refused = error.message.split("\n").filter((line) => line.includes("offsitePassword") && !line.includes("#!/bin/sh")).slice(0, 2);
+                expect(error.message).toContain(`offsitePassword changed, but the key of offsiteRepository ${offsiteTarget().repository("dev")} could not be changed to it`);
+                expect(error.message).toContain("The old password stays in use, nothing changed. Fix: make");
+                expect(error.message).not.toContain(newPassword);
+                expect(error.partial.steps).toEqual(["failed update Command dev-backup-offsite-password"]);
+            } finally {
+                offsiteTarget().makeReachable();
+            }
+            expect(host.must(["cat", PASSWORD_FILE]).trim()).toBe(oldPassword);
+            mustRunUnit(backupService);
+            // Reachable: up changes the key, then the file; the nightly copy runs with the new password.
+            startedAt = now();
+            const rotated = await deployDevOffsite({ offsitePassword: newPassword });
+            timings.rotating_up_s = round(now() - startedAt);
+            offsitePasswords.set("dev", newPassword);
+            expect(rotated.steps).toContain("update Command dev-backup-offsite-password");
+            expect(host.must(["cat", PASSWORD_FILE]).trim()).toBe(newPassword);
+            expect(host.must(["stat", "-c", "%a", PASSWORD_FILE]).trim()).toBe("600");
+            startedAt = now();
+            const journal = mustRunUnit(backupService);
+            timings.nightly_after_rotation_s = round(now() - startedAt);
+            expect(journal).toMatch(/rezept-tagebuch offsite dev: copied \S+\.dump/);
+            for (const secret of [oldPassword, newPassword]) expect(journal).not.toContain(secret);
+            // The copies made before the change read with the new password: the oldest is still listed and restores.
+            const after = offsiteSnapshots();
+            expect(after.map((s) => s.id)).toEqual(expect.arrayContaining(before.map((s) => s.id)));
+            startedAt = now();
+            const fetched = host.must(["sh", `${SCRIPTS}/offsite-dev.sh`, "fetch", before[0].id], { timeoutMs: 600_000 });
+            timings.fetch_old_snapshot_s = round(now() - startedAt);
+            expect(fetched).toContain(`fetched ${before[0].dump}`);
+            details.old_snapshot = before[0];
+        }, 1_200_000);
+
+        scenario("offsite-repository-moved", async (timings, details) => {
+            await withOffsite();
+            const first = offsiteTarget().repository("dev");
+            const moved = `${first}-moved`;
+            expect(offsiteTarget().files("dev-moved")).toEqual([]);
+            let startedAt = now();
+            const up = await deployDevOffsite({ offsiteRepository: moved });
+            timings.up_s = round(now() - startedAt);
+            details.steps = up.steps;
+            startedAt = now();
+            const journal = mustRunUnit(backupService);
+            timings.nightly_to_new_repository_s = round(now() - startedAt);
+            expect(journal).toContain(`rezept-tagebuch offsite dev: created the repository ${moved}`);
+            expect(journal).toMatch(new RegExp(`copied \\S+\\.dump to ${moved}`));
+            expect(offsiteTarget().files("dev-moved").some((file) => file.startsWith("snapshots/"))).toBe(true);
+            // Back to the first one, for the scenarios after: it exists, so its copies go on there and nothing is made.
+            await deployDevOffsite({ offsiteRepository: first });
+            const back = mustRunUnit(backupService);
+            expect(back).not.toContain("created the repository");
+            expect(back).toMatch(new RegExp(`copied \\S+\\.dump to ${first}`));
+        }, 1_200_000);
+
+        scenario("restic-image-held", async (timings, details) => {
+            await withOffsite();
+            // The stack holds restic's image: a resource of its state, as the containers' images are.
+            expect(stacks.urn("dev", "dev-backup-restic-image")).toMatch(/RemoteImage::dev-backup-restic-image$/);
+            // The timer paused throughout: the failed run below would page, and this is about up, not the check.
+            await withTimerPaused("dev", async () => {
+                // Gone from the host as `podman image prune -a` leaves it (no container uses it between runs); not prune itself,
+                // which would take the other scenarios' images too. A night's run fails at once saying how to get it back.
+                host.must(["podman", "rmi", IMAGES.restic]);
+                try {
+                    const failed = runUnit(backupService);
+                    expect(failed.status).not.toBe(0);
+                    expect(failed.journal).toContain(`the restic image ${IMAGES.restic} is not on this host (podman image prune -a removes images no container uses); put it back: npm run stack -- up dev --refresh`);
+                    // up --refresh: the refresh finds the image gone and drops it, the up pulls it again. No registry answers
+                    // here, so the up fails, at the image, naming it: at up, not at the next night's run.
+                    const startedAt = now();
+                    try {
+                        deployed.set("dev", stacks.up("dev", devConfig(offsiteSettings("dev")), ["--refresh"]));
+                        throw new Error("up --refresh without the restic image and without a registry succeeded");
+                    } catch (error) {
+                        if (!(error instanceof DeployError)) throw error;
+                        timings.up_refresh_fails_s = round(now() - startedAt);
+                        details.failed = error.message.split("\n").filter((line) => line.includes("restic")).slice(0, 3);
+                        expect(error.partial.steps).toContain("failed create RemoteImage dev-backup-restic-image");
+                        // The provider's words: "unable to find or pull image <name>" (findImage) where the pull answered without the image.
+                        expect(error.message).toMatch(new RegExp(`unable to (find or )?pull image ${IMAGES.restic.replace(/[.]/g, "\\.")}`));
+                    }
+                } finally {
+                    // The image back on the host, as a registry would give it.
+                    host.importImages({ postgres: [], app: [], restic: [IMAGES.restic] });
+                }
+                const startedAt = now();
+                const up = stacks.up("dev", devConfig(offsiteSettings("dev")), ["--refresh"]);
+                deployed.set("dev", up);
+                timings.up_refresh_s = round(now() - startedAt);
+                expect(up.steps).toContain("create RemoteImage dev-backup-restic-image");
+                mustRunUnit(backupService);
+            });
         }, 1_200_000);
 
         scenario("preview-elsewhere-no-change", async (timings, details) => {

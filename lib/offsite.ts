@@ -55,6 +55,7 @@ export function resticParams(spec: Pick<OffsiteSpec, "environment" | "scope" | "
     const env = spec.environment;
     return {
         repository: spec.repository, restic_image: spec.image, restic_host: resticHost(env),
+        // Names the repository it stands for: another repository (offsiteRepository moved) is made anew.
         password_file: offsitePasswordFile(env), created_file: `offsite-${env}.created`, restic_cache: `restic-${env}`,
         backup_dir: spec.directory, scope: spec.scope,
     };
@@ -108,10 +109,11 @@ export const drillUnitName = (env: EnvironmentName) => `${PROJECT}-restore-drill
 
 /**
  * Writes the repository's password from stdin into its 0600 file (host/offsite-password-install.sh,
- * the install), or removes it (the stack's removal); nothing of it on a command line or in the script.
+ * the install), changing the repository's key to it first where it changed (offsitePassword rotated);
+ * or removes it (the stack's removal); nothing of it on a command line or in the script.
  */
-export function renderOffsitePasswordInstall(spec: Pick<OffsiteSpec, "environment" | "scope">): string {
-    return renderHostScript("offsite-password-install.sh", { password_file: offsitePasswordFile(spec.environment), scope: spec.scope });
+export function renderOffsitePasswordInstall(spec: Pick<OffsiteSpec, "environment" | "scope" | "repository" | "image" | "directory">): string {
+    return renderHostScript("offsite-password-install.sh", { offsite_script: offsiteScriptFile(spec.environment), environment: spec.environment, ...resticParams(spec) });
 }
 
 export function renderOffsitePasswordRemove(spec: Pick<OffsiteSpec, "environment" | "scope">): string {

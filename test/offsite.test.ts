@@ -23,11 +23,14 @@ function spec(env: EnvironmentName, over: Partial<OffsiteSpec> = {}): OffsiteSpe
  * A host whose podman runs restic's container as restic would behave where the script relies
  * on it (restic 0.14-0.17, cmd/restic/global.go OpenRepository): `cat config` on a missing
  * repository fails with "Is there a repository at the following location?", on an unreachable
- * one with another error; `backup` stores the named files (container paths under /backup,
+ * one with another error; a repository opens with one of its keys' passwords (`init` makes the
+ * first, `key passwd --new-password-file` replaces the one in use: cmd_key.go at v0.14.0,
+ * cmd_key_passwd.go at v0.17.3); `backup` stores the named files (container paths under /backup,
  * the backup directory's mount) as a snapshot of its --host and --tag; `restore latest
  * --host H --tag T --target DIR` writes the newest matching snapshot's files at DIR/<their
  * path>. The password must reach restic as RESTIC_PASSWORD_FILE, a mounted file; the repository
- * must be given by --repo. The database image's container answers pg_isready, pg_restore and psql.
+ * must be given by --repo: /srv/restic/<env> is one repository (repository/), any other path one
+ * of its own (repository-<its last part>/). The database image's container answers pg_isready, pg_restore and psql.
  */
 function fakeHost(opts: { reachable?: boolean; restoredCounts?: string } = {}) {
     const root = mkdtempSync(join(tmpdir(), "offsite-"));
@@ -43,47 +46,56 @@ R=${root}
 echo "podman $*" >> "$R/calls.log"
 case "$1" in
 run)
-    shift; backup_dir=; password=; image=
+    shift; backup_dir=; password=; new_password=; image=
     while [ $# -gt 0 ]; do
         case $1 in
-        --rm|-i|--detach) shift ;;
-        --volume) case $2 in *:/backup) backup_dir=${"${2%:/backup}"} ;; *:/run/secrets/restic-password:ro) password=${"${2%%:*}"} ;; esac; shift 2 ;;
+        --rm|-i|--detach|--pull=never) shift ;;
+        --volume) case $2 in *:/backup) backup_dir=${"${2%:/backup}"} ;; *:/run/secrets/restic-password:ro) password=${"${2%%:*}"} ;; *:/run/secrets/restic-new-password:ro) new_password=${"${2%%:*}"} ;; esac; shift 2 ;;
         --env|--name|--network) shift 2 ;;
         -*) echo "stub podman: run option $1 not modelled" >&2; exit 125 ;;
         *) image=$1; shift; break ;;
         esac
     done
     if [ "$image" != "${RESTIC_IMAGE}" ]; then echo "$image" > "$R/scratch-running"; exit 0; fi
+    [ -f "$R/no-image" ] && { echo "Error: $image: image not known" >&2; exit 125; }
     [ "$1 $2" = "--cache-dir=/cache --repo" ] || { echo "stub restic: expected --cache-dir=/cache --repo, got $*" >&2; exit 1; }
+    case $3 in */srv/restic/prod|*/srv/restic/dev|*/srv/restic/test) repo="$R/repository" ;; *) repo="$R/repository-${"${3##*/}"}" ;; esac
     shift 3
+    [ "$1" = --no-lock ] && shift
     echo "restic $1" >> "$R/restic.log"
     # Another run's lock: restic tries once and fails (cmd/restic/lock.go at v0.14.0), for every command that locks.
     if [ -s "$R/locked" ] && [ "$1" != unlock ] && [ "$1" != init ]; then
         n=$(cat "$R/locked"); [ "$n" = forever ] || echo $((n - 1)) > "$R/locked"; [ "$n" = 1 ] && rm -f "$R/locked"
         echo "Fatal: unable to create lock in backend: repository is already locked by PID 4242 on a1b2c3d4e5f6 by root (UID 0, GID 0)" >&2; exit 1
     fi
-    [ -n "$password" ] && [ "$(cat "$password")" = "${PASSWORD}" ] || { echo "Fatal: wrong password or no key found" >&2; exit 1; }
+    [ -n "$password" ] || { echo "stub restic: no password file" >&2; exit 1; }
     if [ -f "$R/unreachable" ]; then echo "Fatal: unable to open repository at sftp:backup@backup.example:/srv/restic: ssh: connect to host backup.example port 22: Connection refused" >&2; exit 1; fi
-    # Every command but init opens the repository first.
+    # Every command but init opens the repository first, with one of its keys; its first key is PASSWORD unless init made it.
     if [ "$1" = init ]; then
-        [ ! -d "$R/repository" ] || { echo "Fatal: create repository at sftp:backup@backup.example:/srv/restic failed: config file already exists" >&2; exit 1; }
-        mkdir "$R/repository"; exit 0
+        [ ! -d "$repo" ] || { echo "Fatal: create repository at sftp:backup@backup.example:/srv/restic failed: config file already exists" >&2; exit 1; }
+        mkdir "$repo"; { cat "$password"; echo; } > "$repo.keys"; exit 0
     fi
-    [ -d "$R/repository" ] || { printf 'Fatal: unable to open config file: Lstat /srv/restic/config: no such file or directory\nIs there a repository at the following location?\nsftp:backup@backup.example:/srv/restic\n' >&2; exit 1; }
+    [ -d "$repo" ] || { printf 'Fatal: unable to open config file: Lstat /srv/restic/config: no such file or directory\nIs there a repository at the following location?\nsftp:backup@backup.example:/srv/restic\n' >&2; exit 1; }
+    [ -f "$repo.keys" ] || echo "${PASSWORD}" > "$repo.keys"
+    grep -qxF -- "$(cat "$password")" "$repo.keys" || { echo "Fatal: wrong password or no key found" >&2; exit 1; }
     case $1 in
+    key)
+        [ "$2 $3" = "passwd --new-password-file" ] && [ -n "$new_password" ] && [ "$4" = /run/secrets/restic-new-password ] || { echo "stub restic: key $* not modelled" >&2; exit 1; }
+        { grep -vxF -- "$(cat "$password")" "$repo.keys"; cat "$new_password"; echo; } > "$repo.keys.new" && mv "$repo.keys.new" "$repo.keys" ;;
+    cat) [ "$2" = config ] ;;
     backup)
         shift; host=; tag=
         while [ $# -gt 0 ]; do case $1 in --quiet) shift ;; --host) host=$2; shift 2 ;; --tag) tag=$2; shift 2 ;; *) break ;; esac; done
-        n=$(ls "$R/repository" | wc -l); snap="$R/repository/$((n + 1))-$host-$tag"
+        n=$(ls "$repo" | wc -l); snap="$repo/$((n + 1))-$host-$tag"
         mkdir -p "$snap/backup"
         for f in "$@"; do cp "$backup_dir/${"${f#/backup/}"}" "$snap/backup/" || exit 3; done ;;
     restore)
         shift; host=; tag=; target=
         while [ $# -gt 0 ]; do case $1 in --quiet) shift ;; --host) host=$2; shift 2 ;; --tag) tag=$2; shift 2 ;; --target) target=$2; shift 2 ;; *) break ;; esac; done
         [ "$1" = latest ] || { echo "stub restic: snapshot $1 not modelled" >&2; exit 1; }
-        snap=$(ls "$R/repository" | grep -- "-$host-$tag$" | sort -n | tail -n 1)
+        snap=$(ls "$repo" | grep -- "-$host-$tag$" | sort -n | tail -n 1)
         [ -n "$snap" ] || { echo "Fatal: no snapshot found" >&2; exit 1; }
-        mkdir -p "$backup_dir/${"${target#/backup/}"}" && cp -r "$R/repository/$snap/backup" "$backup_dir/${"${target#/backup/}"}/"
+        mkdir -p "$backup_dir/${"${target#/backup/}"}" && cp -r "$repo/$snap/backup" "$backup_dir/${"${target#/backup/}"}/"
         # restic 0.17 prints a summary even with --quiet (internal/ui/restore/text.go); 0.14 prints nothing.
         echo "Summary: Restored 4 files/dirs (40 B) in 0:00" ;;
     forget|check|snapshots|unlock) ;;
@@ -97,6 +109,7 @@ exec)
     *) echo "stub podman: exec $* not modelled" >&2; exit 125 ;;
     esac ;;
 rm) rm -f "$R/scratch-running" ;;
+image) [ "$2" = exists ] && [ ! -f "$R/no-image" ] ;;
 *) echo "stub podman: $* not modelled" >&2; exit 125 ;;
 esac
 `);
@@ -107,9 +120,14 @@ esac
     const env = { PATH: `${bin}:/usr/bin:/bin`, HOME: home };
     const secretDir = join(home, ".config/rezept-tagebuch");
     const dir = (e: EnvironmentName) => join(home, "rezept-tagebuch-backups", e);
-    const installPassword = (e: EnvironmentName, password = PASSWORD) =>
-        spawnSync("sh", ["-c", renderOffsitePasswordInstall(spec(e))], { encoding: "utf8", env, input: password });
+    const installPassword = (e: EnvironmentName, password = PASSWORD, over: Partial<OffsiteSpec> = {}) =>
+        spawnSync("sh", ["-c", renderOffsitePasswordInstall(spec(e, over))], { encoding: "utf8", env, input: password });
     const run = (e: EnvironmentName, ...args: string[]) => spawnSync("sh", ["-c", renderOffsiteScript(spec(e)), "offsite.sh", ...args], { encoding: "utf8", env });
+    /** The script as a stack with other settings (another repository) renders it. */
+    const runWith = (over: Partial<OffsiteSpec>, e: EnvironmentName, ...args: string[]) =>
+        spawnSync("sh", ["-c", renderOffsiteScript(spec(e, over)), "offsite.sh", ...args], { encoding: "utf8", env });
+    /** The passwords that open a repository (its keys), as the stub keeps them. */
+    const keys = (repository = repo) => readFileSync(`${repository}.keys`, "utf8").trim().split("\n");
     /** A local backup as backup-<env>.sh leaves it: the dump, the uploads and the dump's row counts. */
     const localBackup = (e: EnvironmentName, name: string, rows = 'public."Tags" 0\npublic.recipes 3\n') => {
         mkdirSync(dir(e), { recursive: true });
@@ -122,7 +140,7 @@ esac
     const resticCalls = () => (existsSync(join(root, "restic.log")) ? readFileSync(join(root, "restic.log"), "utf8").trim().split("\n") : []);
     /** Another run holds the repository's lock for the next `times` restic commands, or for ever. */
     const lock = (times: number | "forever") => writeFileSync(join(root, "locked"), `${times}`);
-    return { root, repo, secretDir, dir, installPassword, run, localBackup, calls, resticCalls, lock, env };
+    return { root, repo, secretDir, dir, installPassword, run, runWith, keys, localBackup, calls, resticCalls, lock, env };
 }
 
 describe("the off-host script", () => {
@@ -144,6 +162,83 @@ describe("the off-host script", () => {
         expect(empty.status).toBe(1);
         expect(empty.stderr).toContain("the offsite password reached the host empty");
         expect(readFileSync(file, "utf8")).toBe(PASSWORD);
+    });
+
+    describe("a changed password (offsitePassword rotated)", () => {
+        const NEW = "the-new-repository-s3cret";
+        /** A repository made and written to with PASSWORD: the first backup copied. */
+        const uploaded = () => {
+            const host = fakeHost();
+            expect(host.installPassword("dev").status).toBe(0);
+            host.localBackup("dev", "dev-20261130T030000Z-v1");
+            expect(host.run("dev", "upload").status).toBe(0);
+            return host;
+        };
+        const installed = (host: ReturnType<typeof fakeHost>) => readFileSync(join(host.secretDir, "offsite-dev.password"), "utf8");
+
+        it("becomes the repository's key before its file is replaced, from 0600 files only; the copies made before still read", () => {
+            const host = uploaded();
+            const result = host.installPassword("dev", NEW);
+            expect(result.stderr).toBe("");
+            expect(result.status).toBe(0);
+            expect(result.stdout).toContain("rezept-tagebuch offsite dev: changed the key of sftp:backup@backup.example:/srv/restic/dev to the new offsitePassword");
+            expect(host.keys()).toEqual([NEW]);
+            expect(installed(host)).toBe(NEW);
+            expect(statSync(join(host.secretDir, "offsite-dev.password")).mode & 0o777).toBe(0o600);
+            // The new password reached restic as a mounted file, as the old one does; nothing of either on a command line, no file left.
+            const passwd = host.calls().find((c) => c.includes(" key passwd "))!;
+            expect(passwd).toMatch(/--volume \S+\/offsite-dev\.password\.new\.\w+:\/run\/secrets\/restic-new-password:ro .* key passwd --new-password-file \/run\/secrets\/restic-new-password$/);
+            expect(host.calls().join("\n")).not.toMatch(new RegExp(`${PASSWORD}|${NEW}`));
+            expect(readdirSync(host.secretDir).sort()).toEqual(["offsite-dev.created", "offsite-dev.password"]);
+            // The nightly copy goes on, and the copy from before the change restores.
+            host.localBackup("dev", "dev-20261201T030000Z-v1");
+            expect(host.run("dev", "upload").status).toBe(0);
+            spawnSync("rm", ["-rf", host.dir("dev")]);
+            // (the stub restores the newest snapshot only: the one from after the change goes)
+            spawnSync("rm", ["-rf", join(host.repo, "2-rezept-tagebuch-dev-dump")]);
+            const fetched = host.run("dev", "fetch");
+            expect(fetched.status).toBe(0);
+            expect(fetched.stdout).toContain("fetched dev-20261130T030000Z-v1.dump");
+        });
+
+        it("a repository that cannot be reached fails the install naming offsitePassword, offsiteRepository and the fix, and the old password stays in use", () => {
+            const host = uploaded();
+            writeFileSync(join(host.root, "unreachable"), "");
+            const result = host.installPassword("dev", NEW);
+            expect(result.status).toBe(1);
+            expect(result.stderr).toContain("rezept-tagebuch offsite dev: offsitePassword changed, but the key of offsiteRepository sftp:backup@backup.example:/srv/restic/dev could not be changed to it: Fatal: unable to open repository at sftp:backup@backup.example:/srv/restic: ssh: connect to host backup.example port 22: Connection refused");
+            expect(result.stderr).toMatch(/The old password stays in use, nothing changed\. Fix: make sftp:backup@backup\.example:\/srv\/restic\/dev reachable \(sh \S+\/\.local\/lib\/rezept-tagebuch\/offsite-dev\.sh list works\), then npm run stack -- up dev again; or set the old password back: npm run stack -- config dev set --secret offsitePassword/);
+            expect(installed(host)).toBe(PASSWORD);
+            expect(host.keys()).toEqual([PASSWORD]);
+            expect(readdirSync(host.secretDir).sort()).toEqual(["offsite-dev.created", "offsite-dev.password"]);
+            expect(readdirSync(host.dir("dev")).filter((f) => f.startsWith("."))).toEqual([]);
+            // Reachable again, the next up changes it.
+            spawnSync("rm", [join(host.root, "unreachable")]);
+            expect(host.installPassword("dev", NEW).status).toBe(0);
+            expect(host.keys()).toEqual([NEW]);
+        });
+
+        it("a key changed by hand already (the new password opens the repository) is taken as it is", () => {
+            const host = uploaded();
+            writeFileSync(`${host.repo}.keys`, `${NEW}\n`);
+            const result = host.installPassword("dev", NEW);
+            expect(result.stderr).toBe("");
+            expect(result.status).toBe(0);
+            expect(result.stdout).toContain("the new offsitePassword opens sftp:backup@backup.example:/srv/restic/dev already; installed it");
+            expect(installed(host)).toBe(NEW);
+        });
+
+        it("the same password again, or a repository not made yet, or one moved with it: the file only, restic not run", () => {
+            const host = fakeHost();
+            expect(host.installPassword("dev").status).toBe(0);
+            expect(host.installPassword("dev", NEW).status).toBe(0);
+            expect(installed(host)).toBe(NEW);
+            const moved = uploaded();
+            expect(moved.installPassword("dev", PASSWORD).status).toBe(0);
+            expect(moved.installPassword("dev", NEW, { repository: "sftp:backup@backup.example:/srv/restic/dev-moved" }).status).toBe(0);
+            expect(installed(moved)).toBe(NEW);
+            expect([...host.calls(), ...moved.calls()].filter((c) => c.includes(" key ") || c.includes(" cat "))).toEqual([]);
+        });
     });
 
     it("upload: creates the repository once, copies the newest backup with its uploads and row counts, then forgets by count and age", () => {
@@ -224,6 +319,55 @@ describe("the off-host script", () => {
         expect(result.stderr).toContain("failed: Fatal: unable to open config file");
         expect(existsSync(host.repo)).toBe(false);
         expect(host.calls().filter((c) => / init$/.test(c))).toHaveLength(1);
+    });
+
+    it("a repository moved elsewhere (offsiteRepository changed) is made at its first run: the marker names the repository it stands for", () => {
+        const host = fakeHost();
+        host.installPassword("dev");
+        host.localBackup("dev", "dev-20261201T030000Z-v1");
+        expect(host.run("dev", "upload").status).toBe(0);
+        expect(readFileSync(join(host.secretDir, "offsite-dev.created"), "utf8")).toBe("sftp:backup@backup.example:/srv/restic/dev\n");
+        const moved = { repository: "sftp:backup@backup.example:/srv/restic/dev-moved" };
+        const result = host.runWith(moved, "dev", "upload");
+        expect(result.stderr).toBe("");
+        expect(result.status).toBe(0);
+        expect(result.stdout).toContain("created the repository sftp:backup@backup.example:/srv/restic/dev-moved");
+        expect(result.stdout).toContain("copied dev-20261201T030000Z-v1.dump to sftp:backup@backup.example:/srv/restic/dev-moved");
+        expect(readdirSync(join(host.root, "repository-dev-moved"))).toEqual(["1-rezept-tagebuch-dev-dump"]);
+        expect(readFileSync(join(host.secretDir, "offsite-dev.created"), "utf8")).toBe("sftp:backup@backup.example:/srv/restic/dev-moved\n");
+        // Once made, the moved one is protected as the first was: gone later, it fails the copy rather than being made anew.
+        spawnSync("rm", ["-rf", join(host.root, "repository-dev-moved")]);
+        const gone = host.runWith(moved, "dev", "upload");
+        expect(gone.status).toBe(1);
+        expect(gone.stderr).toContain("failed: Fatal: unable to open config file");
+        expect(host.calls().filter((c) => / init$/.test(c))).toHaveLength(2);
+    });
+
+    it("an empty marker (made before markers named their repository) stands for the repository configured now, and is rewritten naming it", () => {
+        const host = fakeHost();
+        host.installPassword("dev");
+        host.localBackup("dev", "dev-20261201T030000Z-v1");
+        writeFileSync(join(host.secretDir, "offsite-dev.created"), "");
+        const missing = host.run("dev", "upload");
+        expect(missing.status).toBe(1);
+        expect(host.calls().some((c) => / init$/.test(c))).toBe(false);
+        mkdirSync(host.repo);
+        expect(host.run("dev", "upload").status).toBe(0);
+        expect(readFileSync(join(host.secretDir, "offsite-dev.created"), "utf8")).toBe("sftp:backup@backup.example:/srv/restic/dev\n");
+    });
+
+    it("runs the image pulumi up pulled and never pulls; an image gone from the host (podman image prune -a) fails saying how to get it back", () => {
+        const host = fakeHost();
+        host.installPassword("dev");
+        host.localBackup("dev", "dev-20261201T030000Z-v1");
+        expect(host.run("dev", "upload").status).toBe(0);
+        const runs = host.calls().filter((c) => c.startsWith("podman run"));
+        expect(runs.length).toBeGreaterThan(0);
+        for (const call of runs) expect(call).toMatch(/^podman run --rm -i --pull=never /);
+        writeFileSync(join(host.root, "no-image"), "");
+        const gone = host.run("dev", "upload");
+        expect(gone.status).toBe(1);
+        expect(gone.stderr).toContain(`the copy of dev-20261201T030000Z-v1.dump to sftp:backup@backup.example:/srv/restic/dev failed: Error: ${RESTIC_IMAGE}: image not known the restic image ${RESTIC_IMAGE} is not on this host (podman image prune -a removes images no container uses); put it back: npm run stack -- up dev --refresh`);
     });
 
     it("without its password file, or without a backup, it fails saying what to do", () => {
@@ -361,6 +505,17 @@ describe("the stack with an off-host repository", () => {
         expect(install).toContain("ExecStart=/bin/sh %h/.local/lib/rezept-tagebuch/offsite-prod.sh upload");
     });
 
+    it("holds restic's image as the containers' are, and installs the password and the scripts that run it only once up has it on the host", async () => {
+        const run = await runProgram("prod", { ...config, resticImage: RESTIC_IMAGE });
+        const image = run.find(TYPES.image, "prod-backup-restic-image");
+        expect(image.inputs).toMatchObject({ name: RESTIC_IMAGE, keepLocally: true });
+        expect(image.provider).toBe(run.find(TYPES.image, "prod-db-image").provider);
+        expect(image.provider).toMatch(/::podman::/);
+        for (const name of ["prod-backup-offsite-password", "prod-boot-install"]) {
+            expect(run.find(TYPES.localCommand, name).dependencies.map((urn) => urn.split("::").pop()), name).toContain("prod-backup-restic-image");
+        }
+    });
+
     it("leaves the password out of every input stored in plaintext", async () => {
         const run = await runProgram("prod", config);
         for (const resource of run.resources) expect(JSON.stringify(withoutSecrets(resource.wireInputs)), resource.name).not.toContain(PASSWORD);
@@ -369,6 +524,7 @@ describe("the stack with an off-host repository", () => {
     it("has none of it without a repository", async () => {
         const run = await runProgram("prod", validConfig("prod"));
         expect(run.ofType(TYPES.localCommand).map((r) => r.name)).not.toContain("prod-backup-offsite-password");
+        expect(run.ofType(TYPES.image).map((r) => r.name)).not.toContain("prod-backup-restic-image");
         expect(run.ofType(TYPES.localCommand).find((r) => r.name === "prod-boot-install")!.inputs.create).not.toContain("offsite-prod.sh");
     });
 });

@@ -170,7 +170,7 @@ run)
     shift; backup_dir=; image=; entry=; vols=
     while [ $# -gt 0 ]; do
         case $1 in
-        --rm|-i|--detach) shift ;;
+        --rm|-i|--detach|--pull=never) shift ;;
         --volume) case $2 in *:/backup) backup_dir=${"${2%:/backup}"} ;; esac; vols="$vols $2"; shift 2 ;;
         --entrypoint) entry=$2; shift 2 ;;
         --env) case $2 in PITR_TIME=*) PITR_TIME=${"${2#PITR_TIME=}"} ;; esac; shift 2 ;;

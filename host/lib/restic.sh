@@ -8,6 +8,7 @@
 #                          script sets one; tried again while another run holds the repository's lock
 #   restic_creating ARGS   the same, making a repository that does not exist yet first (each restic
 #                          run is a container start: no separate look whether it exists)
+#   repository_created     whether the repository configured now answered before (the marker names it)
 # The repository's password is in a 0600 file (host/offsite-password-install.sh), which restic
 # reads mounted into its container (RESTIC_PASSWORD_FILE): never a command line, a unit, a script
 # or a log.
@@ -16,7 +17,7 @@
 #   restic_image          the pinned restic image (its ENTRYPOINT is restic)
 #   restic_host           restic's host name for the stack's snapshots: each stack selects, restores and forgets its own only
 #   password_file         the repository's password file, in the config folder
-#   created_file          the file made once the repository answered, in the config folder
+#   created_file          the file naming the repository once it answered, in the config folder
 #   restic_cache          restic's cache folder, in the user's cache folder
 #   backup_dir            the stack's backup folder (backupDir, a folder per stack); a leading $HOME/ is the user's home
 : "${what:?}" "${environment:?}" "${repository:?}" "${restic_image:?}" "${restic_host:?}" "${password_file:?}" "${created_file:?}" "${restic_cache:?}" "${backup_dir:?}"
@@ -25,10 +26,14 @@
 scope_folders
 dir=$(at_home "$backup_dir")
 password_file="$config_dir/$password_file"
-# Made once the repository answered: from then on a missing repository is a fault, never made anew.
+# Written once a repository answered, naming it: from then on that repository missing is a fault, never made anew.
+# Another repository (offsiteRepository moved) is made at its first run, as the first one was.
 created_file="$config_dir/$created_file"
 say() { echo "rezept-tagebuch $what $environment: $*"; }
 fail() { echo "rezept-tagebuch $what $environment: $*" >&2; exit 1; }
+# An empty marker was made before markers named their repository: it stands for the one configured now.
+repository_created() { [ -f "$created_file" ] && { [ ! -s "$created_file" ] || [ "$(cat "$created_file")" = "$repository" ]; }; }
+mark_created() { printf '%s\n' "$repository" > "$created_file.$$" && mv -f "$created_file.$$" "$created_file"; }
 [ -f "$password_file" ] || fail "no repository password at $password_file; install it: npm run stack -- up $environment"
 # restic's cache (index and snapshot files, encrypted): without it every run reads every index file of the
 # repository, and a WAL upload every 30 s adds one, so each upload of a day would take longer than the last.
@@ -37,11 +42,16 @@ mkdir -p "$dir" "$cache_dir" && chmod 700 "$dir"
 restic_once() {
     set -- "$restic_image" --cache-dir=/cache --repo "$repository" "$@"
     # A path on another disk is made only before the first success (podman needs a volume's source to exist).
-    case $repository in /*) { [ -f "$created_file" ] || mkdir -p "$repository"; } && set -- --volume "$repository:$repository" "$@" ;; esac
+    case $repository in /*) { repository_created || mkdir -p "$repository"; } && set -- --volume "$repository:$repository" "$@" ;; esac
     if [ -d "$HOME/.ssh" ]; then set -- --volume "$HOME/.ssh:/root/.ssh:ro" "$@"; fi
     if [ -n "${restic_mount:-}" ]; then set -- --volume "$restic_mount" "$@"; fi
-    podman run --rm -i --volume "$dir:/backup" --volume "$cache_dir:/cache" --volume "$password_file:/run/secrets/restic-password:ro" \
-        --env RESTIC_PASSWORD_FILE=/run/secrets/restic-password "$@"
+    # --pull=never: the image is the one pulumi up pulled and the stack holds (components/backups.ts); a run at night
+    # fetches nothing. podman image prune -a removes it all the same (no container uses it between runs): its fix, then.
+    podman run --rm -i --pull=never --volume "$dir:/backup" --volume "$cache_dir:/cache" --volume "$password_file:/run/secrets/restic-password:ro" \
+        --env RESTIC_PASSWORD_FILE=/run/secrets/restic-password "$@" && return 0 || restic_once_status=$?
+    [ "$restic_once_status" -ne 125 ] || podman image exists "$restic_image" \
+        || echo "the restic image $restic_image is not on this host (podman image prune -a removes images no container uses); put it back: npm run stack -- up $environment --refresh" >&2
+    return "$restic_once_status"
 }
 # restic ARGS, again 5 s after each try, 60 tries (with each try's two container starts about 10 minutes) while
 # another run holds the repository's lock: restic takes it
@@ -67,11 +77,11 @@ restic() {
 # Its error file is its own: the WAL upload and the nightly copy run side by side in one backup directory.
 restic_creating() {
     restic_err=$(mktemp "$dir/.restic-err.XXXXXX")
-    if restic "$@" 2> "$restic_err"; then rm -f "$restic_err"; touch "$created_file"; return 0; fi
+    if restic "$@" 2> "$restic_err"; then rm -f "$restic_err"; [ "$(cat "$created_file" 2>/dev/null)" = "$repository" ] || mark_created; return 0; fi
     # Only before the first success: restic says this for any failed look at its config, also of a disk that is not
     # mounted (cmd/restic/global.go open()), and a repository made there would keep the copies on this host.
-    if [ ! -f "$created_file" ] && grep -q "Is there a repository at the following location" "$restic_err"; then
-        restic init > /dev/null 2> "$restic_err" && say "created the repository $repository" && touch "$created_file" && restic "$@" 2> "$restic_err" && rm -f "$restic_err" && return 0
+    if ! repository_created && grep -q "Is there a repository at the following location" "$restic_err"; then
+        restic init > /dev/null 2> "$restic_err" && say "created the repository $repository" && mark_created && restic "$@" 2> "$restic_err" && rm -f "$restic_err" && return 0
     fi
     # shellcheck disable=SC2034 # for the script that sources this
     restic_error=$(tail -n 3 "$restic_err" | tr '\n' ' '); rm -f "$restic_err"
