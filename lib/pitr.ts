@@ -34,9 +34,9 @@ export const WAL_UPLOAD_SECONDS = 30;
  * notes the segment in WAL_GAP_FILE and succeeds). With archive_timeout 60 s a busy database archives up to one
  * 16 MiB segment a minute, 22.5 GiB a day, and the archive is cleaned only after a base backup went off the host:
  * with the repository away it grows on. A failing archive_command is no way out: PostgreSQL then keeps every
- * segment in pg_wal, on the data volume, and retries for ever (PostgreSQL 16 docs 25.3.1: "WAL files will
- * continue to accumulate in pg_wal until the situation is resolved ... the database server will be shut down
- * (PANIC)" once pg_wal's disk is full). So the archiver never blocks: a gap in the archive costs point-in-time
+ * segment in pg_wal, on the data volume, and retries for ever (PostgreSQL 16 docs 25.3.1: "The pg_wal/ directory
+ * will continue to fill with WAL segment files until the situation is resolved. (If the file system containing
+ * pg_wal/ fills up, PostgreSQL will do a PANIC shutdown. ...)"). So the archiver never blocks: a gap in the archive costs point-in-time
  * recovery up to the next base backup, which the health check reports, never the database serving.
  */
 export const DEFAULT_WAL_RESERVE_MIB = 2048;
