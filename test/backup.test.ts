@@ -76,7 +76,7 @@ function fakeHost(opts: { existing: string[]; pgDumpFails?: boolean; running?: b
         '  case "$*" in',
         // A database still starting (crash recovery at boot) for the first startingUpFor asks: pg_isready exits 1, pg_dump fails.
         `    *pg_isready*) n=$(($(cat "${root}/asked" 2>/dev/null || echo 0) + 1)); echo $n > "${root}/asked"; [ $n -gt ${opts.startingUpFor ?? 0} ] || exit 1;;`,
-        `    *pg_dump*) [ $(cat "${root}/asked" 2>/dev/null || echo 0) -gt ${opts.startingUpFor ?? 0} ] || { echo 'pg_dump: error: connection to server on socket "/var/run/postgresql/.s.PGSQL.5432" failed: FATAL:  the database system is starting up' >&2; exit 1; }; ${opts.pgDumpFails ? "echo 'pg_dump: error: connection failed' >&2; exit 1" : "printf 'PGDMP-custom-format'"};;`,
+        `    *pg_dump*) [ ${opts.startingUpFor ?? 0} -eq 0 ] || [ $(cat "${root}/asked" 2>/dev/null || echo 0) -gt ${opts.startingUpFor ?? 0} ] || { echo 'pg_dump: error: connection to server on socket "/var/run/postgresql/.s.PGSQL.5432" failed: FATAL:  the database system is starting up' >&2; exit 1; }; ${opts.pgDumpFails ? "echo 'pg_dump: error: connection failed' >&2; exit 1" : "printf 'PGDMP-custom-format'"};;`,
         // The row counts: the script's own pipeline, run here with a pg_restore that prints pg_restore's text output.
         `    *"pg_restore --data-only"*) cat > /dev/null; PATH="${bin}/in-container:$PATH" sh -c "$6"; exit $?;;`,
         `    *pg_restore*) cat > "${root}/restored"; echo "pg_restore" >> "${log}";;`,
