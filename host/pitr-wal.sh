@@ -30,4 +30,5 @@ SQL
 restic_mount="$wal_volume:/wal:ro"
 restic_creating backup --quiet --host "$restic_host" --tag wal --tag "cluster-$cluster" /wal/wal-archive || fail "the copy of the WAL archive to $repository failed: $restic_error"
 [ -z "$archiver_failing" ] || fail "PostgreSQL cannot archive its WAL (pg_stat_archiver: $archiver_failing failed); what was archived is off the host, nothing after it: podman logs --tail 50 $db_container"
-printf 'at=%s\n' "$started" > "$dir/$wal_stamp.tmp" && mv -f "$dir/$wal_stamp.tmp" "$dir/$wal_stamp"
+# A temporary file of its own: the base backup runs this script too, maybe beside the timer's run.
+printf 'at=%s\n' "$started" > "$dir/$wal_stamp.$$" && mv -f "$dir/$wal_stamp.$$" "$dir/$wal_stamp"
