@@ -49,6 +49,10 @@
 up="npm run stack -- up $environment"
 reinstall_fix="$up --replace '$boot_installer'"
 now=$(date +%s)
+# The deploy window's end time (host/health-deploy-window.sh), also as the run starts: a run that started during a
+# deploy saw its changes, even when the deploy closed the window before the run's end.
+window_until() { sed -n 's/^until=\([0-9]*\)$/\1/p' "$health_dir/$window_file" 2>/dev/null | tail -n 1; }
+window_at_start=$(window_until)
 json=0
 alert=0
 for arg in "$@"; do
@@ -301,8 +305,9 @@ if [ "$alert" -eq 1 ]; then
                quiet="the host started $((now - started)) s ago (its units have $boot_grace_seconds s)"
            fi ;;
     esac
-    window_until=$(sed -n 's/^until=\([0-9]*\)$/\1/p' "$health_dir/$window_file" 2>/dev/null | tail -n 1)
-    if [ -n "$window_until" ] && [ "$now" -lt "$window_until" ]; then quiet="a deploy is under way (for at most $((window_until - now)) s more)"; fi
+    for until in "$window_at_start" "$(window_until)"; do
+        if [ -n "$until" ] && [ "$now" -lt "$until" ]; then quiet="a deploy is under way (for at most $((until - now)) s more)"; fi
+    done
     # Alert on the change to failing, once on recovery, and while failing a reminder every alert_repeat_seconds.
     kind=
     failing_now=$((1 - ok))

@@ -494,6 +494,18 @@ describe("no page for a deploy or a boot, a page once it should be over", () => 
         expect(host.alerts().map((alert) => alert.split("\n")[0])).toEqual([expect.stringMatching(/ FAILING: database seaser-postgres-dev runs, /)]);
     });
 
+    it("a run that started in the window stays quiet when the deploy closes it before the run ends", () => {
+        const host = failingDb();
+        deployWindow(host, "open");
+        // The deploy ends while the run is in its checks: the login check (the last podman call) closes the window.
+        const podman = join(host.state, "..", "bin", "podman");
+        writeFileSync(podman, readFileSync(podman, "utf8").replace('"healthcheck run")\n', `"healthcheck run")\n    rm -f "${join(host.healthDir, "health-dev.deploying")}"\n`));
+        host.setNow(1_000_300);
+        expect(host.check("--alert").stdout).toContain("failing, no alert: a deploy is under way");
+        expect(existsSync(join(host.healthDir, "health-dev.deploying"))).toBe(false);
+        expect(host.alerts()).toEqual([]);
+    });
+
     it("a window a failed deploy left open pages once its time is over", () => {
         const host = failingDb();
         deployWindow(host, "open");
