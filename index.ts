@@ -52,7 +52,7 @@ const backups = new Backups(`${env}-backup`, {
         appImage: config.app?.image, dbImage: config.db.image, dbName: config.db.name,
         dbUser: config.db.user, dbPort: config.db.port, dbDataVolume: config.db.volume,
         // Turning archiving on replaces the database container; only then a key, so other stacks' triggers stay as they were.
-        ...(config.backup.offsite?.pitr ? { pitr: "on" } : {}),
+        ...(config.backup.offsite?.pitr ? { pitr: "on", walReserveMiB: config.backup.offsite.walReserveMiB } : {}),
     },
 }, opts);
 const bootSpec: BootSpec = {
@@ -77,6 +77,10 @@ const health: HealthSettings = {
     alertRepeatMinutes: config.health.alertRepeatMinutes,
     intervalMinutes: config.health.intervalMinutes,
     drillResultFile: config.backup.offsite && `${config.backup.directory}/${DRILL_RESULT_FILE}`,
+    offsiteCopies: config.backup.offsite && {
+        backupDirectory: config.backup.directory,
+        pitr: config.backup.offsite.pitr ? { walReserveMiB: config.backup.offsite.walReserveMiB } : undefined,
+    },
     bootGraceSeconds: bootGraceSeconds(bootSpec),
 };
 const deployWindow = new DeployWindow(`${env}-deploy-window`, {
@@ -99,6 +103,7 @@ const database = new Database(`${env}-db`, {
     password: config.db.password,
     adoptVolume: config.adoptDbDataVolume,
     pitr: config.backup.offsite?.pitr ?? false,
+    walReserveMiB: config.backup.offsite?.walReserveMiB,
     gate,
     after: [backups.beforeDeploy, deployWindow.opened],
 }, opts);

@@ -29,6 +29,8 @@ export interface DatabaseArgs<E extends EnvironmentName> {
      * `<container>-wal`, kept on the host as the data volume is, but not protected: `pitr false` drops it from the stack.
      */
     readonly pitr?: boolean;
+    /** With pitr: the free MiB its archive leaves on its disk (lib/pitr.ts DEFAULT_WAL_RESERVE_MIB). */
+    readonly walReserveMiB?: number;
     /** Take over a volume of this name that already exists on the host, instead of creating it. */
     readonly adoptVolume?: boolean;
     /** Where the health gate runs, and how long `pulumi up` waits for a new container to be healthy. */
@@ -88,7 +90,7 @@ export class Database<E extends EnvironmentName> extends pulumi.ComponentResourc
                 `PGPORT=${args.port}`,
             ]),
             // Without PITR no command: the image's own (Optional+Computed in the provider, so no diff on what it reads back).
-            command: args.pitr ? archivingCommand() : undefined,
+            command: args.pitr ? archivingCommand(args.walReserveMiB) : undefined,
             volumes: [
                 ...(this.walVolume ? [{ volumeName: this.walVolume.name, containerPath: WAL_MOUNT }] : []),
                 { volumeName: this.volume.name, containerPath: DATA_DIR },

@@ -366,6 +366,19 @@ export class SystemdHost {
         return { bootedAt, shutdownSeconds };
     }
 
+    /**
+     * A power loss and the boot after it: every process of the host killed at once (SIGKILL to its init), nothing
+     * stopped cleanly, so PostgreSQL recovers from its WAL at the next start; then the host boots again.
+     */
+    powerCycle(): { bootedAt: number } {
+        must("podman", ["kill", "--signal", "KILL", this.name], { timeoutMs: 120_000 });
+        must("podman", ["wait", this.name], { timeoutMs: 120_000 });
+        const bootedAt = Date.now() / 1000;
+        must("podman", ["start", this.name]);
+        this.waitForSystemd();
+        return { bootedAt };
+    }
+
     /** Waits until the system's and, once lingering, the user's systemd have started everything. */
     private waitForSystemd(): void {
         const deadline = Date.now() + 60_000;

@@ -13,7 +13,8 @@
 #   keep                  how many backups to keep at most; the newest good backup is never deleted
 #   max_age_minutes       how old a backup may be before it is deleted (except the newest good one)
 #   backup_dir            the stack's backup folder (backupDir, a folder per stack); a leading $HOME/ is the user's home
-: "${environment:?}" "${db_container:?}" "${db_unit:?}" "${app?}" "${app_volume?}" "${keep:?}" "${max_age_minutes:?}" "${backup_dir:?}"
+#   ready_seconds         how long a database that is still starting may take to accept connections
+: "${environment:?}" "${db_container:?}" "${db_unit:?}" "${app?}" "${app_volume?}" "${keep:?}" "${max_age_minutes:?}" "${backup_dir:?}" "${ready_seconds:?}"
 set -eu
 umask 077
 # shellcheck source=lib/scope.sh
@@ -26,6 +27,17 @@ if ! podman container exists "$db_container"; then
     exit 0
 fi
 [ "$(podman inspect --format '{{.State.Running}}' "$db_container")" = true ] || fail "$db_container is not running, so it cannot be dumped; start it: systemctl ${user_opt}start $db_unit"
+# A night missed while the host was off runs at boot (Persistent=true) once the database's unit has started, which is
+# when `podman start` returned, not when PostgreSQL accepts connections: pg_dump would meet "the database system is
+# starting up" (crash recovery after a power loss takes as long as its WAL). pg_isready over the local socket exits 0
+# once the server accepts connections, 1 while it rejects them (starting up), 2 without an answer (pg_isready(1)).
+waited=0
+until podman exec "$db_container" pg_isready -q > /dev/null 2>&1; do
+    [ "$waited" -lt "$ready_seconds" ] || fail "$db_container does not accept connections after $ready_seconds s; see: podman logs --tail 50 $db_container"
+    [ "$(podman inspect --format '{{.State.Running}}' "$db_container")" = true ] || fail "$db_container stopped while it started; see: journalctl ${user_opt}-u $db_unit -n 50"
+    sleep 1; waited=$((waited + 1))
+done
+[ "$waited" -eq 0 ] || say "$db_container accepts connections after $waited s"
 if ! { mkdir -p "$dir" && chmod 700 "$dir"; }; then fail "cannot create $dir"; fi
 # The tag of the image the app runs now: the one a deploy is about to leave.
 tag=none

@@ -27,12 +27,23 @@
 #   drill_file            the restore drill's result file (a leading $HOME/ is the user's home); empty: no drill
 #   drill_max_age_days    how old the last drill may be before the check reports it missing
 #   drill_unit            the drill's unit, without .service
+#   nightly_stamp         the last nightly off-host copy's time (at=<epoch>; a leading $HOME/ is the user's home); empty: none
+#   nightly_max_age_seconds  how old that copy may be
+#   nightly_unit          the nightly backup's unit, without .service
+#   wal_stamp             the last WAL upload's start (at=<epoch>; a leading $HOME/ is the user's home); empty: no PITR
+#   wal_max_age_seconds   how old that upload may be: the README's RPO less archive_timeout
+#   wal_unit              the WAL upload's unit, without .service
+#   base_unit             the base backup's unit, without .service
+#   wal_archive           the WAL archive inside the database container
+#   wal_gap_file          the segments archive_command did not keep, inside the database container
+#   wal_reserve_kib       the free space below which the archive keeps no segment
 #   boot_grace_seconds    how long after its manager started (a boot) the stack's units may take to come up: no page before
 #   window_file           the deploy window's file, in the config folder (host/health-deploy-window.sh): no page while it is open
 : "${environment:?}" "${health_script:?}" "${health_unit:?}" "${interval_minutes:?}" "${stale_intervals:?}" "${stale_seconds:?}" \
     "${alert_repeat_seconds:?}" "${boot_installer:?}" "${db_container:?}" "${db_unit:?}" "${app?}" "${app_unit?}" "${app_port?}" \
     "${version?}" "${dev_mode?}" "${proxy_url?}" "${units:?}" "${drill_file?}" "${drill_max_age_days?}" "${drill_unit?}" \
-    "${boot_grace_seconds:?}" "${window_file:?}"
+    "${nightly_stamp?}" "${nightly_max_age_seconds?}" "${nightly_unit?}" "${wal_stamp?}" "${wal_max_age_seconds?}" "${wal_unit?}" "${base_unit?}" \
+    "${wal_archive?}" "${wal_gap_file?}" "${wal_reserve_kib?}" "${boot_grace_seconds:?}" "${window_file:?}"
 # shellcheck source=lib/health-alert.sh
 . "$(dirname "$0")/lib/health-alert.sh"
 up="npm run stack -- up $environment"
@@ -190,6 +201,46 @@ if [ -n "$drill_file" ]; then
         if [ "$(drill_get result)" != passed ]; then fail "$drill_name" "failed $drill_age: $(drill_get reason)" "$drill_fix"
         elif [ $((now - drill_at)) -gt "$drill_max_age_seconds" ]; then fail "$drill_name" "the last one passed $drill_age" "$drill_fix"
         else pass "$drill_name" "passed $drill_age: $(drill_get backup) restored in $(drill_get rto_seconds) s, $(drill_get tables) tables, $(drill_get rows) rows as in the backup"; fi
+    fi
+fi
+
+# The age of the last successful off-host copy, not its unit's last Result: a run that hangs, or is killed and started
+# again, never fails, and a unit that never starts never fails either. Before the first copy since the check was
+# installed, none yet, for as long as one may be old.
+# stamp_age_check NAME STAMP MAX_AGE_SECONDS FIX WHAT
+stamp_age_check() {
+    stamp_at=$(sed -n 's/^at=//p' "$(at_home "$2")" 2>/dev/null | head -n 1)
+    if [ -z "$stamp_at" ]; then
+        installed=$(stat -c %Y "$health_dir/$health_script" 2>/dev/null || echo "$now")
+        if [ $((now - installed)) -le "$3" ]; then pass "$1" "none yet (the check was installed $((now - installed)) s ago)"
+        else fail "$1" "no successful $5 since the check was installed $(((now - installed) / 60)) min ago" "$4"; fi
+    else
+        stamp_age=$((now - stamp_at))
+        if [ "$stamp_age" -ge 7200 ]; then stamp_ago="$((stamp_age / 3600)) h"; elif [ "$stamp_age" -ge 120 ]; then stamp_ago="$((stamp_age / 60)) min"; else stamp_ago="$stamp_age s"; fi
+        if [ "$stamp_age" -le "$3" ]; then pass "$1" "the last $stamp_ago ago"
+        else fail "$1" "the last $stamp_ago ago ($(date -u -d "@$stamp_at" '+%F %T UTC')); what changed since is on this host only" "$4"; fi
+    fi
+}
+if [ -n "$nightly_stamp" ]; then
+    stamp_age_check "nightly backup off the host in the last $((nightly_max_age_seconds / 3600)) h" "$nightly_stamp" "$nightly_max_age_seconds" \
+        "journalctl ${user_opt}-u $nightly_unit.service -n 50; then: systemctl ${user_opt}start $nightly_unit.service" "nightly copy"
+fi
+if [ -n "$wal_stamp" ]; then
+    stamp_age_check "WAL off the host in the last $wal_max_age_seconds s" "$wal_stamp" "$wal_max_age_seconds" \
+        "journalctl ${user_opt}-u $wal_unit.service -n 50; systemctl ${user_opt}list-timers $wal_unit.timer" "WAL upload"
+    # The archive's disk and gap, read inside the database (the volume's files are its user's); a stopped one is its own row.
+    # shellcheck disable=SC2016 # expanded in the container
+    if archive=$(podman exec "$db_container" sh -c 'df -Pk "$1" | awk "NR == 2 { print \$4 }"; du -sk "$1" | cut -f 1; printf "%s\\n" "$(tail -n 1 "$2" 2>/dev/null)" "$(cat "$2" 2>/dev/null | wc -l)"' sh "$wal_archive" "$wal_gap_file" 2>/dev/null); then
+        free_kib=$(printf '%s\n' "$archive" | sed -n 1p); archive_kib=$(printf '%s\n' "$archive" | sed -n 2p)
+        gap_last=$(printf '%s\n' "$archive" | sed -n 3p); gap_count=$(printf '%s\n' "$archive" | sed -n 4p | tr -d ' ')
+        disk="$((free_kib / 1024)) MiB free, the archive $((archive_kib / 1024)) MiB"
+        # Twice the reserve: a day at a segment a minute is 22.5 GiB, so with the default reserve hours before the archive stops.
+        if [ "$free_kib" -gt $((wal_reserve_kib * 2)) ]; then pass "disk of the WAL archive has room" "$disk"
+        else fail "disk of the WAL archive has room" "$disk; below $((wal_reserve_kib / 1024)) MiB free the archive keeps no more WAL (a gap in point-in-time recovery, the database serves on)" \
+            "df -h; the archive is cleaned after a base backup went off the host: journalctl ${user_opt}-u $base_unit.service -n 50; then: systemctl ${user_opt}start $base_unit.service"; fi
+        if [ -z "$gap_last" ]; then pass "WAL archive whole since the last base backup" "no segment left out"
+        else fail "WAL archive whole since the last base backup" "$gap_count segments left out for want of disk, the last $gap_last: no point in time after the gap's start until a base backup after it" \
+            "free disk space, then: systemctl ${user_opt}start $base_unit.service"; fi
     fi
 fi
 

@@ -20,7 +20,8 @@
 #   drill_result          the drill's last result, in the backup folder: key=value lines the health check reads
 #   scratch               the drill's throwaway database container
 #   db_image              the database's image, which the drill runs a throwaway copy of
-: "${environment:?}" "${keep:?}" "${max_age_days:?}" "${backup_script:?}" "${restore_script:?}" "${confirm:?}" "${drill_result:?}" "${scratch:?}" "${db_image:?}"
+#   upload_stamp          the last successful upload's time (at=<epoch>), in the backup folder: the health check ages it
+: "${environment:?}" "${keep:?}" "${max_age_days:?}" "${backup_script:?}" "${restore_script:?}" "${confirm:?}" "${drill_result:?}" "${scratch:?}" "${db_image:?}" "${upload_stamp:?}"
 set -eu
 umask 077
 what=offsite
@@ -43,6 +44,7 @@ upload() {
     [ -f "$dir/$base.rows" ] && set -- "$@" "/backup/$base.rows"
     restic_creating backup --quiet --host "$restic_host" --tag dump "$@" || fail "the copy of $name to $repository failed: $restic_error"
     say "copied $name to $repository"
+    printf 'at=%s\n' "$(date +%s)" > "$dir/.$upload_stamp.$$" && mv -f "$dir/.$upload_stamp.$$" "$dir/$upload_stamp"
     # Retention as the local backups have it: at least keep, and everything of the last max_age_days days.
     # --group-by host,tags: restic's default groups by host and paths (cmd_forget.go), and each night's file names differ,
     # so every snapshot would be a group of its own and none ever forgotten. `unlock` first: it removes only stale locks

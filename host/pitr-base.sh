@@ -50,6 +50,13 @@ if [ -n "$previous" ]; then
     podman exec --user postgres "$db_container" pg_archivecleanup "$wal_archive" "$keep_from" || fail "pg_archivecleanup of $wal_archive failed"
     say "archive: removed the segments before $keep_from"
 fi
+# A gap in the archive (segments not kept for want of disk, lib/pitr.ts) ends with a base backup that starts after
+# it: from this one on the WAL is whole again. Compared without the timeline, as above.
+gap_last=$(podman exec "$db_container" tail -n 1 "$wal_gap_file" 2> /dev/null) || gap_last=
+if [ -n "$gap_last" ] && [ "$(printf "%s\n%s\n" "$gap_last" "$start" | LC_ALL=C sort -k 1.9 | tail -n 1)" = "$start" ] && [ "$gap_last" != "$start" ]; then
+    podman exec --user postgres "$db_container" rm -f "$wal_gap_file" || fail "cannot remove $wal_gap_file"
+    say "archive: the gap up to $gap_last is closed by $base"
+fi
 # Per cluster (group by tags): the newest of each is kept whatever its age; WAL: one snapshot a day, which holds
 # every segment from the base backup before it, so each kept base backup can be rolled forward.
 restic forget --quiet --host "$restic_host" --tag base --group-by host,tags --keep-last 1 --keep-within "${max_age_days}d" > /dev/null || fail "restic forget of the base backups failed"

@@ -6,9 +6,12 @@
 # Parameters:
 #   environment           the stack: prod, dev or test
 #   wal_volume            the stack's WAL volume, which holds the archive
-: "${environment:?}" "${wal_volume:?}"
+#   wal_stamp             the last successful upload's start (at=<epoch>), in the backup folder: the health check ages it
+: "${environment:?}" "${wal_volume:?}" "${wal_stamp:?}"
 set -eu
 umask 077
+# Before anything is read: what was archived by now is in this snapshot once it succeeds.
+started=$(date +%s)
 what=wal
 # shellcheck source=lib/restic.sh
 . "$(dirname "$0")/lib/restic.sh"
@@ -27,3 +30,5 @@ SQL
 restic_mount="$wal_volume:/wal:ro"
 restic_creating backup --quiet --host "$restic_host" --tag wal --tag "cluster-$cluster" /wal/wal-archive || fail "the copy of the WAL archive to $repository failed: $restic_error"
 [ -z "$archiver_failing" ] || fail "PostgreSQL cannot archive its WAL (pg_stat_archiver: $archiver_failing failed); what was archived is off the host, nothing after it: podman logs --tail 50 $db_container"
+# A temporary file of its own: the base backup runs this script too, maybe beside the timer's run.
+printf 'at=%s\n' "$started" > "$dir/$wal_stamp.$$" && mv -f "$dir/$wal_stamp.$$" "$dir/$wal_stamp"

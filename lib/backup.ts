@@ -40,8 +40,16 @@ export function renderBackupScript(spec: BackupSpec): string {
         environment: spec.environment, db_container: spec.dbContainer, db_unit: unitName(spec.dbContainer),
         app: spec.app?.container ?? "", app_volume: spec.app?.volume ?? "",
         keep: spec.keep, max_age_minutes: spec.maxAgeDays * 1440, backup_dir: spec.directory, scope: spec.scope,
+        ready_seconds: DB_READY_SECONDS,
     });
 }
+
+/**
+ * How long the backup waits for a database that is still starting (crash recovery replays the WAL since the last
+ * checkpoint, checkpoint_timeout 5 min by default: seconds, or minutes on a slow disk). Bounded: a database that
+ * never gets ready fails the backup, and the health check reports it.
+ */
+export const DB_READY_SECONDS = 300;
 
 /**
  * The script that restores one environment from a named backup (host/restore.sh): stops the

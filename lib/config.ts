@@ -5,6 +5,7 @@ import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { MANAGED_APP_ENV } from "./appEnv";
 import { defaultBackupDirectory } from "./backup";
+import { DEFAULT_WAL_RESERVE_MIB } from "./pitr";
 import { ACCEPTED_FORMS, checkAppImage, checkPinnedImage, imageVersion } from "./imageRef";
 import { ENVIRONMENTS, EnvironmentName, environmentNames, EnvironmentNames, PROJECT } from "./environments";
 import { derivedVolumes, foreignVolumeOwner, internalNetworkOwner, OtherStacks, VOLUME_KEYS, VolumeKey } from "./isolation";
@@ -62,6 +63,8 @@ export interface StackConfig {
             readonly drillSchedule: string;
             /** Point-in-time recovery: WAL archived continuously and copied off the host every 30 s, a nightly base backup (lib/pitr.ts). */
             readonly pitr: boolean;
+            /** The free space (MiB) the WAL archive leaves on its disk: below it, it keeps no segment (lib/pitr.ts). */
+            readonly walReserveMiB: number;
         };
     };
     readonly connection:
@@ -174,6 +177,10 @@ const KEYS = {
     pitr: {
         schema: bool,
         hint: "npm run stack -- config <stack> set pitr true (needs offsiteRepository: the WAL goes there), or npm run stack -- config <stack> set pitr false",
+    },
+    walReserveMiB: {
+        schema: wholeNumber(64, 1048576),
+        hint: "npm run stack -- config <stack> set walReserveMiB 2048 (the free MiB the WAL archive leaves on its disk; the health check alerts below twice that)",
     },
     deployTimeoutSeconds: {
         schema: wholeNumber(10, 1800),
@@ -340,6 +347,7 @@ export function parseStackConfig(
     const drillSchedule = read("restoreDrillSchedule", "Sun *-*-* 04:00:00");
     // On by default where it matters most, prod, once there is somewhere off the host for the WAL to go.
     const pitr = read("pitr", environment === "prod" && offsiteRepository !== undefined);
+    const walReserveMiB = read("walReserveMiB", DEFAULT_WAL_RESERVE_MIB);
     if (pitr && offsiteRepository === undefined) {
         fail("pitr", "is true but offsiteRepository is not set: point-in-time recovery keeps its WAL and base backups in the off-host repository",
             `npm run stack -- config ${stack} set offsiteRepository sftp:backup@backup.example.org:/srv/restic/rezept-tagebuch-${stack} (and --secret offsitePassword), or npm run stack -- config ${stack} set pitr false`);
@@ -352,7 +360,7 @@ export function parseStackConfig(
                 fail("offsiteRepository", `is also the offsiteRepository of the ${other} stack (Pulumi.${other}.yaml)`, `give each stack a repository of its own, e.g. npm run stack -- config ${stack} set offsiteRepository ${offsiteRepository.replace(/\/+$/, "")}-${stack}`);
             }
         }
-        if (offsitePassword !== undefined) offsite = { repository: offsiteRepository, password: pulumi.secret(offsitePassword), image: resticImage, drillSchedule, pitr };
+        if (offsitePassword !== undefined) offsite = { repository: offsiteRepository, password: pulumi.secret(offsitePassword), image: resticImage, drillSchedule, pitr, walReserveMiB };
     } else if (raw.offsitePassword !== undefined) {
         warnings.push(`${PROJECT}:offsitePassword is set but offsiteRepository is not, so nothing goes off the host; set offsiteRepository (README: Disaster recovery)`);
     }

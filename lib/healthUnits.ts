@@ -2,7 +2,8 @@ import { createHash } from "node:crypto";
 import { expectedDevMode } from "./appEnv";
 import { EnvironmentName, PROJECT, unitName } from "./environments";
 import { renderHostScript } from "./hostScript";
-import { drillUnitName } from "./offsite";
+import { drillUnitName, OFFSITE_TIMEOUT, OFFSITE_UPLOAD_STAMP } from "./offsite";
+import { baseBackupUnitName, WAL_ARCHIVE, WAL_GAP_FILE, WAL_MAX_AGE_SECONDS, WAL_UPLOAD_STAMP, walUnitName } from "./pitr";
 import { SystemdScope, UnitFiles } from "./systemd";
 
 /**
@@ -38,7 +39,15 @@ export interface HealthSettings {
     readonly drillResultFile?: string;
     /** How long the stack's units may take to come up after a boot (bootGraceSeconds): the check pages for nothing before. */
     readonly bootGraceSeconds: number;
+    /**
+     * The off-host copies whose age the check alerts on, where the stack has them: the nightly copy's and, with
+     * point-in-time recovery, the WAL upload's, with the archive's disk (its reserve, lib/pitr.ts) and gap.
+     */
+    readonly offsiteCopies?: { readonly backupDirectory: string; readonly pitr?: { readonly walReserveMiB: number } };
 }
+
+/** How old the nightly off-host copy may be: a day, and the time limit of the unit that makes it (OFFSITE_TIMEOUT, hours). */
+export const NIGHTLY_COPY_MAX_AGE_SECONDS = (24 + Number.parseInt(OFFSITE_TIMEOUT, 10)) * 3600;
 
 /** A weekly drill may be this many days old before the check reports it missing: a week and a day's slack. */
 export const DRILL_MAX_AGE_DAYS = 8;
@@ -72,6 +81,25 @@ function alertParams(settings: HealthSettings) {
     return { environment: env, alert_command: settings.alertCommand ?? "", state_file: stateFile(env), webhook_file: webhookFile(env), scope: settings.scope };
 }
 
+/** host/health.sh's rows of the off-host copies' ages and the WAL archive's disk; empty where the stack has none. */
+function offsiteAgeParams(settings: HealthSettings) {
+    const env = settings.environment;
+    const copies = settings.offsiteCopies;
+    const pitr = copies?.pitr;
+    return {
+        nightly_stamp: copies ? `${copies.backupDirectory}/${OFFSITE_UPLOAD_STAMP}` : "",
+        nightly_max_age_seconds: NIGHTLY_COPY_MAX_AGE_SECONDS,
+        nightly_unit: `${PROJECT}-backup-${env}`,
+        wal_stamp: copies && pitr ? `${copies.backupDirectory}/${WAL_UPLOAD_STAMP}` : "",
+        wal_max_age_seconds: WAL_MAX_AGE_SECONDS,
+        wal_unit: walUnitName(env),
+        base_unit: baseBackupUnitName(env),
+        wal_archive: WAL_ARCHIVE,
+        wal_gap_file: WAL_GAP_FILE,
+        wal_reserve_kib: (pitr?.walReserveMiB ?? 0) * 1024,
+    };
+}
+
 /** The check of one stack (host/health.sh): the table or `--json`, exit 0 healthy, 1 failing, 2 could not check; `--alert` alerts (the timer's). */
 export function renderHealthScript(settings: HealthSettings): string {
     const env = settings.environment;
@@ -101,6 +129,7 @@ export function renderHealthScript(settings: HealthSettings): string {
         drill_unit: drillUnitName(env),
         boot_grace_seconds: settings.bootGraceSeconds,
         window_file: deployWindowFile(env),
+        ...offsiteAgeParams(settings),
         ...alertParams(settings),
     });
 }

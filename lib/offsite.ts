@@ -31,6 +31,8 @@ export interface OffsiteSpec {
 export const offsitePasswordFile = (env: EnvironmentName) => `offsite-${env}.password`;
 /** The drill's last result, in the backup directory: `key=value` lines the health check reads. */
 export const DRILL_RESULT_FILE = "restore-drill.last";
+/** The last successful nightly copy's time (`at=<epoch>`), in the backup directory: what the health check ages. */
+export const OFFSITE_UPLOAD_STAMP = "offsite-upload.last";
 /** restic's host name for a stack's snapshots: each stack selects, restores and forgets its own only. */
 export const resticHost = (env: EnvironmentName) => `${PROJECT}-${env}`;
 export const offsiteScriptFile = (env: EnvironmentName) => `offsite-${env}.sh`;
@@ -74,7 +76,7 @@ export function renderOffsiteScript(spec: OffsiteSpec): string {
     return renderHostScript("offsite.sh", {
         environment: env, keep: spec.keep, max_age_days: spec.maxAgeDays,
         backup_script: backupScriptFile(env), restore_script: restoreScriptFile(env), confirm: env === "prod" ? "yes" : "no",
-        drill_result: DRILL_RESULT_FILE, scratch: `${spec.dbContainer}-restore-drill`, db_image: spec.dbImage,
+        drill_result: DRILL_RESULT_FILE, scratch: `${spec.dbContainer}-restore-drill`, db_image: spec.dbImage, upload_stamp: OFFSITE_UPLOAD_STAMP,
         ...resticParams(spec),
     });
 }

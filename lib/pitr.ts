@@ -1,6 +1,6 @@
 import { EnvironmentName, PROJECT, unitName } from "./environments";
 import { renderHostScript } from "./hostScript";
-import { drillUnitName, OFFSITE_TIMEOUT, OffsiteSpec, resticParams } from "./offsite";
+import { OFFSITE_TIMEOUT, OffsiteSpec, resticParams } from "./offsite";
 import { renderCalendarTimer } from "./systemd";
 
 /**
@@ -29,6 +29,34 @@ export const PGDATA = `${WAL_MOUNT}/data`;
 export const ARCHIVE_TIMEOUT_SECONDS = 60;
 /** How often the archive goes off the host. */
 export const WAL_UPLOAD_SECONDS = 30;
+/**
+ * The free space (MiB) the archive always leaves on its disk: below it, archive_command keeps no segment (it
+ * notes the segment in WAL_GAP_FILE and succeeds). With archive_timeout 60 s a busy database archives up to one
+ * 16 MiB segment a minute, 22.5 GiB a day, and the archive is cleaned only after a base backup went off the host:
+ * with the repository away it grows on. A failing archive_command is no way out: PostgreSQL then keeps every
+ * segment in pg_wal, on the data volume, and retries for ever (PostgreSQL 16 docs 25.3.1: "The pg_wal/ directory
+ * will continue to fill with WAL segment files until the situation is resolved. (If the file system containing
+ * pg_wal/ fills up, PostgreSQL will do a PANIC shutdown. ...)"). So the archiver never blocks: a gap in the archive costs point-in-time
+ * recovery up to the next base backup, which the health check reports, never the database serving.
+ */
+export const DEFAULT_WAL_RESERVE_MIB = 2048;
+/** The segments archive_command did not keep, a name a line: in the WAL volume beside the archive, never uploaded. */
+export const WAL_GAP_FILE = `${WAL_MOUNT}/wal-archive.gap`;
+/** The last successful WAL upload's start (`at=<epoch>`), in the backup folder: what the health check ages. */
+export const WAL_UPLOAD_STAMP = ".pitr-wal.last";
+/**
+ * How old the last successful WAL upload may be before the health check alerts: what the README's RPO of 2
+ * minutes leaves once archive_timeout is taken off (a row written just after a segment switch is archived up to
+ * 60 s later, and is off the host with the first upload that starts after that).
+ */
+export const WAL_MAX_AGE_SECONDS = 120 - ARCHIVE_TIMEOUT_SECONDS;
+/**
+ * How long one WAL upload may run: it copies the segments archived since the last one, seconds; after an outage
+ * the backlog, which may take many minutes on a slow line, and a run killed half-way leaves nothing the next can
+ * build on. A stalled connection ends within a minute without it (ssh's ServerAlive, host/lib/restic.sh), and
+ * the health check alerts on the upload's age whatever this is.
+ */
+export const WAL_UPLOAD_TIMEOUT = "30min";
 /** Where a restore puts the archived WAL it read from the repository: inside PGDATA, so restore_command never reads the live archive. */
 export const RESTORED_WAL_DIR = `${PGDATA}/pitr-wal`;
 
@@ -48,8 +76,13 @@ export const baseBackupUnitName = (env: EnvironmentName) => `${PROJECT}-base-bac
  * "incomplete snapshot", cmd_backup.go). PostgreSQL runs it with sh (system()); `%f`/`%p` are its
  * only escapes (runtime-config-wal, archive_command).
  */
-export function renderArchiveCommand(archive: string = WAL_ARCHIVE): string {
-    return `f=${archive}/%f; t=${archive}.incoming/%f; mkdir -p ${archive} ${archive}.incoming && if [ -f "$f" ]; then cmp -s %p "$f"; else cp %p "$t" && mv "$t" "$f"; fi`;
+export function renderArchiveCommand(archive: string = WAL_ARCHIVE, reserveMiB: number = DEFAULT_WAL_RESERVE_MIB): string {
+    // A segment is kept only while more than reserveMiB stays free after it (16 MiB); otherwise, or when the copy
+    // fails (a disk full all the same), its name goes into the gap file and PostgreSQL may recycle it: see
+    // DEFAULT_WAL_RESERVE_MIB. df -P: one line per file system, the 4th field free KiB (POSIX; busybox too).
+    const freeKiB = `$(df -Pk ${archive} | awk 'NR == 2 { print $4 }')`;
+    return `f=${archive}/%f; t=${archive}.incoming/%f; mkdir -p ${archive} ${archive}.incoming && if [ -f "$f" ]; then cmp -s %p "$f"; ` +
+        `elif [ "${freeKiB}" -gt ${(reserveMiB + 16) * 1024} ] && cp %p "$t" && mv "$t" "$f"; then :; else rm -f "$t"; echo %f >> ${archive}.gap; fi`;
 }
 
 /**
@@ -58,8 +91,8 @@ export function renderArchiveCommand(archive: string = WAL_ARCHIVE): string {
  * docker-entrypoint.sh: `if [ "${1:0:1}" = '-' ]; then set -- postgres "$@"` and `exec "$@"` as
  * the postgres user after the first-start initialisation).
  */
-export function archivingCommand(archive: string = WAL_ARCHIVE): string[] {
-    return ["postgres", "-c", "archive_mode=on", "-c", `archive_command=${renderArchiveCommand(archive)}`, "-c", `archive_timeout=${ARCHIVE_TIMEOUT_SECONDS}`];
+export function archivingCommand(reserveMiB: number = DEFAULT_WAL_RESERVE_MIB, archive: string = WAL_ARCHIVE): string[] {
+    return ["postgres", "-c", "archive_mode=on", "-c", `archive_command=${renderArchiveCommand(archive, reserveMiB)}`, "-c", `archive_timeout=${ARCHIVE_TIMEOUT_SECONDS}`];
 }
 
 /** What point-in-time recovery of one environment needs on the host. */
@@ -76,7 +109,7 @@ export interface PitrSpec extends Pick<OffsiteSpec, "environment" | "scope" | "r
 
 /** The parameters of host/lib/pitr.sh: the database, whose cluster and archive the scripts read. */
 function pitrParams(spec: PitrSpec) {
-    return { db_container: spec.dbContainer, db_unit: unitName(spec.dbContainer), wal_archive: WAL_ARCHIVE };
+    return { db_container: spec.dbContainer, db_unit: unitName(spec.dbContainer), wal_archive: WAL_ARCHIVE, wal_gap_file: WAL_GAP_FILE };
 }
 
 /**
@@ -85,7 +118,7 @@ function pitrParams(spec: PitrSpec) {
  * stores only what is new, so a run is a few new segments.
  */
 export function renderWalUploadScript(spec: PitrSpec): string {
-    return renderHostScript("pitr-wal.sh", { environment: spec.environment, wal_volume: spec.walVolume, ...resticParams(spec), ...pitrParams(spec) });
+    return renderHostScript("pitr-wal.sh", { environment: spec.environment, wal_volume: spec.walVolume, wal_stamp: WAL_UPLOAD_STAMP, ...resticParams(spec), ...pitrParams(spec) });
 }
 
 /**
@@ -107,10 +140,11 @@ export function renderPitrUnits(spec: Pick<PitrSpec, "environment" | "scope" | "
     const user = spec.scope === "user" ? "--user " : "";
     const head = `# Installed by the Pulumi stack ${PROJECT}/${env}; pulumi up overwrites it.`;
     // restic 0.14-0.17 gives up at once on a repository another process locked (no --retry-lock before 0.16), and
-    // forget --prune locks it exclusively: the nightly backup's off-host copy and the base backup prune. A start job of a
-    // unit After= another waits while that one's start job (a oneshot's whole run) is under way (systemd.unit(5),
-    // After=), so a WAL upload waits for both, the base backup for the nightly backup; no cycle, as neither orders
-    // itself after the WAL upload. Also the weekly check and drill: restic check locks the repository exclusively too.
+    // forget --prune and check lock it exclusively. The base backup and the weekly drill are ordered after the nightly
+    // backup (a start job of a unit After= another waits while that one's start job, a oneshot's whole run, is under
+    // way: systemd.unit(5), After=). Not the WAL upload: behind a run that may take hours (a stalled server) it
+    // stopped the WAL going off the host for as long, the README's RPO of 2 minutes with it. It meets a lock as any
+    // run does (host/lib/restic.sh tries again while one is held), and the health check alerts on its age.
     const nightly = `${PROJECT}-backup-${env}.service`;
     const service = (description: string, script: string, after: string[], timeout: string) => [
         head,
@@ -127,7 +161,7 @@ export function renderPitrUnits(spec: Pick<PitrSpec, "environment" | "scope" | "
         "",
     ].join("\n");
     return {
-        [`${walUnitName(env)}.service`]: service(`Rezept-Tagebuch ${env} WAL archive off the host`, spec.walScriptPath, [nightly, `${baseBackupUnitName(env)}.service`, `${drillUnitName(env)}.service`], "10min"),
+        [`${walUnitName(env)}.service`]: service(`Rezept-Tagebuch ${env} WAL archive off the host`, spec.walScriptPath, [], WAL_UPLOAD_TIMEOUT),
         [`${walUnitName(env)}.timer`]: [
             head,
             `# Check: systemctl ${user}list-timers ${walUnitName(env)}.timer`,

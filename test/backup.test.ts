@@ -3,7 +3,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { BACKUP_FILE, BackupSpec, renderBackupScript, renderBackupUnits, renderRestoreScript } from "../lib/backup";
+import { BACKUP_FILE, BackupSpec, DB_READY_SECONDS, renderBackupScript, renderBackupUnits, renderRestoreScript } from "../lib/backup";
 import { EnvironmentName, environmentNames } from "../lib/environments";
 import { readScriptParams } from "../lib/hostScript";
 import { renderInstallScript, renderRemoveScript, scriptPathInUnit } from "../lib/systemd";
@@ -56,7 +56,7 @@ COPY public."Tags" (id) FROM stdin;
 
 `;
 
-function fakeHost(opts: { existing: string[]; pgDumpFails?: boolean; running?: boolean; image?: string; dataOnlyOutput?: string }) {
+function fakeHost(opts: { existing: string[]; pgDumpFails?: boolean; running?: boolean; image?: string; dataOnlyOutput?: string; startingUpFor?: number }) {
     const root = mkdtempSync(join(tmpdir(), "backup-"));
     const bin = join(root, "bin");
     const home = join(root, "home");
@@ -74,7 +74,9 @@ function fakeHost(opts: { existing: string[]; pgDumpFails?: boolean; running?: b
         "esac",
         'if [ "$1" = exec ]; then',
         '  case "$*" in',
-        `    *pg_dump*) ${opts.pgDumpFails ? "echo 'pg_dump: error: connection failed' >&2; exit 1" : "printf 'PGDMP-custom-format'"};;`,
+        // A database still starting (crash recovery at boot) for the first startingUpFor asks: pg_isready exits 1, pg_dump fails.
+        `    *pg_isready*) n=$(($(cat "${root}/asked" 2>/dev/null || echo 0) + 1)); echo $n > "${root}/asked"; [ $n -gt ${opts.startingUpFor ?? 0} ] || exit 1;;`,
+        `    *pg_dump*) [ ${opts.startingUpFor ?? 0} -eq 0 ] || [ $(cat "${root}/asked" 2>/dev/null || echo 0) -gt ${opts.startingUpFor ?? 0} ] || { echo 'pg_dump: error: connection to server on socket "/var/run/postgresql/.s.PGSQL.5432" failed: FATAL:  the database system is starting up' >&2; exit 1; }; ${opts.pgDumpFails ? "echo 'pg_dump: error: connection failed' >&2; exit 1" : "printf 'PGDMP-custom-format'"};;`,
         // The row counts: the script's own pipeline, run here with a pg_restore that prints pg_restore's text output.
         `    *"pg_restore --data-only"*) cat > /dev/null; PATH="${bin}/in-container:$PATH" sh -c "$6"; exit $?;;`,
         `    *pg_restore*) cat > "${root}/restored"; echo "pg_restore" >> "${log}";;`,
@@ -84,6 +86,7 @@ function fakeHost(opts: { existing: string[]; pgDumpFails?: boolean; running?: b
         "exit 0",
     ].join("\n"));
     writeFileSync(join(bin, "systemctl"), `#!/bin/sh\necho "systemctl $*" >> "${log}"\n`);
+    writeFileSync(join(bin, "sleep"), `#!/bin/sh\necho "sleep $*" >> "${log}"\n`);
     mkdirSync(join(bin, "in-container"));
     // As pg_restore 12 and later: stdout only with -f - (pg_restore.c: "one of -d/--dbname and -f/--file must be specified").
     writeFileSync(join(bin, "in-container", "pg_restore"), [
@@ -92,7 +95,7 @@ function fakeHost(opts: { existing: string[]; pgDumpFails?: boolean; running?: b
         `cat <<'OUT'\n${opts.dataOnlyOutput ?? PG_RESTORE_DATA_ONLY}OUT`, "",
     ].join("\n"));
     chmodSync(join(bin, "in-container", "pg_restore"), 0o755);
-    for (const tool of ["podman", "systemctl"]) chmodSync(join(bin, tool), 0o755);
+    for (const tool of ["podman", "systemctl", "sleep"]) chmodSync(join(bin, tool), 0o755);
     const dir = (env: string) => join(home, "rezept-tagebuch-backups", env);
     const run = (script: string, args: string[] = []) => spawnSync("sh", ["-c", script, "script", ...args], {
         encoding: "utf8", env: { PATH: `${bin}:/usr/bin:/bin`, HOME: home },
@@ -159,6 +162,24 @@ describe("the backup script", () => {
         expect(result.status).toBe(1);
         expect(result.stderr).toContain("pg_dump in seaser-postgres-dev failed");
         expect(readdirSync(host.dir("dev"))).toEqual([]);
+    });
+
+    it("waits for a database that is still starting (the nightly catch-up at boot) before pg_dump, then backs up", () => {
+        const host = fakeHost({ existing: ["seaser-postgres-dev", "seaser-rezept-tagebuch-dev"], startingUpFor: 3 });
+        const result = host.run(renderBackupScript(spec("dev")));
+        expect(result.stderr).toBe("");
+        expect(result.status).toBe(0);
+        expect(result.stdout).toContain("rezept-tagebuch backup dev: seaser-postgres-dev accepts connections after 3 s");
+        expect(readdirSync(host.dir("dev")).filter((f) => f.endsWith(".dump"))).toHaveLength(1);
+    });
+
+    it(`fails, naming the logs, when the database does not accept connections within ${DB_READY_SECONDS} s`, () => {
+        const host = fakeHost({ existing: ["seaser-postgres-dev", "seaser-rezept-tagebuch-dev"], startingUpFor: 100_000 });
+        const result = host.run(renderBackupScript(spec("dev")));
+        expect(result.status).toBe(1);
+        expect(result.stderr).toContain(`seaser-postgres-dev does not accept connections after ${DB_READY_SECONDS} s; see: podman logs --tail 50 seaser-postgres-dev`);
+        expect(host.calls().filter((c) => c === "sleep 1")).toHaveLength(DB_READY_SECONDS);
+        expect(host.calls().some((c) => c.includes("pg_dump"))).toBe(false);
     });
 
     it("fails, naming the unit to start, when the database is not running", () => {

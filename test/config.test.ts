@@ -64,6 +64,8 @@ const BAD_INPUT: [string, string, Record<string, string | undefined>, string, st
     ["backupKeep 0", "dev", { ...validConfig("dev"), backupKeep: "0" }, "backupKeep", "1 to 1000"],
     ["backupMaxAgeDays not a number", "dev", { ...validConfig("dev"), backupMaxAgeDays: "a month" }, "backupMaxAgeDays", "number"],
     ["backupSchedule with a quote", "dev", { ...validConfig("dev"), backupSchedule: "daily'; rm -rf /" }, "backupSchedule", "calendar"],
+    ["walReserveMiB not a number", "prod", { ...validConfig("prod"), walReserveMiB: "2 GiB" }, "walReserveMiB", "number"],
+    ["walReserveMiB below a few segments", "prod", { ...validConfig("prod"), walReserveMiB: "10" }, "walReserveMiB", "64 to 1048576"],
     ["deploy timeout too long", "dev", { ...validConfig("dev"), deployTimeoutSeconds: "3600" }, "deployTimeoutSeconds", "10 to 1800"],
     ["health timeout too short", "prod", { ...validConfig("prod"), dbHealthTimeoutSeconds: "5" }, "dbHealthTimeoutSeconds", "10 to 1800"],
     ["systemdScope unknown", "prod", { ...validConfig("prod"), systemdScope: "global" }, "systemdScope", "user or system"],

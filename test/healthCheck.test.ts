@@ -90,7 +90,9 @@ case "$1 $2" in
     case "$host" in ""|/*|127.0.0.1|localhost|::1) exit 0 ;; esac
     [ "$host" = "${names.dbContainer}" ] || { echo "psql: error: could not translate host name \\"$host\\" to address: Name or service not known" >&2; exit 2; }
     [ "$PGPASSWORD" = "$(cat "$S/db-password")" ] || { echo "psql: error: connection to server at \\"$host\\" (10.89.0.2), port 5432 failed: FATAL:  password authentication failed for user \\"postgres\\"" >&2; exit 2; } ;;
-"exec "*) cat "$S/version-answer" ;;
+"exec "*)
+    # The WAL archive's disk and gap, read inside the database: free KiB, the archive's KiB, the gap's last segment and its count.
+    case "$*" in *"df -Pk"*) cat "$S/archive-answer" 2>/dev/null || exit 125 ;; *) cat "$S/version-answer" ;; esac ;;
 *) echo "stub podman: $* not modelled" >&2; exit 125 ;;
 esac
 `);
@@ -334,6 +336,84 @@ describe("the restore drill's row", () => {
         const result = host.check();
         expect(result.status).toBe(1);
         expect(row(result.stdout)).toMatch(/✗ .*the last one passed 216 h ago$/);
+    });
+});
+
+describe("the off-host copies' ages and the WAL archive's disk (issue 31)", () => {
+    const NOW = 1_900_000_000;
+    const RESERVE_MIB = 2048;
+    const copiesHost = (pitr = true) => {
+        const dir = mkdtempSync(join(tmpdir(), "copies-rows-"));
+        const host = fakeHost("prod", { offsiteCopies: { backupDirectory: dir, pitr: pitr ? { walReserveMiB: RESERVE_MIB } : undefined } });
+        host.setNow(NOW);
+        utimesSync(host.script, NOW - 60, NOW - 60);
+        const stamp = (file: string, at: number) => writeFileSync(join(dir, file), `at=${at}\n`);
+        const archive = (freeMiB: number, gap: string[] = []) =>
+            writeFileSync(join(host.state, "archive-answer"), `${freeMiB * 1024}\n${300 * 1024}\n${gap.at(-1) ?? ""}\n${gap.length}\n`);
+        stamp(".pitr-wal.last", NOW - 30);
+        stamp("offsite-upload.last", NOW - 3600);
+        archive(10 * RESERVE_MIB);
+        const row = (stdout: string, name: string) => stdout.split("\n").find((line) => line.includes(name)) ?? "";
+        return { host, stamp, archive, row };
+    };
+
+    it("healthy: the WAL copied 30 s ago, the nightly copy an hour ago, room on the archive's disk, no gap", () => {
+        const { host } = copiesHost();
+        const result = host.check();
+        expect(result.stdout).toMatch(/✓ WAL off the host in the last 60 s +the last 30 s ago\n/);
+        expect(result.stdout).toMatch(/✓ nightly backup off the host in the last 30 h +the last 60 min ago\n/);
+        expect(result.stdout).toMatch(/✓ disk of the WAL archive has room +20480 MiB free, the archive 300 MiB\n/);
+        expect(result.stdout).toMatch(/✓ WAL archive whole since the last base backup +no segment left out\n/);
+        expect(result.status, result.stdout).toBe(0);
+    });
+
+    it("the last WAL copy older than the README's RPO less archive_timeout (60 s) fails, however its unit's last run ended", () => {
+        const { host, stamp, row } = copiesHost();
+        stamp(".pitr-wal.last", NOW - 61);
+        const result = host.check();
+        expect(result.status).toBe(1);
+        expect(host.failed(result.stdout)).toEqual(["WAL off the host in the last 60 s"]);
+        expect(row(result.stdout, "WAL off the host")).toMatch(/✗ .*the last 61 s ago \(2030-03-17 17:45:39 UTC\); what changed since is on this host only$/);
+        expect(result.stdout).toContain("fix: journalctl --user -u rezept-tagebuch-wal-prod.service -n 50; systemctl --user list-timers rezept-tagebuch-wal-prod.timer");
+    });
+
+    it("the nightly copy older than a day and its unit's time limit (30 h) fails", () => {
+        const { host, stamp } = copiesHost();
+        stamp("offsite-upload.last", NOW - 30 * 3600 - 1);
+        const result = host.check();
+        expect(host.failed(result.stdout)).toEqual(["nightly backup off the host in the last 30 h"]);
+        expect(result.stdout).toContain("fix: journalctl --user -u rezept-tagebuch-backup-prod.service -n 50; then: systemctl --user start rezept-tagebuch-backup-prod.service");
+    });
+
+    it("no copy yet: none yet while the check is younger than the age allowed, then it fails", () => {
+        const { host, row } = copiesHost();
+        rmSync(join(host.settings.offsiteCopies!.backupDirectory, ".pitr-wal.last"));
+        utimesSync(host.script, NOW - 20, NOW - 20);
+        expect(row(host.check().stdout, "WAL off the host")).toMatch(/✓ .*none yet/);
+        host.setNow(NOW + 41);
+        expect(row(host.check().stdout, "WAL off the host")).toMatch(/✗ .*no successful WAL upload since the check was installed 1 min ago$/);
+    });
+
+    it("the disk alerts at twice the reserve, before the archive leaves out a segment; a gap fails until a base backup closes it", () => {
+        const { host, archive } = copiesHost();
+        archive(2 * RESERVE_MIB + 1);
+        expect(host.check().status).toBe(0);
+        archive(2 * RESERVE_MIB);
+        let result = host.check();
+        expect(host.failed(result.stdout)).toEqual(["disk of the WAL archive has room"]);
+        expect(result.stdout).toContain("4096 MiB free, the archive 300 MiB; below 2048 MiB free the archive keeps no more WAL");
+        archive(RESERVE_MIB, ["000000010000000000000041", "000000010000000000000042"]);
+        result = host.check();
+        expect(host.failed(result.stdout)).toEqual(["disk of the WAL archive has room", "WAL archive whole since the last base backup"]);
+        expect(result.stdout).toContain("2 segments left out for want of disk, the last 000000010000000000000042");
+        expect(result.stdout).toContain("fix: free disk space, then: systemctl --user start rezept-tagebuch-base-backup-prod.service");
+    });
+
+    it("without PITR only the nightly copy's row; without off-host copies neither", () => {
+        const { host } = copiesHost(false);
+        expect(host.check().stdout).not.toMatch(/WAL/);
+        expect(host.check().stdout).toContain("nightly backup off the host");
+        expect(fakeHost("prod").check().stdout).not.toMatch(/off the host/);
     });
 });
 

@@ -260,6 +260,36 @@ describe("the off-host script", () => {
         expect(host.calls().filter((c) => / init$/.test(c))).toHaveLength(1);
     });
 
+    it("restic's ssh ends a stalled connection within a minute: its defaults as the container's system ssh_config, the user's own first", () => {
+        const host = fakeHost();
+        host.installPassword("dev");
+        host.localBackup("dev", "dev-20261201T030000Z-v1");
+        expect(host.run("dev", "upload").status).toBe(0);
+        const defaults = join(host.env.HOME, ".cache/rezept-tagebuch/restic-dev.ssh_config");
+        const runs = host.calls().filter((c) => c.startsWith("podman run "));
+        expect(runs.length).toBeGreaterThan(0);
+        for (const run of runs) expect(run).toContain(` --volume ${defaults}:/etc/ssh/ssh_config:ro `);
+        // As ssh reads it (ssh -G: the configuration it would use): ServerAlive every 15 s, 4 unanswered end it; the handshake within 30 s.
+        const seen = spawnSync("ssh", ["-G", "-F", defaults, "backup.example"], { encoding: "utf8" }).stdout;
+        expect(seen).toMatch(/^serveraliveinterval 15$/m);
+        expect(seen).toMatch(/^serveralivecountmax 4$/m);
+        expect(seen).toMatch(/^connecttimeout 30$/m);
+    });
+
+    it("upload records when the copy succeeded, the time the health check ages; a failed copy leaves it", () => {
+        const host = fakeHost();
+        host.installPassword("dev");
+        host.localBackup("dev", "dev-20261201T030000Z-v1");
+        const before = Math.floor(Date.now() / 1000);
+        expect(host.run("dev", "upload").status).toBe(0);
+        const stamp = () => readFileSync(join(host.dir("dev"), "offsite-upload.last"), "utf8");
+        const at = Number(/^at=(\d+)\n$/.exec(stamp())?.[1]);
+        expect(at).toBeGreaterThanOrEqual(before);
+        writeFileSync(join(host.root, "unreachable"), "");
+        expect(host.run("dev", "upload").status).toBe(1);
+        expect(stamp()).toBe(`at=${at}\n`);
+    });
+
     it("waits out another run's lock (a WAL upload), removing stale locks between tries, and keeps restic's cache on the host", () => {
         const host = fakeHost();
         host.installPassword("dev");

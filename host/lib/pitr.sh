@@ -16,7 +16,8 @@
 #   db_container          the stack's database container
 #   db_unit               its unit
 #   wal_archive           the WAL archive folder inside the database container (in the WAL volume)
-: "${db_container:?}" "${db_unit:?}" "${wal_archive:?}" "${dir:?}" "${user_opt?}"
+#   wal_gap_file          the segments archive_command did not keep for want of disk, inside the database container
+: "${db_container:?}" "${db_unit:?}" "${wal_archive:?}" "${wal_gap_file:?}" "${dir:?}" "${user_opt?}"
 cluster_id() {
     cluster_file="$dir/.pitr-cluster"
     if id=$(podman exec "$db_container" sh -c 'exec psql -X -A -t -q -U "$POSTGRES_USER" -d postgres -c "SELECT system_identifier FROM pg_control_system()"' 2> /dev/null) && [ -n "$id" ]; then

@@ -39,11 +39,19 @@ mark_created() { printf '%s\n' "$repository" > "$created_file.$$" && mv -f "$cre
 # repository, and a WAL upload every 30 s adds one, so each upload of a day would take longer than the last.
 cache_dir="${XDG_CACHE_HOME:-$HOME/.cache}/rezept-tagebuch/$restic_cache"
 mkdir -p "$dir" "$cache_dir" && chmod 700 "$dir"
+# ssh's defaults in restic's container (its system-wide ssh_config; the user's ~/.ssh/config, read first, wins): a
+# server that accepts the connection and then stops answering (stalled, paused, a dead NAT entry) ends the run within
+# a minute (ServerAliveInterval x ServerAliveCountMax, ssh_config(5)) instead of its unit's time limit; ConnectTimeout
+# also bounds the SSH handshake, where ServerAlive does not yet apply. restic's sftp backend runs
+# `ssh [-p PORT] [-l USER] HOST -s sftp` with no options of its own (internal/backend/sftp/sftp.go buildSSHCommand).
+ssh_defaults="$cache_dir.ssh_config"
+case $repository in sftp:*) printf '%s\n' "Host *" "    ConnectTimeout 30" "    ServerAliveInterval 15" "    ServerAliveCountMax 4" > "$ssh_defaults" ;; esac
 restic_once() {
     set -- "$restic_image" --cache-dir=/cache --repo "$repository" "$@"
     # A path on another disk is made only before the first success (podman needs a volume's source to exist).
     case $repository in /*) { repository_created || mkdir -p "$repository"; } && set -- --volume "$repository:$repository" "$@" ;; esac
     if [ -d "$HOME/.ssh" ]; then set -- --volume "$HOME/.ssh:/root/.ssh:ro" "$@"; fi
+    case $repository in sftp:*) set -- --volume "$ssh_defaults:/etc/ssh/ssh_config:ro" "$@" ;; esac
     if [ -n "${restic_mount:-}" ]; then set -- --volume "$restic_mount" "$@"; fi
     # --pull=never: the image is the one pulumi up pulled and the stack holds (components/backups.ts); a run at night
     # fetches nothing. podman image prune -a removes it all the same (no container uses it between runs): its fix, then.
