@@ -11,7 +11,7 @@ import { DeployWindow, HealthCheck } from "./components/healthCheck";
 import { DRILL_RESULT_FILE } from "./lib/offsite";
 import { walVolumeName } from "./lib/pitr";
 import { HealthSettings } from "./lib/healthUnits";
-import { BootSpec, bootGraceSeconds, renderUnits } from "./lib/systemd";
+import { BootSpec, bootGraceSeconds, stackUnitFiles } from "./lib/systemd";
 import { stackVolumes } from "./lib/isolation";
 
 const config = readStackConfig();
@@ -72,7 +72,7 @@ const health: HealthSettings = {
     version: config.app?.version,
     appPort: config.app?.port,
     proxyUrl: config.health.proxyUrl,
-    units: { ...renderUnits(bootSpec), ...backups.files.units },
+    units: stackUnitFiles(bootSpec, backups.files.units),
     alertCommand: config.health.alertCommand,
     alertRepeatMinutes: config.health.alertRepeatMinutes,
     intervalMinutes: config.health.intervalMinutes,

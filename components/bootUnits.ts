@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { BootSpec, renderInstallScript, renderRemoveScript, renderUnits, UnitFiles } from "../lib/systemd";
+import { BootSpec, renderInstallScript, renderRemoveScript, stackUnitFiles, UnitFiles } from "../lib/systemd";
 import { HostConnection, hostCommand } from "./hostCommand";
 
 /** BootUnitsArgs describe the parameters to a BootUnits component. */
@@ -27,7 +27,7 @@ export class BootUnits extends pulumi.ComponentResource {
 
     constructor(name: string, args: BootUnitsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("rezept-tagebuch:index:BootUnits", name, {}, opts);
-        this.units = { ...renderUnits(args.spec), ...args.extra?.units };
+        this.units = stackUnitFiles(args.spec, args.extra?.units);
         const files = args.extra?.scripts ?? {};
         const install = renderInstallScript(args.spec, this.units, files);
         const scripts = {

@@ -163,6 +163,11 @@ export function bootGraceSeconds(spec: BootSpec): number {
     return DB_START_SECONDS + (spec.appContainer !== undefined ? appStartSeconds(spec) : 0);
 }
 
+/** Every unit file the stack installs: its containers' and `extra` (the backups' timers and services). What BootUnits installs and the health check expects. */
+export function stackUnitFiles(spec: BootSpec, extra?: UnitFiles): UnitFiles {
+    return { ...renderUnits(spec), ...extra };
+}
+
 /** Renders the units of one stack. */
 export function renderUnits(spec: BootSpec): UnitFiles {
     const ordering = baseOrdering(spec.scope);
