@@ -2211,17 +2211,6 @@ http.server.ThreadingHTTPServer(("127.0.0.1", ${WEBHOOK_PORT}), Receiver).serve_
         };
         const clearAlertFiles = () => host.must(["sh", "-c", `mkdir -p ${ALERT_DIR} && rm -f ${ALERT_DIR}/command-*.txt`]);
         const PROD_HEALTH_INTERVAL_S = 30;
-        /** prod's health timer every PROD_HEALTH_INTERVAL_S for `work` (a drop-in, as the health block does for dev). */
-        const withFastProdHealth = async (work: () => Promise<void>) => {
-            const dropIn = `${UNIT_DIR}/${healthUnitName("prod")}.timer.d`;
-            host.must(["sh", "-c", `mkdir -p ${dropIn} && printf '%s\\n' '[Timer]' 'OnCalendar=' 'OnCalendar=*:*:0/${PROD_HEALTH_INTERVAL_S}' 'AccuracySec=1s' > ${dropIn}/e2e.conf ` +
-                `&& systemctl --user daemon-reload && systemctl --user restart ${healthUnitName("prod")}.timer`]);
-            try {
-                await work();
-            } finally {
-                host.exec(["sh", "-c", `rm -rf ${dropIn} && systemctl --user daemon-reload && systemctl --user restart ${healthUnitName("prod")}.timer`]);
-            }
-        };
 
         scenario("pitr-wal-stall", async (timings, details) => {
             // Issue 31, item 3: the SFTP server stalls (its processes frozen: connections open, nothing answers). ssh has
@@ -2230,7 +2219,7 @@ http.server.ThreadingHTTPServer(("127.0.0.1", ${WEBHOOK_PORT}), Receiver).serve_
             expect(host.exec(["sh", "-c", "cat ~/.ssh/config 2>/dev/null"]).stdout).not.toMatch(/ServerAlive|ConnectTimeout/);
             await waitFor("a WAL upload in the last 30 s", () => walStampAge() <= 30, 180, 1000);
             clearAlertFiles();
-            await withFastProdHealth(async () => {
+            await withHealthTimerEvery(["prod"], PROD_HEALTH_INTERVAL_S, async () => {
                 // Whatever the alert state was, prod is healthy now, and the timer has said so once.
                 const check = host.exec(["sh", `${USER.home}/.config/rezept-tagebuch/health-prod.sh`], { timeoutMs: 180_000 });
                 expect(check.status, check.stdout).toBe(0);
