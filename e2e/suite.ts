@@ -2242,8 +2242,12 @@ http.server.ThreadingHTTPServer(("127.0.0.1", ${WEBHOOK_PORT}), Receiver).serve_
                 timings.rpo_bound_to_alert_s = round(failing.at - (lastCopy + 60));
                 expect(failing.text).toContain("WAL off the host in the last 60 s");
                 expect(timings.rpo_bound_to_alert_s).toBeLessThanOrEqual(2 * PROD_HEALTH_INTERVAL_S);
-                // A run met the stall and ended by ssh's own limits, not its unit's 30 minutes.
-                expect(String(details.journal)).toMatch(/not responding|timed out/);
+                // A run met the stall and ended by ssh's own limits (a failed exit, within the wait above), not by its
+                // unit's 30-minute timeout. ssh's own words ("timed out", "not responding") are not asserted: restic
+                // copies ssh's stderr from a goroutine and may exit on the EOF before printing it (restic
+                // internal/backend/sftp/sftp.go startClient), as one CI run saw.
+                expect(String(details.journal)).toContain("Failed with result 'exit-code'");
+                expect(String(details.journal)).not.toContain("Failed with result 'timeout'");
                 await waitFor("the recovery alert", () => prodAlerts().some((a) => a.kind === "recovered"), 600, 1000);
                 timings.unpause_to_recovery_s = round(prodAlerts().find((a) => a.kind === "recovered")!.at - unpausedAt);
                 details.alerts = prodAlerts().map((a) => a.text.split("\n")[0]);
