@@ -24,7 +24,10 @@ const hostCheck = new HostCheck(`${env}-host-check`, {
     spec: {
         environment: env, scope: config.boot.scope, proxyNetwork: config.app && config.proxyNetwork, internalNetwork: names.internalNetwork,
         healthIntervalMinutes: config.health.intervalMinutes,
-        volumes: stackVolumes({ environment: env, dbVolume: config.db.volume, appVolume: config.app?.volume, pitr: config.backup.offsite?.pitr ?? false }),
+        volumes: stackVolumes({
+            environment: env, dbVolume: config.db.volume, appVolume: config.app?.volume,
+            appImageVolumes: config.app?.imageVolumes.map((v) => v.volume), pitr: config.backup.offsite?.pitr ?? false,
+        }),
     },
     connection: config.connection,
 });
@@ -118,6 +121,7 @@ const app = config.app && new App(`${env}-app`, {
     version: config.app.version,
     port: config.app.port,
     volumeName: config.app.volume,
+    imageVolumes: config.app.imageVolumes,
     env: config.app.env,
     secretEnv: config.app.secretEnv,
     adoptVolume: config.adoptAppDataVolume,

@@ -3,6 +3,7 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import { EnvironmentName } from "../lib/environments";
 import { renderAppEnv } from "../lib/appEnv";
+import { AppImageVolume, renderImageVolumeCheck, UPLOADS_PATH } from "../lib/appImageVolumes";
 import { renderAppReadyScript } from "../lib/readiness";
 import { renderStandbyRemoval, renderStandbyScript, SwitchoverSpec } from "../lib/switchover";
 import { Database } from "./database";
@@ -29,6 +30,8 @@ export interface AppArgs<E extends EnvironmentName> {
     readonly port: number;
     /** The uploads volume, mounted at /data. */
     readonly volumeName: string;
+    /** The image's own VOLUME paths besides /data, each with the named volume mounted there (lib/appImageVolumes.ts). */
+    readonly imageVolumes?: readonly AppImageVolume[];
     /** Extra settings (formerly the .env file). */
     readonly env: Readonly<Record<string, string>>;
     /** Extra secret settings; a Pulumi secret. */
@@ -48,6 +51,10 @@ export class App<E extends EnvironmentName> extends pulumi.ComponentResource {
     /** The id the deployed image reference resolved to on the host. */
     readonly imageId: pulumi.Output<string>;
     readonly volume: docker.Volume;
+    /** The volumes at the image's own VOLUME paths (appImageVolumes), kept across deploys as the uploads are. */
+    readonly imageVolumes: docker.Volume[];
+    /** Runs once the image is on the host, before the standby or the container: refuses a VOLUME no named volume covers. */
+    readonly imageVolumeCheck: command.local.Command | command.remote.Command;
     readonly image: docker.RemoteImage;
     readonly container: docker.Container;
     /** Runs before the container is replaced: a copy of the running app answers under its name meanwhile. */
@@ -71,6 +78,15 @@ export class App<E extends EnvironmentName> extends pulumi.ComponentResource {
         this.volume = dataVolume(`${name}-data`, args.volumeName, { adopt: args.adoptVolume, droppable: true }, this);
         this.image = hostImage(`${name}-image`, args.image, this);
         this.imageId = this.image.imageId;
+        const imageVolumes = args.imageVolumes ?? [];
+        const paths = imageVolumes.map((v) => v.path);
+        this.imageVolumeCheck = hostCommand(`${name}-image-volumes`, args.gate.connection, {
+            create: this.imageId.apply((imageId) => renderImageVolumeCheck({ stack: args.environment, image: args.image, imageId, paths })),
+            triggers: [this.imageId, paths],
+        }, { parent: this });
+        // Made only once the image passed the check, so a refused deploy leaves no new volume either. Droppable as the uploads.
+        this.imageVolumes = imageVolumes.map(({ path, volume }) =>
+            dataVolume(`${name}-vol${path.replaceAll("/", "-")}`, volume, { droppable: true, after: [this.imageVolumeCheck] }, this));
 
         const db = args.database;
         const envs = pulumi.all([db.host, db.password, args.secretEnv]).apply(([dbHost, dbPassword, secretEnv]) =>
@@ -90,17 +106,22 @@ export class App<E extends EnvironmentName> extends pulumi.ComponentResource {
         const healthcheck = { tests: ["CMD-SHELL", answers], interval: "15s", timeout: "5s", retries: 3, startPeriod: "30s" };
         const secretEnvs = pulumi.secret(envs);
         // Every input the container is created from (each one replaces it): when one changes, the standby
-        // takes over before the old container goes. Secret, as the environment is.
+        // takes over before the old container goes. Secret, as the environment is. The image volumes only
+        // where there are any: a changed trigger alone would start a standby that no gate stops.
         this.standby = hostCommand(`${name}-standby`, args.gate.connection, {
             create: renderStandbyScript(switchover),
             delete: renderStandbyRemoval(switchover),
-            triggers: [args.containerName, this.image.imageId, secretEnvs, args.volumeName, networksAdvanced, healthcheck],
-        }, { parent: this, dependsOn: args.after ?? [] });
+            triggers: [args.containerName, this.image.imageId, secretEnvs, args.volumeName, ...(imageVolumes.length > 0 ? [imageVolumes] : []), networksAdvanced, healthcheck],
+        }, { parent: this, dependsOn: [...args.after ?? [], this.imageVolumeCheck] });
         this.container = ownedContainer(`${name}-container`, args.environment, {
             name: args.containerName,
             image: this.image.imageId,
             envs: secretEnvs,
-            volumes: [{ volumeName: this.volume.name, containerPath: "/data" }],
+            // Every path the image declares a VOLUME at is one of these (the check above): Podman makes no anonymous
+            // volume where a mount is (pkg/specgen/generate/storage.go finalizeMounts), and a standby, a
+            // `podman container clone`, mounts the same named volumes.
+            volumes: [{ volumeName: this.volume.name, containerPath: UPLOADS_PATH },
+                ...this.imageVolumes.map((volume, i) => ({ volumeName: volume.name, containerPath: imageVolumes[i].path }))],
             // Not the proxy network: the health gate connects it there once it is healthy (lib/switchover.ts).
             networksAdvanced,
             healthcheck,
@@ -122,6 +143,6 @@ export class App<E extends EnvironmentName> extends pulumi.ComponentResource {
         const healthy = <T>(value: pulumi.Input<T>) => pulumi.all([this.ready.id, value]).apply(([, v]) => v);
         this.healthyVersion = healthy(args.version);
         this.healthyImageId = healthy(this.imageId);
-        this.registerOutputs({ imageId: this.imageId, volumeName: this.volume.name });
+        this.registerOutputs({ imageId: this.imageId, volumeName: this.volume.name, imageVolumeNames: this.imageVolumes.map((v) => v.name) });
     }
 }

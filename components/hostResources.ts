@@ -24,10 +24,10 @@ import { ownerLabels } from "../lib/ownership";
  * "if using the compat layer and the volume already exists", v4.3.1 and v5.4.2).
  */
 export function dataVolume(
-    name: string, volumeName: string, opts: { readonly adopt?: boolean; readonly droppable?: boolean }, parent: pulumi.Resource,
+    name: string, volumeName: string, opts: { readonly adopt?: boolean; readonly droppable?: boolean; readonly after?: pulumi.Resource[] }, parent: pulumi.Resource,
 ): docker.Volume {
     return new docker.Volume(name, { name: volumeName }, {
-        parent, protect: !opts.droppable, retainOnDelete: true, import: opts.adopt ? volumeName : undefined,
+        parent, protect: !opts.droppable, retainOnDelete: true, import: opts.adopt ? volumeName : undefined, dependsOn: opts.after,
     });
 }
 

@@ -640,6 +640,52 @@ export function suiteOn(distribution: Distribution, only?: readonly string[]): v
         expect(details.app_image_tag_after_failure, "appImageTag after the failed deploy").toBe(previousTag);
         expect(deployed.get("dev")!.outputs.appImageTag).toBe(previousTag);
     });
+    scenario("app-image-volumes", async (timings, details) => {
+        // An app image that declares a VOLUME besides /data, as real images sometimes do (issue 33 item 2).
+        const { appContainer } = names("dev");
+        const path = "/var/lib/app-cache";
+        const tags = ["v1.1.0", "v1.1.1", "v1.1.2", "v1.1.3", "v1.1.4"].map((tag) => `localhost/e2e-app:${tag}`);
+        host.buildImage(tags[0], [`FROM ${IMAGES.app}`, `VOLUME ${path}`]);
+        for (const tag of tags.slice(1)) host.must(["podman", "tag", tags[0], tag]);
+        const volumes = () => host.must(["podman", "volume", "ls", "--format", "{{.Name}}"]).split("\n").filter(Boolean).sort();
+        // Podman names an anonymous volume by a random 64-hex id (libpod/runtime_volume_linux.go newVolume).
+        const anonymous = () => volumes().filter((name) => /^[0-9a-f]{64}$/.test(name));
+        const before = { config: deployed.get("dev")!.config, volumes: volumes(), container: inspect(appContainer, "{{.Id}}") };
+        details.anonymous_volumes_before = before.volumes.filter((name) => /^[0-9a-f]{64}$/.test(name)).length;
+
+        // Without the key: refused once the image is on the host, before the standby or the container, naming the path and the key.
+        const refusedAt = now();
+        const failure = await deployFailing("dev", { ...before.config, appImage: tags[0] });
+        timings.refused_after_s = round(now() - refusedAt);
+        expect(failure).toContain(`declares VOLUME ${path}, and appImageVolumes does not list it`);
+        expect(failure).toContain(`npm run stack -- config dev set appImageVolumes '["${path}"]'`);
+        expect(inspect(appContainer, "{{.Id}}"), "the app container was not touched").toBe(before.container);
+        expect(host.exec(["podman", "container", "exists", `${appContainer}-standby`]).status, "no standby was started").not.toBe(0);
+        expect(volumes(), "no volume was made").toEqual(before.volumes);
+
+        // With it: five deploys, each replacing the app (a new tag is a new APP_VERSION), each behind a standby copy.
+        const named = `${appContainer}-vol-var-lib-app-cache`;
+        const deploysAt = now();
+        for (const [i, appImage] of tags.entries()) {
+            const result = await deploy("dev", { ...before.config, appImage, appImageVolumes: JSON.stringify([path]) });
+            expect(replacedBy(result), appImage).toEqual(["dev-app-container"]);
+            expect(JSON.parse(get(appContainer, "/api/version").body).version).toBe(appImage.split(":").pop());
+            if (i === 0) host.must(["podman", "exec", appContainer, "sh", "-c", `echo kept > ${path}/e2e-kept`]);
+            expect(host.must(["podman", "exec", appContainer, "cat", `${path}/e2e-kept`]).trim(), `after ${appImage}`).toBe("kept");
+        }
+        timings.five_deploys_s = round(now() - deploysAt);
+        expect(volumesOf(appContainer).sort()).toEqual([named, "seaser-rezept-tagebuch-dev-volume"].sort());
+        expect(volumes().filter((name) => !before.volumes.includes(name)), "the one volume the deploys made").toEqual([named]);
+        expect(anonymous().filter((name) => !before.volumes.includes(name)), "no anonymous volume").toEqual([]);
+        details.anonymous_volumes_after = anonymous().length;
+        details.volumes_after = volumes();
+
+        // Back as before; the volume stays on the host, with the file (retainOnDelete, as the uploads).
+        await deploy("dev", before.config);
+        host.must(["podman", "volume", "exists", named]);
+        expect(recipes(appContainer)).toContain("DEV-ONLY Testkuchen");
+    }, 900_000);
+
     const BACKUP_DIR = (env: EnvironmentName) => `${USER.home}/rezept-tagebuch-backups/${env}`;
     /** Where the stacks install their scripts (lib/systemd.ts scriptDirectory, user scope). */
     const SCRIPTS = `${USER.home}/.local/lib/rezept-tagebuch`;

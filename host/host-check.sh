@@ -8,7 +8,7 @@
 #   environments              the project's environments, space-separated: a label of another tool is no claim
 #   label                     the label the stacks put on their containers and networks, naming the environment
 #   proxy_network             the reverse proxy's network, which the app joins and no stack owns; empty: no app
-#   volumes                   the stack's volumes, "CONFIG_KEY NAME" a line: the key that makes the stack use it (pitr: a name of its own)
+#   volumes                   the stack's volumes, "CONFIG_KEY NAME" a line: the key that makes the stack use it (pitr, appImageVolumes: names of their own)
 #   internal_network          the stack's internal network
 #   helper_dirs               where podman looks for its helpers (aardvark-dns, netavark), space-separated
 #   firewall_tool_dirs        where to look for the firewall tool netavark runs, space-separated
@@ -103,9 +103,10 @@ fi
 # containers/podman pkg/domain/filters/containers.go, case "volume").
 while read -r key volume <&3; do
     [ -n "$key" ] || continue
-    # Point-in-time recovery's volumes have fixed names: the other environment's hold on it has to go, or pitr.
+    # Point-in-time recovery's and the app image's volumes have fixed names: the other environment's hold on it has to go, or pitr.
     case "$key" in
         pitr) fix="fix: free it of the other environment (podman ps -a --filter volume=$volume; the $environment stack's name for it is fixed), or npm run stack -- config $environment set pitr false";;
+        appImageVolumes) fix="fix: free it of the other environment (podman ps -a --filter volume=$volume; the $environment stack's name for it follows from the path)";;
         *) fix="fix: npm run stack -- config $environment set $key <a volume of $environment's own>, or npm run stack -- config $environment rm $key";;
     esac
     owner=$(podman volume inspect --format "$label_format" "$volume" 2>/dev/null) || owner=""

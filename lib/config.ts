@@ -4,11 +4,12 @@ import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { MANAGED_APP_ENV } from "./appEnv";
+import { AppImageVolume, imageVolumeName, imageVolumePathProblems } from "./appImageVolumes";
 import { defaultBackupDirectory } from "./backup";
 import { DEFAULT_WAL_RESERVE_MIB } from "./pitr";
 import { ACCEPTED_FORMS, checkAppImage, checkPinnedImage, imageVersion } from "./imageRef";
 import { ENVIRONMENTS, EnvironmentName, environmentNames, EnvironmentNames, PROJECT } from "./environments";
-import { derivedVolumes, foreignVolumeOwner, internalNetworkOwner, OtherStacks, VOLUME_KEYS, VolumeKey } from "./isolation";
+import { derivedVolumes, foreignVolumeOwner, holds, internalNetworkOwner, OtherStacks, VOLUME_KEYS, VolumeKey } from "./isolation";
 
 /** The validated configuration of one stack. Secrets are Pulumi secrets from the moment they are read. */
 export interface StackConfig {
@@ -39,6 +40,8 @@ export interface StackConfig {
         readonly volume: string;
         readonly env: Readonly<Record<string, string>>;
         readonly secretEnv: pulumi.Output<Record<string, string>>;
+        /** The image's own VOLUME paths besides /data, each mounted from a named volume of the stack (lib/appImageVolumes.ts). */
+        readonly imageVolumes: readonly AppImageVolume[];
     };
     readonly boot: {
         readonly scope: "user" | "system";
@@ -118,6 +121,13 @@ const envMap = z.string().transform((text, ctx) => {
     "must be a JSON object of NAME to string",
 ));
 
+const pathList = z.string().transform((text, ctx) => {
+    try { return JSON.parse(text) as unknown; } catch {
+        ctx.addIssue({ code: "custom", message: "is not a JSON array" });
+        return z.NEVER;
+    }
+}).pipe(z.array(z.string("must list paths as strings"), "must be a JSON array of absolute paths"));
+
 /** A zod issue as a phrase after the key, with the map entry it concerns. */
 function describeIssue(issue: z.core.$ZodIssue): string {
     const message = issue.code === "invalid_key" ? issue.issues[0]?.message ?? issue.message : issue.message;
@@ -132,6 +142,10 @@ const KEYS = {
     appEnv: { schema: envMap, hint: `npm run stack -- config <stack> set appEnv '{"NAME":"value"}'` },
     appSecretEnv: { schema: envMap, hint: `npm run stack -- config <stack> set --secret appSecretEnv < file-with-a-json-object (e.g. {"NAME":"value"}; the value never on the command line)`, secret: true },
     appDataVolume: { schema: resourceName, hint: "npm run stack -- config <stack> set appDataVolume <volume name>" },
+    appImageVolumes: {
+        schema: pathList,
+        hint: `npm run stack -- config <stack> set appImageVolumes '["/var/lib/app-cache"]' (each VOLUME the app image declares besides /data: podman image inspect --format '{{json .Config.Volumes}}' <appImage>)`,
+    },
     dbPassword: { schema: z.string().min(8, "must be at least 8 characters"), hint: "npm run stack -- config <stack> set --secret dbPassword (it prompts for the password; in a script: npm run stack -- config <stack> set --secret dbPassword < password-file)", secret: true },
     dbImage: { schema: z.string(), hint: "npm run stack -- config <stack> set dbImage docker.io/library/postgres:16-alpine" },
     dbName: { schema: z.string().regex(PG_IDENT, "must be a lowercase PostgreSQL identifier"), hint: "npm run stack -- config <stack> set dbName rezepte" },
@@ -311,6 +325,8 @@ export function parseStackConfig(
                 fail("appImage", check.reason, `npm run stack -- config ${stack} set appImage with a versioned image: ${ACCEPTED_FORMS}`);
             } else {
                 if (check.warning) warnings.push(check.warning);
+                const paths = read("appImageVolumes", []);
+                for (const problem of imageVolumePathProblems(paths, names.appContainer)) fail("appImageVolumes", problem, KEYS.appImageVolumes.hint);
                 app = {
                     image,
                     version: imageVersion(check.ref),
@@ -318,6 +334,7 @@ export function parseStackConfig(
                     volume: read("appDataVolume", names.appVolume),
                     env,
                     secretEnv: pulumi.secret(secretEnv),
+                    imageVolumes: paths.map((path) => ({ path, volume: imageVolumeName(names.appContainer, path) })),
                 };
             }
         }
@@ -468,8 +485,10 @@ function isolationProblems(
     }
     // A key naming one of its own environment's point-in-time recovery volumes: data or uploads in the WAL archive
     // (whose clean-up deletes files, lib/pitr.ts) or in the restore's scratch volume (pitr-<env>.sh removes it with --force).
+    // Or one of its app image volumes' names (lib/appImageVolumes.ts): the uploads or the data would share a volume with an image path.
     for (const key of Object.keys(VOLUME_KEYS) as VolumeKey[]) {
-        const reserved = raw[key] === undefined ? undefined : derivedVolumes(env).find((volume) => volume.use === "pitr" && !volume.prefix && volume.name === raw[key]);
+        const reserved = raw[key] === undefined ? undefined : derivedVolumes(env)
+            .find((volume) => (volume.use === "pitr" && !volume.prefix && volume.name === raw[key]) || (volume.use === "appImageVolumes" && holds(volume, raw[key])));
         if (reserved) {
             fail(key, `is ${raw[key]}, the ${env} ${reserved.what}, which the ${env} stack and its scripts use for nothing else`,
                 `npm run stack -- config ${env} rm ${key} (it is then ${defaults[key]}), or npm run stack -- config ${env} set ${key} <another volume>`);

@@ -1,5 +1,5 @@
 import { ENVIRONMENTS, EnvironmentName } from "./environments";
-import { VolumeKey } from "./isolation";
+import { DerivedUse, VolumeKey } from "./isolation";
 import { healthScriptFile, healthUnitName, STALE_INTERVALS, stateFile } from "./healthUnits";
 import { renderHostScript } from "./hostScript";
 import { SystemdScope } from "./systemd";
@@ -11,7 +11,7 @@ export interface HostCheckSpec {
     /** The reverse proxy's network, which the app joins and no stack owns; absent when the stack runs no app. */
     readonly proxyNetwork?: string;
     /** The stack's volumes (lib/isolation.ts stackVolumes), each with the config key that makes the stack use it; refused where another environment's. */
-    readonly volumes: readonly { readonly name: string; readonly key: VolumeKey | "pitr" }[];
+    readonly volumes: readonly { readonly name: string; readonly key: VolumeKey | DerivedUse }[];
     /** The stack's internal network; refused where it exists as another environment's. */
     readonly internalNetwork: string;
     /** The installed health check's period: one that has not succeeded for STALE_INTERVALS of them is reported. */

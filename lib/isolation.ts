@@ -1,5 +1,6 @@
 import { ENVIRONMENTS, EnvironmentName, environmentNames } from "./environments";
 import { walVolumeName } from "./pitr";
+import { IMAGE_VOLUME_INFIX } from "./appImageVolumes";
 
 /**
  * What the other stacks of the project set, by environment: their stack files'
@@ -23,22 +24,25 @@ export interface Owner {
  */
 export const BEFORE_PITR = "-before-pitr-";
 
+/** Why a stack uses a volume whose name no volume key sets: point-in-time recovery, or an app image's VOLUME (lib/appImageVolumes.ts). */
+export type DerivedUse = "pitr" | "appImageVolumes";
+
 /** A volume of an environment: a name, or every name with this beginning (`prefix`), and what it holds. */
 export interface EnvironmentVolume {
-    /** What the stack uses it for: the volume keys', or what point-in-time recovery keeps apart from them. */
-    readonly use: VolumeKey | "pitr";
+    /** What the stack uses it for: the volume keys', or what point-in-time recovery or the app image's VOLUMEs keep apart from them. */
+    readonly use: VolumeKey | DerivedUse;
     readonly name: string;
     readonly prefix?: true;
     readonly what: string;
 }
 
-const holds = (volume: EnvironmentVolume, name: string) => volume.prefix ? name.startsWith(volume.name) : name === volume.name;
+export const holds = (volume: EnvironmentVolume, name: string) => volume.prefix ? name.startsWith(volume.name) : name === volume.name;
 
 /**
  * The volumes an environment's names give it, whatever its config: the data and uploads volumes
  * (lib/environments.ts), the WAL archive (lib/pitr.ts walVolumeName), the point-in-time restore's
  * scratch volume and the volumes of the data before a restore into the stack (host/pitr.sh, from
- * its data volume). Podman's Docker-compatible volume create takes over an existing volume of the
+ * its data volume), and the volumes at the app image's own VOLUME paths (lib/appImageVolumes.ts). Podman's Docker-compatible volume create takes over an existing volume of the
  * name it is given (containers/podman pkg/api/handlers/compat/volumes.go CreateVolume), so a stack
  * that names any of these would use that environment's data.
  */
@@ -50,6 +54,7 @@ export function derivedVolumes(environment: EnvironmentName): EnvironmentVolume[
         { use: "pitr", name: walVolumeName(names.dbContainer), what: "WAL archive volume" },
         { use: "pitr", name: pitrScratchVolumeName(names.dbContainer), what: "point-in-time restore's scratch volume" },
         { use: "pitr", name: `${names.dbVolume}${BEFORE_PITR}`, prefix: true, what: "data kept before a point-in-time restore" },
+        { use: "appImageVolumes", name: `${names.appContainer}${IMAGE_VOLUME_INFIX}`, prefix: true, what: "app image volumes (appImageVolumes)" },
     ];
 }
 
@@ -99,11 +104,14 @@ export function internalNetworkOwner(network: string): EnvironmentName | undefin
  * Every volume the stack creates or mounts, or that its scripts create under a fixed name, with the
  * key that makes it use the volume: the host check looks at each (index.ts).
  */
-export function stackVolumes(spec: { readonly environment: EnvironmentName; readonly dbVolume: string; readonly appVolume?: string; readonly pitr: boolean }): { readonly name: string; readonly key: VolumeKey | "pitr" }[] {
+export function stackVolumes(spec: {
+    readonly environment: EnvironmentName; readonly dbVolume: string; readonly appVolume?: string; readonly appImageVolumes?: readonly string[]; readonly pitr: boolean;
+}): { readonly name: string; readonly key: VolumeKey | DerivedUse }[] {
     const db = environmentNames(spec.environment).dbContainer;
     return [
         { name: spec.dbVolume, key: "dbDataVolume" },
         ...(spec.appVolume === undefined ? [] : [{ name: spec.appVolume, key: "appDataVolume" } as const]),
+        ...(spec.appImageVolumes ?? []).map((name) => ({ name, key: "appImageVolumes" } as const)),
         ...(spec.pitr ? [{ name: walVolumeName(db), key: "pitr" } as const, { name: pitrScratchVolumeName(db), key: "pitr" } as const] : []),
     ];
 }
