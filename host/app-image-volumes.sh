@@ -15,7 +15,9 @@ set -eu
 # Podman keys the image's volumes by the path as written and cleans it only when it makes the
 # container (filepath.Clean, pkg/specgen/generate/storage.go): compare cleaned paths.
 clean() { sed -e 's#//*#/#g' -e 's#\(.\)/$#\1#'; }
-declared=$(podman image inspect --format '{{range $path, $_ := .Config.Volumes}}{{println $path}}{{end}}' "$image_id" | clean)
+# Apart, not in a pipe: sh would take sed's status, and an image podman cannot read would pass.
+declared=$(podman image inspect --format '{{range $path, $_ := .Config.Volumes}}{{println $path}}{{end}}' "$image_id")
+declared=$(printf '%s\n' "$declared" | clean)
 missing=""
 for path in $declared; do
     printf '%s\n' "$mounted" | grep -qxF "$path" || missing="$missing $path"

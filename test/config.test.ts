@@ -109,6 +109,19 @@ const BAD_INPUT: [string, string, Record<string, string | undefined>, string, st
     ["offsitePassword short", "prod", { ...validConfig("prod"), offsiteRepository: "/mnt/usb/restic-prod", offsitePassword: "short" }, "offsitePassword", "at least 12"],
     ["resticImage :latest", "prod", { ...validConfig("prod"), resticImage: "docker.io/restic/restic:latest" }, "resticImage", ":latest"],
     ["restoreDrillSchedule with a quote", "prod", { ...validConfig("prod"), restoreDrillSchedule: "weekly'; rm -rf /" }, "restoreDrillSchedule", "calendar"],
+    ["appImageVolumes not JSON", "dev", { ...validConfig("dev"), appImageVolumes: "/var/lib/app-cache" }, "appImageVolumes", "not a JSON array"],
+    ["appImageVolumes an object", "dev", { ...validConfig("dev"), appImageVolumes: '{"/var/lib/app-cache":"x"}' }, "appImageVolumes", "JSON array of absolute paths"],
+    ["appImageVolumes a relative path", "dev", { ...validConfig("dev"), appImageVolumes: '["var/lib/app-cache"]' }, "appImageVolumes", "not an absolute path"],
+    ["appImageVolumes a trailing slash", "dev", { ...validConfig("dev"), appImageVolumes: '["/var/lib/app-cache/"]' }, "appImageVolumes", "no trailing '/'"],
+    ["appImageVolumes with ..", "dev", { ...validConfig("dev"), appImageVolumes: '["/var/lib/../app-cache"]' }, "appImageVolumes", "not an absolute path"],
+    ["appImageVolumes with a space", "dev", { ...validConfig("dev"), appImageVolumes: '["/var/lib/app cache"]' }, "appImageVolumes", "not an absolute path"],
+    ["appImageVolumes /", "dev", { ...validConfig("dev"), appImageVolumes: '["/"]' }, "appImageVolumes", "not an absolute path"],
+    ["appImageVolumes /data", "dev", { ...validConfig("dev"), appImageVolumes: '["/data"]' }, "appImageVolumes", "/data is the uploads volume's (appDataVolume)"],
+    ["appImageVolumes below /data", "dev", { ...validConfig("dev"), appImageVolumes: '["/data/cache"]' }, "appImageVolumes", "/data is the uploads volume's"],
+    ["appImageVolumes a path twice", "dev", { ...validConfig("dev"), appImageVolumes: '["/var/cache","/var/cache"]' }, "appImageVolumes", "has /var/cache twice"],
+    ["appImageVolumes two paths, one volume", "dev", { ...validConfig("dev"), appImageVolumes: '["/var/lib-x","/var/lib/x"]' }, "appImageVolumes", "share one volume (seaser-rezept-tagebuch-dev-vol-var-lib-x)"],
+    ["appDataVolume on one of its own app image volumes", "dev", { ...validConfig("dev"), appDataVolume: "seaser-rezept-tagebuch-dev-vol-var-cache" }, "appDataVolume", "the dev app image volumes (appImageVolumes)"],
+    ["appDataVolume on a prod app image volume", "dev", { ...validConfig("dev"), appDataVolume: "seaser-rezept-tagebuch-vol-var-cache" }, "appDataVolume", "the prod app image volumes (appImageVolumes): the dev stack would use prod's data"],
 ];
 
 describe("config validation: every bad input fails with one line naming the key, the fault and the fix", () => {

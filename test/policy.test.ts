@@ -255,6 +255,21 @@ describe("what the program registers passes every rule", () => {
         expect(await violations(seen)).toEqual([]);
     });
 
+    it("the dev stack with an app image volume: the volume is its own; an app mounting prod's is refused", async () => {
+        const run = await runProgram("dev", { ...validConfig("dev"), appImageVolumes: '["/var/lib/app-cache"]' });
+        const seen = run.resources.map((r) => asSeen("dev", r));
+        expect(seen.filter((r) => r.type === TYPES.volume).map((r) => r.props.name)).toContain("seaser-rezept-tagebuch-dev-vol-var-lib-app-cache");
+        expect(await violations(seen)).toEqual([]);
+        const prods = "seaser-rezept-tagebuch-vol-var-lib-app-cache";
+        const taken = seen.map((r) => r.type === TYPES.volume && r.props.name === "seaser-rezept-tagebuch-dev-vol-var-lib-app-cache" ? { ...r, props: { ...r.props, name: prods } }
+            : r.type === TYPES.container && r.props.name === "seaser-rezept-tagebuch-dev"
+                ? { ...r, props: { ...r.props, volumes: r.props.volumes.map((v: { volumeName: string }) => v.volumeName.includes("-vol-") ? { ...v, volumeName: prods } : v) } } : r);
+        expect(await violations(taken)).toEqual([
+            expect.stringMatching(/^containers-mount-own-volumes: container seaser-rezept-tagebuch-dev mounts the volume seaser-rezept-tagebuch-vol-var-lib-app-cache, the prod app image volumes/),
+            expect.stringMatching(/^creates-own-volumes-and-networks: volume seaser-rezept-tagebuch-vol-var-lib-app-cache is the prod app image volumes/),
+        ]);
+    });
+
     it.each(ENVIRONMENTS)("the %s stack as a real preview hands it over: every rule judges it, none reads a value the preview does not know", async (stack) => {
         // Before `up`, every resource's id is unknown, and so is an image's imageId (an output the provider computes).
         const config = stack === "test" ? { ...validConfig(stack), appEnabled: "true", appImage: "localhost/seaser-rezept-tagebuch:rezept_version_12_11_2025_002" } : validConfig(stack);
