@@ -211,6 +211,19 @@ describe("the host check", () => {
         ]);
     });
 
+    it("refuses an app image volume (a name that follows from its path) where another environment holds it, with its own fix", () => {
+        const volume = "seaser-rezept-tagebuch-dev-vol-var-lib-app-cache";
+        const spec: HostCheckSpec = {
+            ...dev, volumes: stackVolumes({ environment: "dev", dbVolume: "seaser-postgres-dev-data", appVolume: "seaser-rezept-tagebuch-dev-volume", appImageVolumes: [volume], pitr: false }),
+        };
+        const result = stubHost({ volumes: { [volume]: "" }, containers: [{ name: "seaser-rezept-tagebuch", label: "prod", volumes: [volume] }] }).run(spec);
+        expect(result.status).toBe(1);
+        expect(result.lines).toEqual([
+            `rezept-tagebuch: host check: the volume ${volume} (config appImageVolumes) is mounted by seaser-rezept-tagebuch of the prod environment, so the dev stack would use its data; ` +
+                `fix: free it of the other environment (podman ps -a --filter volume=${volume}; the dev stack's name for it follows from the path)`,
+        ]);
+    });
+
     it("says which mechanisms the host's Podman gives the stack", () => {
         expect(stubHost().run(dev).stdout.split("\n")[1]).toBe("rezept-tagebuch: host: podman 5.4.2; rootless networks through pasta; " +
             "database readiness by podman healthcheck run; shutdown ordering DefaultDependencies=no (kept, not needed since podman 4.4)");
