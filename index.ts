@@ -117,6 +117,7 @@ const app = config.app && new App(`${env}-app`, {
     image: config.app.image,
     version: config.app.version,
     port: config.app.port,
+    healthPath: config.app.healthPath,
     volumeName: config.app.volume,
     env: config.app.env,
     secretEnv: config.app.secretEnv,
