@@ -668,6 +668,61 @@ export function suiteOn(distribution: Distribution, only?: readonly string[]): v
         expect(details.app_image_tag_after_failure, "appImageTag after the failed deploy").toBe(previousTag);
         expect(deployed.get("dev")!.outputs.appImageTag).toBe(previousTag);
     });
+    scenario("deploy-gate-path", async (timings, details) => {
+        // A release whose database access fails while /api/version answers (the stand-in's STANDIN_DATABASE_FAILS in
+        // its image, as a release would carry it). With appHealthPath on an endpoint that reads the database, its
+        // deploy fails at the gate and the version before goes on serving, also through the proxy; with the default
+        // path the same release passes the gate.
+        const { appContainer } = names("dev");
+        const standby = `${appContainer}-standby`;
+        host.buildImage(IMAGES.appDbBroken, [`FROM ${IMAGES.app}`, "ENV STANDIN_DATABASE_FAILS=true"]);
+        const before = deployed.get("dev")!.config;
+        const good = before.appImage;
+        const goodTag = good.split(":").pop();
+        const onDbPath = { ...before, appHealthPath: "/api/recipes" };
+        let at = now();
+        await deploy("dev", onDbPath);
+        timings.key_set_deploy_s = round(now() - at);
+        expect(inspect(appContainer, "{{json .Config.Healthcheck.Test}}")).toContain("http://127.0.0.1:80/api/recipes");
+
+        startProxy(host, IMAGES.nginx);
+        try {
+            await waitFor("dev answering 200 through nginx", () => proxyStatus(host, "/rezept-tagebuch-dev/api/recipes") === "200", 120);
+            const bound = 20;
+            at = now();
+            const failure = await deployFailing("dev", { ...onDbPath, appImage: IMAGES.appDbBroken, deployTimeoutSeconds: String(bound) });
+            timings.broken_deploy_failed_after_s = round(now() - at);
+            expect(failure).toContain(`${appContainer} did not pass its healthcheck within ${bound} s`);
+            // The broken release runs, answers its version, fails its database path, and never joined the proxy network.
+            expect(JSON.parse(get(appContainer, "/api/version").body).version).toBe(IMAGES.appDbBroken.split(":").pop());
+            expect(get(appContainer, "/api/recipes").status).toBe(500);
+            expect(inspect(appContainer, "{{range $name, $_ := .NetworkSettings.Networks}}{{$name}} {{end}}")).not.toContain(PROXY_NETWORK);
+            // The version before serves on: its standby (the old container's copy: same image, environment, volumes).
+            expect(inspect(standby, "{{.State.Status}}")).toBe("running");
+            expect(JSON.parse(get(standby, "/api/version").body).version).toBe(goodTag);
+            const served = JSON.parse(host.must(["podman", "exec", PROXY, "python3", "/usr/local/lib/probe.py", "requests",
+                "http://127.0.0.1:80/rezept-tagebuch-dev/api/recipes", "20", "0.1"], { timeoutMs: 60_000 })) as Record<string, number>;
+            details.through_proxy_after_failed_deploy = served;
+            expect(served).toEqual({ 200: 20 });
+            expect(proxyStatus(host, "/rezept-tagebuch-dev/api/version")).toBe("200");
+            expect(JSON.parse(host.must(["podman", "exec", PROXY, "curl", "-s", "http://127.0.0.1:80/rezept-tagebuch-dev/api/version"])).version).toBe(goodTag);
+        } finally {
+            host.exec(["podman", "rm", "--force", "--time", "0", PROXY]);
+        }
+
+        // The same release with the default path (/api/version): the gate lets it through, and users get 500s.
+        at = now();
+        await deploy("dev", { ...before, appImage: IMAGES.appDbBroken });
+        timings.broken_deploy_default_path_s = round(now() - at);
+        expect(get(appContainer, "/api/recipes").status).toBe(500);
+        expect(host.exec(["podman", "container", "exists", standby]).status, "the standby retired").not.toBe(0);
+
+        // Back to the good release and the default path, for the scenarios after this one.
+        at = now();
+        await deploy("dev", before);
+        timings.rollback_deploy_s = round(now() - at);
+        expect(recipes(appContainer)).toContain("DEV-ONLY Testkuchen");
+    });
     const BACKUP_DIR = (env: EnvironmentName) => `${USER.home}/rezept-tagebuch-backups/${env}`;
     /** Where the stacks install their scripts (lib/systemd.ts scriptDirectory, user scope). */
     const SCRIPTS = `${USER.home}/.local/lib/rezept-tagebuch`;
