@@ -46,7 +46,21 @@ def query(sql, params=()):
         raise
 
 
+in_flight = 0
+in_flight_lock = threading.Lock()
+
+
 class Handler(BaseHTTPRequestHandler):
+    def handle(self):
+        global in_flight
+        with in_flight_lock:
+            in_flight += 1
+        try:
+            super().handle()
+        finally:
+            with in_flight_lock:
+                in_flight -= 1
+
     def reply(self, status, body):
         data = json.dumps(body).encode()
         self.send_response(status)
@@ -91,21 +105,21 @@ class Server(ThreadingHTTPServer):
 
 
 if __name__ == "__main__":
+    stopping = threading.Event()
+    # As PID 1 the process gets no default SIGTERM handling: without a handler from the start, a stop during the
+    # first query would wait out podman's timeout. The handler only wakes the main thread.
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     log("start", version=ENV["APP_VERSION"], db_host=ENV["POSTGRES_HOST"])
     try:
         query("SELECT 1")
     except psycopg2.Error:
         pass
     server = Server(("0.0.0.0", int(sys.argv[1]) if len(sys.argv) > 1 else 80), Handler)
-    stopping = threading.Event()
-    # As PID 1 the process gets no default SIGTERM handling; the handler only wakes the main thread.
-    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
     while not stopping.wait(3600):
         pass
     server.shutdown()  # no more accepts
-    in_flight = [t for t in (server._threads or []) if t.is_alive()]
-    log("stopping", in_flight=len(in_flight))
+    log("stopping", in_flight=in_flight)
     server.server_close()  # closes the listening socket, then joins every request thread
-    log("stopped", drained=len(in_flight))
+    log("stopped", in_flight=in_flight)
     sys.exit(0)
