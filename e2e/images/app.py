@@ -118,7 +118,18 @@ if __name__ == "__main__":
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
     while not stopping.wait(3600):
         pass
-    server.shutdown()  # no more accepts
+    server.shutdown()  # the accept loop ends
+    # What the kernel accepted meanwhile waits in the listen backlog, and closing the socket would reset it (nginx
+    # logged "reset by peer" once a deploy): serve it first. From the close on, a connect is refused, which a proxy
+    # tries on its next address.
+    server.socket.setblocking(False)
+    while True:
+        try:
+            request, address = server.socket.accept()
+        except BlockingIOError:
+            break
+        request.setblocking(True)
+        server.process_request(request, address)
     log("stopping", in_flight=in_flight)
     server.server_close()  # closes the listening socket, then joins every request thread
     log("stopped", in_flight=in_flight)
