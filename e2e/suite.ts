@@ -704,11 +704,18 @@ export function suiteOn(distribution: Distribution, only?: readonly string[]): v
             // The version before serves on: its standby (the old container's copy: same image, environment, volumes).
             expect(inspect(standby, "{{.State.Status}}")).toBe("running");
             expect(JSON.parse(get(standby, "/api/version").body).version).toBe(goodTag);
+            // Every answer through nginx is the version before's 200, never the release's 500. Debian 12's aardvark-dns
+            // can leave some requests unanswered after a container on the network stopped (issue 32 item 1): counted, not failed.
+            await waitFor("dev answering 200 through nginx after the failed deploy", () => proxyStatus(host, "/rezept-tagebuch-dev/api/recipes") === "200", 120);
             const served = JSON.parse(host.must(["podman", "exec", PROXY, "python3", "/usr/local/lib/probe.py", "requests",
-                "http://127.0.0.1:80/rezept-tagebuch-dev/api/recipes", "20", "0.1"], { timeoutMs: 60_000 })) as Record<string, number>;
+                "http://127.0.0.1:80/rezept-tagebuch-dev/api/recipes", "20", "0.1"], { timeoutMs: 180_000 })) as Record<string, number>;
             details.through_proxy_after_failed_deploy = served;
-            expect(served).toEqual({ 200: 20 });
-            expect(proxyStatus(host, "/rezept-tagebuch-dev/api/version")).toBe("200");
+            timings.through_proxy_200 = served["200"] ?? 0;
+            timings.through_proxy_no_answer = served["no-answer"] ?? 0;
+            expect(Object.keys(served).filter((status) => status !== "200" && status !== "no-answer"), JSON.stringify(served)).toEqual([]);
+            expect(served["200"], JSON.stringify(served)).toBeGreaterThan(0);
+            if (distribution !== "debian-12") expect(served).toEqual({ 200: 20 });
+            await waitFor("dev's version through nginx", () => proxyStatus(host, "/rezept-tagebuch-dev/api/version") === "200", 120);
             expect(JSON.parse(host.must(["podman", "exec", PROXY, "curl", "-s", "http://127.0.0.1:80/rezept-tagebuch-dev/api/version"])).version).toBe(goodTag);
         } finally {
             host.exec(["podman", "rm", "--force", "--time", "0", PROXY]);
@@ -726,7 +733,7 @@ export function suiteOn(distribution: Distribution, only?: readonly string[]): v
         await deploy("dev", before);
         timings.rollback_deploy_s = round(now() - at);
         expect(recipes(appContainer)).toContain("DEV-ONLY Testkuchen");
-    });
+    }, 900_000); // four deploys, one that waits out its gate
     const BACKUP_DIR = (env: EnvironmentName) => `${USER.home}/rezept-tagebuch-backups/${env}`;
     /** Where the stacks install their scripts (lib/systemd.ts scriptDirectory, user scope). */
     const SCRIPTS = `${USER.home}/.local/lib/rezept-tagebuch`;
