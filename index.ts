@@ -120,6 +120,7 @@ const app = config.app && new App(`${env}-app`, {
     image: config.app.image,
     version: config.app.version,
     port: config.app.port,
+    healthPath: config.app.healthPath,
     volumeName: config.app.volume,
     imageVolumes: config.app.imageVolumes,
     env: config.app.env,

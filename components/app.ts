@@ -28,6 +28,8 @@ export interface AppArgs<E extends EnvironmentName> {
     readonly version: string;
     /** The port the app listens on inside its container. */
     readonly port: number;
+    /** The path its healthcheck asks (appHealthPath): the deploy gate and the standby judge the app by it. */
+    readonly healthPath: string;
     /** The uploads volume, mounted at /data. */
     readonly volumeName: string;
     /** The image's own VOLUME paths besides /data, each with the named volume mounted there (lib/appImageVolumes.ts). */
@@ -44,7 +46,7 @@ export interface AppArgs<E extends EnvironmentName> {
     readonly after?: pulumi.Resource[];
 }
 
-/** The Rezept-Tagebuch app of one environment: versioned image, uploads volume, healthcheck on /api/version. */
+/** The Rezept-Tagebuch app of one environment: versioned image, uploads volume, healthcheck on appHealthPath. */
 export class App<E extends EnvironmentName> extends pulumi.ComponentResource {
     readonly environment: E;
     readonly containerName: string;
@@ -95,8 +97,9 @@ export class App<E extends EnvironmentName> extends pulumi.ComponentResource {
                 dbHost, dbPort: db.port, dbName: db.databaseName, dbUser: db.user, dbPassword,
                 env: args.env, secretEnv,
             }));
-        const probe = `http://127.0.0.1:${args.port}/api/version`;
-        // Whichever HTTP client the image has.
+        // No character of the path is special to sh (lib/config.ts appHealthPath).
+        const probe = `http://127.0.0.1:${args.port}${args.healthPath}`;
+        // Whichever HTTP client the image has. The deploy gate (`podman healthcheck run`) and the standby ask the same.
         const answers = `curl -fsS -o /dev/null ${probe} || wget -q -O /dev/null ${probe}`;
         const switchover: SwitchoverSpec = {
             environment: args.environment, container: args.containerName, proxyNetwork: args.proxyNetwork,

@@ -16,6 +16,8 @@ export const IMAGES = {
     appNext: "localhost/e2e-app:v1.0.1",
     /** Starts and never answers: a bad release. */
     appBroken: "localhost/e2e-app:v1.0.2",
+    /** Answers /api/version, fails every database access (STANDIN_DATABASE_FAILS): built on the host from app. */
+    appDbBroken: "localhost/e2e-app:v1.0.3",
     /** The reverse proxy in front of the apps: Debian's nginx package (e2e/deploys.bench.ts). */
     nginx: "localhost/e2e-nginx:bookworm",
     /** Off-host backups (issue 22): restic 0.14.0 (Debian 12's) with ENTRYPOINT restic, as restic/restic is. */

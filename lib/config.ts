@@ -37,6 +37,8 @@ export interface StackConfig {
         /** The deployed tag (or digest): APP_VERSION and the stack output. */
         readonly version: string;
         readonly port: number;
+        /** What the deploy gate, the standby and the container's healthcheck ask the app (components/app.ts). */
+        readonly healthPath: string;
         readonly volume: string;
         readonly env: Readonly<Record<string, string>>;
         readonly secretEnv: pulumi.Output<Record<string, string>>;
@@ -139,6 +141,12 @@ const KEYS = {
     appImage: { schema: z.string(), hint: "npm run stack -- config <stack> set appImage localhost/seaser-rezept-tagebuch:rezept_version_10_11_2025_001" },
     appEnabled: { schema: bool, hint: "npm run stack -- config <stack> set appEnabled true" },
     appPort: { schema: port, hint: "npm run stack -- config <stack> set appPort 80 (the port the app listens on inside its container)" },
+    appHealthPath: {
+        // It goes unquoted into the healthcheck's shell command (components/app.ts), which then stays the same for
+        // the default as before the key: no character here is special to sh there.
+        schema: z.string().regex(/^\/[A-Za-z0-9\/._~%+:,@=?-]*$/, "must be a URL path that starts with / and has only letters, digits and / . _ ~ % + : , @ = ? - (no spaces, quotes or &)"),
+        hint: "npm run stack -- config <stack> set appHealthPath /api/recipes (an endpoint that answers 2xx only when the app can read its database; default /api/version)",
+    },
     appEnv: { schema: envMap, hint: `npm run stack -- config <stack> set appEnv '{"NAME":"value"}'` },
     appSecretEnv: { schema: envMap, hint: `npm run stack -- config <stack> set --secret appSecretEnv < file-with-a-json-object (e.g. {"NAME":"value"}; the value never on the command line)`, secret: true },
     appDataVolume: { schema: resourceName, hint: "npm run stack -- config <stack> set appDataVolume <volume name>" },
@@ -331,6 +339,7 @@ export function parseStackConfig(
                     image,
                     version: imageVersion(check.ref),
                     port: read("appPort", 80),
+                    healthPath: read("appHealthPath", "/api/version"),
                     volume: read("appDataVolume", names.appVolume),
                     env,
                     secretEnv: pulumi.secret(secretEnv),

@@ -36,6 +36,10 @@ const BAD_INPUT: [string, string, Record<string, string | undefined>, string, st
     [":main in prod", "prod", { ...validConfig("prod"), appImage: "localhost/seaser-rezept-tagebuch:main" }, "appImage", "moving tag"],
     ["malformed digest", "prod", { ...validConfig("prod"), appImage: "localhost/x@sha256:abc" }, "appImage", "digest"],
     ["uppercase repository", "prod", { ...validConfig("prod"), appImage: "Localhost/X:v1.2.3" }, "appImage", "not a valid image name"],
+    ["appHealthPath without its leading /", "dev", { ...validConfig("dev"), appHealthPath: "api/recipes" }, "appHealthPath", "starts with /"],
+    ["appHealthPath with a space", "dev", { ...validConfig("dev"), appHealthPath: "/api/recipes; rm -rf /" }, "appHealthPath", "no spaces"],
+    ["appHealthPath with a quote", "dev", { ...validConfig("dev"), appHealthPath: "/api/'x'" }, "appHealthPath", "quotes"],
+    ["appHealthPath with a shell character", "dev", { ...validConfig("dev"), appHealthPath: "/api/health?db=1&x=$(id)" }, "appHealthPath", "no spaces, quotes or &"],
     ["appEnv not JSON", "dev", { ...validConfig("dev"), appEnv: "LOG_LEVEL=debug" }, "appEnv", "not a JSON object"],
     ["appEnv not a map", "dev", { ...validConfig("dev"), appEnv: "[1,2]" }, "appEnv", ""],
     ["appEnv value not a string", "dev", { ...validConfig("dev"), appEnv: '{"WORKERS":4}' }, "appEnv", "strings"],
@@ -227,6 +231,7 @@ describe("config defaults match the host of the incident", () => {
         expect(config.db).toMatchObject({ name: "rezepte", user: "postgres", port: 5432, image: "docker.io/library/postgres:16-alpine" });
         expect(config.proxyNetwork).toBe("seaser-network");
         expect(config.app?.version).toBe("rezept_version_10_11_2025_001");
+        expect(config.app?.healthPath).toBe("/api/version");
         expect(config.boot).toEqual({ scope: "user", dbHealthTimeoutSeconds: 120 });
         expect(config.connection).toEqual({ kind: "local" });
         expect(config.warnings).toEqual([]);
@@ -258,6 +263,10 @@ describe("config accepts what an operator should be able to run", () => {
         const config = parseStackConfig(stack, { ...validConfig(stack), appImage });
         expect(config.app?.version).toBe(version);
         expect(config.warnings).toEqual([]);
+    });
+
+    it.each(["/api/recipes", "/health/db?full=1", "/api/v2/status.json"])("takes %s as the app's health path", (appHealthPath) => {
+        expect(parseStackConfig("dev", { ...validConfig("dev"), appHealthPath }).app?.healthPath).toBe(appHealthPath);
     });
 
     it("dev runs :dev with a warning naming appImage", () => {

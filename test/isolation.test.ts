@@ -21,7 +21,7 @@ function environment<E extends EnvironmentName>(env: E) {
 
 const appSettings = {
     proxyNetwork: "seaser-network", containerName: "seaser-rezept-tagebuch-dev", image: "localhost/app:v1.0.0",
-    version: "v1.0.0", port: 80, volumeName: "uploads", env: {}, secretEnv: {}, gate,
+    version: "v1.0.0", port: 80, healthPath: "/api/version", volumeName: "uploads", env: {}, secretEnv: {}, gate,
 };
 
 describe("DEV can only reference its own database", () => {

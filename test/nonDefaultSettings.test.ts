@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { environmentNames } from "../lib/environments";
+import { readScriptParams } from "../lib/hostScript";
 import { ProgramRun, runProgram, TYPES, validConfig } from "./harness";
 
 /**
@@ -8,12 +9,12 @@ import { ProgramRun, runProgram, TYPES, validConfig } from "./harness";
  * setting differs from its default, and the database, the app and their
  * healthchecks must all follow it.
  */
-const settings = { dbPort: "5433", dbUser: "rezept_owner", dbName: "rezepte_custom", appPort: "8080" };
+const settings = { dbPort: "5433", dbUser: "rezept_owner", dbName: "rezepte_custom", appPort: "8080", appHealthPath: "/api/recipes" };
 
 const envOf = (run: ProgramRun, name: string): Record<string, string> =>
     Object.fromEntries((run.find(TYPES.container, name).inputs.envs as string[]).map((line) => line.split(/=(.*)/s).slice(0, 2)));
 
-describe("a stack with non-default dbPort, dbUser, dbName and appPort", () => {
+describe("a stack with non-default dbPort, dbUser, dbName, appPort and appHealthPath", () => {
     const names = environmentNames("dev");
     let run: ProgramRun;
     let defaults: ProgramRun;
@@ -40,11 +41,19 @@ describe("a stack with non-default dbPort, dbUser, dbName and appPort", () => {
         });
     });
 
-    it("probes the app's /api/version on the app's port, with either HTTP client", () => {
+    it("probes the app's appHealthPath on the app's port, with either HTTP client: the healthcheck the deploy gate runs, and the standby's probe", () => {
         const [kind, probe] = run.find(TYPES.container, "dev-app-container").inputs.healthcheck.tests as string[];
         expect(kind).toBe("CMD-SHELL");
         const urls = probe.match(/https?:\/\/\S+/g);
-        expect(urls).toEqual([`http://127.0.0.1:${settings.appPort}/api/version`, `http://127.0.0.1:${settings.appPort}/api/version`]);
+        expect(urls).toEqual([`http://127.0.0.1:${settings.appPort}${settings.appHealthPath}`, `http://127.0.0.1:${settings.appPort}${settings.appHealthPath}`]);
+        // The gate (host/lib/health-gate.sh) passes on `podman healthcheck run`, that probe; the standby asks the same.
+        expect(readScriptParams(run.find(TYPES.localCommand, "dev-app-standby").inputs.create).probe).toBe(probe);
+        expect(run.find(TYPES.localCommand, "dev-app-ready").inputs.create).toContain("podman healthcheck run");
+    });
+
+    it("probes /api/version by default", () => {
+        const [, probe] = defaults.find(TYPES.container, "dev-app-container").inputs.healthcheck.tests as string[];
+        expect(probe).toBe("curl -fsS -o /dev/null http://127.0.0.1:80/api/version || wget -q -O /dev/null http://127.0.0.1:80/api/version");
     });
 
     it("installs units that wait on the database container's own healthcheck, so they carry no port to disagree", () => {
