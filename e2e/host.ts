@@ -1,6 +1,6 @@
 import { spawnSync, SpawnSyncReturns } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, lchownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -39,7 +39,7 @@ export type Distribution = keyof typeof DISTRIBUTIONS;
  * off-host backups (issue 22) Debian's restic (bookworm: 0.14.0) with the ssh client its sftp
  * backend runs, and sshd for the backup target (e2e/offsite.ts), made from the same file system.
  */
-export const IMAGE_PACKAGES = "postgresql,python3,python3-psycopg2,curl,nginx,restic,openssh-client,openssh-server";
+export const IMAGE_PACKAGES = "postgresql,python3,python3-psycopg2,curl,nginx,restic,openssh-client,openssh-server,busybox";
 
 export interface Result {
     status: number | null;
@@ -142,6 +142,90 @@ function resticImageTar(images: string, tar: string): void {
         for (const dir of ["tmp", "root", "etc/ssh/ssh_config.d"]) mkdirSync(join(stage, dir), { recursive: true });
         chmodSync(join(stage, "tmp"), 0o1777);
         must("tar", ["-C", stage, "-cf", tar, "."]);
+    } finally {
+        rmSync(stage, { recursive: true, force: true });
+    }
+}
+
+/**
+ * `postgres` in the official postgres:16-alpine: uid and gid 70, Alpine's (docker-library/postgres 6edb0a8,
+ * 16/alpine3.23/Dockerfile:9-13, `addgroup -g 70 -S postgres; adduser -u 70 -S -D -G postgres -H -h
+ * /var/lib/postgresql -s /bin/sh postgres`). Debian's postgresql-common makes it a system user (100 here).
+ */
+export const ALPINE_POSTGRES_ID = 70;
+/** The official image's PATH (alpine's, which postgres:16-alpine keeps): /usr/local/bin, where PostgreSQL is, before BusyBox's. */
+const ALPINE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+/** Debian's files of PostgreSQL's own cluster and the postgres user's, not in the image: postgresImageTar gives its own. */
+const DEBIAN_POSTGRES_PATHS = ["./etc/passwd", "./etc/group", "./usr/bin/sh", "./var/lib/postgresql", "./run/postgresql", "./etc/postgresql", "./var/log/postgresql"];
+
+/**
+ * The PostgreSQL stand-in's file system: the image root file system (Debian's PostgreSQL server: no
+ * PostgreSQL 16 in Debian 12 or 13) shaped like postgres:16-alpine where this project's scripts meet it
+ * (docs/standins.md lists what is still different). From docker-library/postgres 6edb0a8, 16/alpine3.23/Dockerfile:
+ * - `postgres` uid/gid 70 (:9-13), owning /var/lib/postgresql (1777, :16), /var/lib/postgresql/data
+ *   (1777 until the entrypoint makes it 0700, :195-197) and /var/run/postgresql (3777, :193); Debian's own
+ *   cluster (/var/lib/postgresql/15/main, /etc/postgresql) is left out: the WAL volume, mounted at
+ *   /var/lib/postgresql, is filled from the image's folder there.
+ * - BusyBox first: Alpine's sh, tar, find, cp, sed, gzip, awk... are BusyBox applets (coreutils is only in the
+ *   build's `.build-deps`, deleted at :177; the run-time packages add bash, tzdata, zstd, icu-data-full and
+ *   nss_wrapper, :167-176). So /bin/sh is BusyBox's sh and every applet of Debian's busybox is linked in
+ *   /usr/local/bin, ahead of Debian's GNU tools on PATH; so are PostgreSQL's programs, which the real image
+ *   installs there (--prefix=/usr/local, :137), in place of Debian's pg_wrapper in /usr/bin.
+ * - listen_addresses = '*' in the sample configuration initdb copies (:188-191, the same sed).
+ * - the entrypoint as /usr/local/bin/docker-entrypoint.sh (:200-202), e2e/images/postgres-entrypoint.sh.
+ * Written as the whole file system (Debian's paths above left out) and then the changed files appended.
+ */
+function postgresImageTar(images: string, tar: string, excludes: string[]): void {
+    const stage = mkdtempSync(join(tmpdir(), "rezept-e2e-postgres-"));
+    const members: string[] = [];
+    const add = (path: string, mode?: number, owner = 0) => {
+        if (mode !== undefined) chmodSync(join(stage, path), mode);
+        lchownSync(join(stage, path), owner, owner);
+        members.push(`./${path}`);
+    };
+    try {
+        chmodSync(stage, 0o755);
+        const id = ALPINE_POSTGRES_ID;
+        const users = readFileSync(join(images, "etc/passwd"), "utf8").split("\n");
+        const groups = readFileSync(join(images, "etc/group"), "utf8").split("\n");
+        const taken = [...users, ...groups].find((line) => line.split(":")[2] === String(id) && !line.startsWith("postgres:"));
+        if (taken) throw new Error(`the image root file system already has uid or gid ${id}, Alpine's postgres: ${taken}`);
+        mkdirSync(join(stage, "etc"));
+        writeFileSync(join(stage, "etc/passwd"), users.map((line) => line.startsWith("postgres:") ? `postgres:x:${id}:${id}:Linux User,,,:/var/lib/postgresql:/bin/sh` : line).join("\n"));
+        add("etc/passwd", 0o644);
+        // Alpine's postgres is in no other group (Debian's is in ssl-cert).
+        writeFileSync(join(stage, "etc/group"), groups.map((line) => line.startsWith("postgres:") ? `postgres:x:${id}:`
+            : line.replace(/^([^:]*:[^:]*:[^:]*:)(.*)$/, (_, head: string, members: string) => head + members.split(",").filter((m) => m !== "postgres").join(","))).join("\n"));
+        add("etc/group", 0o644);
+        const [major] = readdirSync(join(images, "usr/lib/postgresql"));
+        const sample = `usr/share/postgresql/${major}/postgresql.conf.sample`;
+        const listening = readFileSync(join(images, sample), "utf8").replace(/^#?(listen_addresses)\s*=\s*\S+.*$/m, "$1 = '*'");
+        if (!listening.includes("listen_addresses = '*'")) throw new Error(`${sample} has no listen_addresses line to set`);
+        mkdirSync(join(stage, sample, ".."), { recursive: true });
+        writeFileSync(join(stage, sample), listening);
+        add(sample, 0o644);
+        mkdirSync(join(stage, "usr/bin"), { recursive: true });
+        symlinkSync("busybox", join(stage, "usr/bin/sh"));
+        add("usr/bin/sh");
+        mkdirSync(join(stage, "usr/local/bin"), { recursive: true });
+        const applets = must("chroot", [images, "/usr/bin/busybox", "--list"]).split("\n").filter((name) => /^[a-z0-9_.[-]+$/.test(name) && name !== "busybox");
+        for (const applet of applets) {
+            symlinkSync("/usr/bin/busybox", join(stage, "usr/local/bin", applet));
+            add(`usr/local/bin/${applet}`);
+        }
+        for (const program of readdirSync(join(images, `usr/lib/postgresql/${major}/bin`))) {
+            rmSync(join(stage, "usr/local/bin", program), { force: true });
+            symlinkSync(`/usr/lib/postgresql/${major}/bin/${program}`, join(stage, "usr/local/bin", program));
+            if (!members.includes(`./usr/local/bin/${program}`)) add(`usr/local/bin/${program}`);
+        }
+        cpSync(join(__dirname, "images/postgres-entrypoint.sh"), join(stage, "usr/local/bin/docker-entrypoint.sh"));
+        add("usr/local/bin/docker-entrypoint.sh", 0o755);
+        for (const [dir, mode] of [["var/lib/postgresql", 0o1777], ["var/lib/postgresql/data", 0o1777], ["run/postgresql", 0o3777]] as const) {
+            mkdirSync(join(stage, dir), { recursive: true });
+            add(dir, mode, id);
+        }
+        must("tar", ["-C", images, ...excludes, ...DEBIAN_POSTGRES_PATHS.map((path) => `--exclude=${path}`), `--exclude=./${sample}`, "-cf", tar, "."]);
+        must("tar", ["-C", stage, "--no-recursion", "-rf", tar, "-T", "-"], { input: `${members.join("\n")}\n` });
     } finally {
         rmSync(stage, { recursive: true, force: true });
     }
@@ -266,7 +350,7 @@ export class SystemdHost {
         const { suite, packages, rootfs: rootfsName } = DISTRIBUTIONS[distribution];
         const pristine = rootfs(rootfsName, packages, suite);
         const images = rootfs("image-rootfs", IMAGE_PACKAGES);
-        for (const file of ["postgres-entrypoint.sh", "app.py", "probe.py"]) {
+        for (const file of ["app.py", "probe.py"]) {
             // Both hosts' test files copy into the shared image root file system at once: cpSync over a file
             // the other is copying failed with ENOENT on its unlink (a CI run). A copy renamed into place is atomic.
             const target = join(images, "usr/local/lib", file);
@@ -304,8 +388,10 @@ export class SystemdHost {
             "[Service]\nExecStart=\nExecStart=/usr/bin/podman $LOGGING system service --time=0\n");
         // No image carries the host keys openssh-server's install made in the cached file system: the
         // backup target made from this tar (e2e/offsite.ts) generates its own.
-        must("tar", ["-C", images, "--exclude=./usr/share/doc", "--exclude=./usr/share/man", "--exclude=./usr/share/locale",
-            "--exclude=./var/cache/apt", "--exclude=./.complete", "--exclude=./etc/ssh/ssh_host_*", "-cf", join(root, USER.home, "images.tar"), "."]);
+        const excludes = ["--exclude=./usr/share/doc", "--exclude=./usr/share/man", "--exclude=./usr/share/locale",
+            "--exclude=./var/cache/apt", "--exclude=./.complete", "--exclude=./etc/ssh/ssh_host_*"];
+        must("tar", ["-C", images, ...excludes, "-cf", join(root, USER.home, "images.tar"), "."]);
+        postgresImageTar(images, join(root, USER.home, "postgres.tar"), excludes);
         resticImageTar(images, join(root, USER.home, "restic.tar"));
         must("chroot", [root, "chown", "-R", `${USER.name}:${USER.name}`, USER.home]);
         // sshd (ssh.service, enabled by the package) for the stacks deployed over SSH: host keys of this
@@ -419,11 +505,13 @@ export class SystemdHost {
     }
 
     /**
-     * Imports the stand-in images: PostgreSQL (its entrypoint and `CMD ["postgres"]` as the official
-     * image's, docker-library/postgres 16/alpine3.23/Dockerfile: ENTRYPOINT docker-entrypoint.sh, CMD
-     * postgres, so a container's command `postgres -c ...` passes server options; stops on SIGINT and declares its data directory a
-     * VOLUME, as the official image does: docker-library/postgres 16/alpine3.23/Dockerfile:195-198,
-     * so a container started without -v keeps its data in an anonymous volume), the app, and
+     * Imports the stand-in images: PostgreSQL from postgresImageTar, configured as the official image
+     * (docker-library/postgres 6edb0a8, 16/alpine3.23/Dockerfile: ENTRYPOINT docker-entrypoint.sh and
+     * CMD postgres, :202 and :229, so a container's command `postgres -c ...` passes server options;
+     * PGDATA :195; a VOLUME at it, :198, so a container started without -v keeps its data in an
+     * anonymous volume; STOPSIGNAL SIGINT, :217, PostgreSQL's fast shutdown; alpine's PATH; LANG, :51, is
+     * en_US.utf8 there, whose collation musl leaves in code point order: glibc's built-in C.UTF-8 here, the
+     * same UTF8 encoding and order, where no LANG made initdb's databases SQL_ASCII), the app, and
      * nginx as the reverse proxy (Debian's package; its site is mounted over sites-enabled/default),
      * and restic for the off-host backups (issue 22): Debian's restic 0.14.0 and ssh client, shaped as
      * the official restic/restic image is, whose Dockerfile (restic/restic v0.14.0 docker/Dockerfile)
@@ -432,7 +520,8 @@ export class SystemdHost {
      */
     importImages(images: { postgres: string[]; app: string[]; nginx?: string[]; restic?: string[] }): void {
         const imports: [string[], string[], string][] = [
-            [images.postgres, ["ENTRYPOINT [\"/bin/sh\", \"/usr/local/lib/postgres-entrypoint.sh\"]", "CMD [\"postgres\"]", "STOPSIGNAL SIGINT", "VOLUME /var/lib/postgresql/data"], "images.tar"],
+            [images.postgres, ["ENTRYPOINT [\"docker-entrypoint.sh\"]", "CMD [\"postgres\"]", `ENV PATH=${ALPINE_PATH}`, "ENV PGDATA=/var/lib/postgresql/data", "ENV LANG=C.UTF-8",
+                "STOPSIGNAL SIGINT", "VOLUME /var/lib/postgresql/data"], "postgres.tar"],
             [images.app, ["CMD [\"python3\", \"/usr/local/lib/app.py\", \"80\"]"], "images.tar"],
             [images.nginx ?? [], ["CMD [\"nginx\", \"-g\", \"daemon off;\"]"], "images.tar"],
             [images.restic ?? [], ["ENTRYPOINT [\"/usr/bin/restic\"]", "WORKDIR /"], "restic.tar"],

@@ -84,6 +84,8 @@ trap on_exit EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
+# Folders are emptied with POSIX find (-prune, -exec +): the image's find is BusyBox's, and Debian's build of it, the
+# e2e stand-in's, has no -delete (docs/standins.md).
 # The data from before the restore back into the stack's volume (the failed restore's removed: the repository
 # still has it), the archive too (the failed one's renamed); the volume set aside stays as it is.
 put_back() {
@@ -91,7 +93,7 @@ put_back() {
     scope_systemctl stop "$db_unit" || true
     podman stop --time 30 "$db_container" > /dev/null 2>&1 || true
     podman run --rm --network none --entrypoint sh --user root --volume "$volume:/to" --volume "$aside:/from:ro" --volume "$wal_volume:/wal" --env ASIDE="$aside" "$db_image" -c \
-        'set -eu; stamp=${ASIDE##*-}; find /to -mindepth 1 -delete; cp -a /from/data/. /to/; if [ -d "/wal/wal-archive.$stamp" ]; then if [ -d /wal/wal-archive ]; then mv /wal/wal-archive "/wal/wal-archive.failed-$stamp"; fi; mv "/wal/wal-archive.$stamp" /wal/wal-archive; fi' \
+        'set -eu; stamp=${ASIDE##*-}; find /to/. ! -name . -prune -exec rm -rf {} +; cp -a /from/data/. /to/; if [ -d "/wal/wal-archive.$stamp" ]; then if [ -d /wal/wal-archive ]; then mv /wal/wal-archive "/wal/wal-archive.failed-$stamp"; fi; mv "/wal/wal-archive.$stamp" /wal/wal-archive; fi' \
         || echo "rezept-tagebuch pitr $environment: cannot put it back; the data from before the restore is in the volume $aside" >&2
 }
 # Into $work/times, "<epoch> <id>" of each snapshot with these tags, oldest first (restic's JSON gives each
@@ -156,7 +158,7 @@ if [ "$into_stack" = yes ]; then
     aside="${volume}-before-pitr-$(date -u +%Y%m%dT%H%M%SZ)"
     podman volume create "$aside" > /dev/null
     podman run --rm --network none --entrypoint sh --user root --volume "$volume:/from" --volume "$aside:/to" --volume "$wal_volume:/wal" --env ASIDE="$aside" "$db_image" -c \
-        'set -eu; mkdir -p /to/data; cp -a /from/. /to/data/; find /from -mindepth 1 -delete; if [ -d /wal/wal-archive ]; then mv /wal/wal-archive "/wal/wal-archive.${ASIDE##*-}"; fi' \
+        'set -eu; mkdir -p /to/data; cp -a /from/. /to/data/; find /from/. ! -name . -prune -exec rm -rf {} +; if [ -d /wal/wal-archive ]; then mv /wal/wal-archive "/wal/wal-archive.${ASIDE##*-}"; fi' \
         || fail "cannot move the current data aside into $aside"
     moved_aside=yes
     say "the data before the restore is in the volume $aside, the archive before it in $wal_volume:wal-archive.${aside##*-}"

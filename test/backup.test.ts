@@ -3,6 +3,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { containerPath } from "./busybox";
 import { BACKUP_FILE, BackupSpec, DB_READY_SECONDS, renderBackupScript, renderBackupUnits, renderRestoreScript } from "../lib/backup";
 import { EnvironmentName, environmentNames } from "../lib/environments";
 import { readScriptParams } from "../lib/hostScript";
@@ -78,7 +79,7 @@ function fakeHost(opts: { existing: string[]; pgDumpFails?: boolean; running?: b
         `    *pg_isready*) n=$(($(cat "${root}/asked" 2>/dev/null || echo 0) + 1)); echo $n > "${root}/asked"; [ $n -gt ${opts.startingUpFor ?? 0} ] || exit 1;;`,
         `    *pg_dump*) [ ${opts.startingUpFor ?? 0} -eq 0 ] || [ $(cat "${root}/asked" 2>/dev/null || echo 0) -gt ${opts.startingUpFor ?? 0} ] || { echo 'pg_dump: error: connection to server on socket "/var/run/postgresql/.s.PGSQL.5432" failed: FATAL:  the database system is starting up' >&2; exit 1; }; ${opts.pgDumpFails ? "echo 'pg_dump: error: connection failed' >&2; exit 1" : "printf 'PGDMP-custom-format'"};;`,
         // The row counts: the script's own pipeline, run here with a pg_restore that prints pg_restore's text output.
-        `    *"pg_restore --data-only"*) cat > /dev/null; PATH="${bin}/in-container:$PATH" sh -c "$6"; exit $?;;`,
+        `    *"pg_restore --data-only"*) cat > /dev/null; PATH="${containerPath(`${bin}/in-container`)}" busybox sh -c "$6"; exit $?;;`,
         `    *pg_restore*) cat > "${root}/restored"; echo "pg_restore" >> "${log}";;`,
         "    *psql*) cat > /dev/null; echo 'public.recipes 3';;",
         "  esac",

@@ -3,6 +3,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { containerPath } from "./busybox";
 import { ENVIRONMENTS, EnvironmentName, environmentNames } from "../lib/environments";
 import {
     archivingCommand, PitrSpec, renderArchiveCommand, renderBaseBackupScript, renderPitrScript, renderPitrUnits, renderWalUploadScript, walUnitName, WAL_ARCHIVE,
@@ -30,9 +31,12 @@ const restoreScript = (env: EnvironmentName, over: Partial<PitrSpec> = {}) =>
     renderPitrScript({ ...spec(env, over), backupScript: `backup-${env}.sh`, walUnit: walUnitName(env) });
 
 describe("the archive_command", () => {
-    /** Runs it as PostgreSQL does (sh, with %p relative to PGDATA, the working directory) for segment `name`. */
-    const archive = (root: string, name: string) => spawnSync("sh", ["-c", renderArchiveCommand(join(root, "archive"), 0).replaceAll("%p", `pg_wal/${name}`).replaceAll("%f", name)],
-        { cwd: join(root, "data"), encoding: "utf8" });
+    /**
+     * Runs it as PostgreSQL does (sh, with %p relative to PGDATA, the working directory) for segment `name`, in the
+     * image's shell and tools: BusyBox's (test/busybox.ts).
+     */
+    const archive = (root: string, name: string) => spawnSync("busybox", ["sh", "-c", renderArchiveCommand(join(root, "archive"), 0).replaceAll("%p", `pg_wal/${name}`).replaceAll("%f", name)],
+        { cwd: join(root, "data"), encoding: "utf8", env: { ...process.env, PATH: containerPath() } });
     const setup = () => {
         const root = mkdtempSync(join(tmpdir(), "archive-"));
         mkdirSync(join(root, "data/pg_wal"), { recursive: true });
@@ -75,8 +79,8 @@ describe("the archive_command", () => {
             writeFileSync(join(root, "bin/df"), `#!/bin/sh\n[ "$1 $2" = "-Pk ${join(root, "archive")}" ] || exit 9\necho "Filesystem 1024-blocks Used Available Capacity Mounted on"\necho "/dev/x 99999999 1 ${freeKiB} 1% /"\n`);
             chmodSync(join(root, "bin/df"), 0o755);
         };
-        const archiveWith = (root: string, name: string, reserveMiB: number) => spawnSync("sh", ["-c", renderArchiveCommand(join(root, "archive"), reserveMiB).replaceAll("%p", `pg_wal/${name}`).replaceAll("%f", name)],
-            { cwd: join(root, "data"), encoding: "utf8", env: { ...process.env, PATH: `${join(root, "bin")}:${process.env.PATH}` } });
+        const archiveWith = (root: string, name: string, reserveMiB: number) => spawnSync("busybox", ["sh", "-c", renderArchiveCommand(join(root, "archive"), reserveMiB).replaceAll("%p", `pg_wal/${name}`).replaceAll("%f", name)],
+            { cwd: join(root, "data"), encoding: "utf8", env: { ...process.env, PATH: containerPath(join(root, "bin")) } });
 
         it("keeps a segment while the reserve and the segment (16 MiB) fit, and leaves out the next once they do not", () => {
             const root = setup();
@@ -230,9 +234,9 @@ run)
             # Unpacking a large base backup: long enough to be interrupted.
             if [ -f "$R/hang-unpacking" ]; then : > "$R/unpacking"; exec /bin/sleep 30; fi
             sed -e "s#/var/lib/postgresql/data#$data#g" -e "s#/restore#$restore#g" -e "s#^chown .*#:#" > "$R/prepare.sh"
-            PITR_TIME=${"${PITR_TIME:-}"} sh "$R/prepare.sh"; exit $?
+            PITR_TIME=${"${PITR_TIME:-}"} PATH="${containerPath()}" busybox sh "$R/prepare.sh"; exit $?
         fi
-        [ "$1" = -c ] && { echo "$2" > "$R/aside.sh"; ASIDE=aside sh -c "$(echo "$2" | sed -e "s#/from#$from#g" -e "s#/to#$to#g" -e "s#/wal#$wal#g")"; exit $?; }
+        [ "$1" = -c ] && { echo "$2" > "$R/aside.sh"; ASIDE=aside PATH="${containerPath()}" busybox sh -c "$(echo "$2" | sed -e "s#/from#$from#g" -e "s#/to#$to#g" -e "s#/wal#$wal#g")"; exit $?; }
         exit 125
     fi
     if [ "$image" = "${DB_IMAGE}" ]; then echo "$*" > "$R/scratch-started"; exit 0; fi
@@ -499,7 +503,7 @@ describe("pitr-<env>.sh, the point-in-time restore", () => {
         const calls = host.calls();
         // The database started again (the last of its starts: the first started the failed restore) after the put-back.
         const at = (call: string) => calls.lastIndexOf(call);
-        expect(at("systemctl --user start container-seaser-postgres.service")).toBeGreaterThan(calls.findIndex((c) => c.includes("find /to -mindepth 1 -delete")));
+        expect(at("systemctl --user start container-seaser-postgres.service")).toBeGreaterThan(calls.findIndex((c) => c.includes("find /to/. ! -name . -prune -exec rm -rf {} +")));
         expect(at("systemctl --user start rezept-tagebuch-wal-prod.timer rezept-tagebuch-base-backup-prod.timer")).toBeGreaterThan(at("systemctl --user start container-seaser-postgres.service"));
         expect(calls.at(-1)).toBe("systemctl --user start container-seaser-rezept-tagebuch.service");
     });

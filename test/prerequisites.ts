@@ -21,11 +21,14 @@ export const PREREQUISITES = {
     // The fixture's command.remote and ssh:// dockerHost (e2e/deploy.ts), and the operator's key; `ssh -G` in npm test.
     ssh: "openssh-client",
     "ssh-keygen": "openssh-client",
+    // npm test: what the scripts run inside the database container meets BusyBox's sh and tools there, as in
+    // postgres:16-alpine (test/busybox.ts); the e2e stand-in has Debian's busybox too (e2e/host.ts).
+    busybox: "busybox",
 } as const;
 export type Program = keyof typeof PREREQUISITES;
 
 /** The tests spawn these by name, so they must be on PATH. */
-const SPAWNED: readonly Program[] = ["shellcheck", "systemd-analyze", "podman", "debootstrap", "ssh", "ssh-keygen"];
+const SPAWNED: readonly Program[] = ["shellcheck", "systemd-analyze", "podman", "debootstrap", "ssh", "ssh-keygen", "busybox"];
 /**
  * podman finds the others itself: the runtimes in sbin as well as bin, netavark and
  * aardvark-dns in its helper_binaries_dir (containers.conf(5)), iptables in sbin.
