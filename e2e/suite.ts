@@ -958,6 +958,9 @@ export function suiteOn(distribution: Distribution, only?: readonly string[]): v
         deployed.set(env, { environment: env, config, steps: [], timeline: [], outputs: stacks.outputs(env), seconds: round(now() - startedAt) });
         adoptedConfig.set(env, planConfig);
     };
+    // 900 s: two adoptions (each a pulumi up) and a reboot: 102 s alone, 130 + 151 s for the adoptions and the reboot after
+    // them with the machine at load 25-30 (2026-12-08, Debian 13), past the default 300 s; vitest then starts the next
+    // scenario while this one still reboots the host.
     scenario("adopt", async (timings) => {
         const exec = (args: string[], input?: string) => host.exec(args, { input });
         for (const env of ["dev", "prod"] as const) {
@@ -1003,7 +1006,7 @@ export function suiteOn(distribution: Distribution, only?: readonly string[]): v
         host.reboot();
         await waitFor("every app serving after the reboot", () => appEnvs.every((env) => get(names(env).appContainer, "/api/recipes").status === 200), 240, 500);
         for (const env of appEnvs) expect(recipes(names(env).appContainer)).toContain(`HAND-RUN ${env} row`);
-    });
+    }, 900_000);
 
     /** Back to a hand-run dev: its stack gone but for its volumes, and `remove` of those volumes gone too. */
     const dropStack = async (env: EnvironmentName, remove: string[]) => {
