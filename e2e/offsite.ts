@@ -15,9 +15,11 @@ export const BACKUP_USER = { name: "backup", home: "/srv/restic" };
 function targetImage(host: SystemdHost): string {
     const image = `localhost/e2e-offsite:${basename(rootfsDir("image-rootfs", IMAGE_PACKAGES)).replace(/^image-rootfs-/, "")}`;
     if (run("podman", ["image", "exists", image]).status === 0) return image;
-    // Images of earlier package lists: nothing uses them any more.
-    for (const old of must("podman", ["images", "--format", "{{.Repository}}:{{.Tag}}", "localhost/e2e-offsite"]).split("\n").filter(Boolean)) {
-        run("podman", ["rmi", "-f", old]);
+    // Images of earlier package lists, unless a container uses them: without -f, podman rmi refuses an image in use, where
+    // -f removed the container too, another checkout's target (another package list) mid-run. Not this list's own: the other
+    // host's test file, running at once (CI runs both), may have imported it since the check above and not yet started its target.
+    for (const old of must("podman", ["images", "--format", "{{.Repository}}:{{.Tag}}", "localhost/e2e-offsite"]).split("\n").filter((name) => name && name !== image)) {
+        run("podman", ["rmi", old]);
     }
     must("podman", ["import", join(host.root, USER.home, "images.tar"), image], { timeoutMs: 600_000 });
     return image;
