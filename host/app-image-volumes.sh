@@ -19,10 +19,18 @@ clean() { sed -e 's#//*#/#g' -e 's#\(.\)/$#\1#'; }
 declared=$(podman image inspect --format '{{range $path, $_ := .Config.Volumes}}{{println $path}}{{end}}' "$image_id")
 declared=$(printf '%s\n' "$declared" | clean)
 missing=""
+nested=""
 for path in $declared; do
-    printf '%s\n' "$mounted" | grep -qxF "$path" || missing="$missing $path"
+    printf '%s\n' "$mounted" | grep -qxF "$path" && continue
+    # Below /data: Podman supersedes an image volume only by a mount at the same path, so the app would write there
+    # into an anonymous volume over the uploads' folder; no key mounts a path under /data, only the image can change.
+    case "$path" in /data/*) nested="$nested $path";; *) missing="$missing $path";; esac
 done
-[ -n "$missing" ] || exit 0
+for path in $nested; do
+    echo "rezept-tagebuch: the app image $image declares VOLUME $path, inside /data where the uploads volume is mounted: Podman would give every app container an anonymous volume there, left behind with its data at each deploy, and no setting can mount it. Nothing was changed. fix: build the image without that VOLUME line (what the app writes under /data stays in the uploads volume), then npm run stack -- up $stack" >&2
+done
+[ -n "$missing" ] || [ -n "$nested" ] || exit 0
+[ -n "$missing" ] || exit 1
 # The key's value with every missing path added: what the operator sets.
 list=""
 for path in $(printf '%s\n' "$mounted" | grep -vxF /data) $missing; do list="$list${list:+,}\"$path\""; done

@@ -48,6 +48,19 @@ describe("the check before an app deploy: every VOLUME of the image is mounted f
         expect(refused.calls).toHaveLength(1);
     });
 
+    it("refuses a VOLUME below /data with the fix that works (the image without it), as no key can mount it", () => {
+        const nested = runCheck(check([]), ["/data", "/data/cache"]);
+        expect(nested.status).toBe(1);
+        expect(nested.stderr).toContain(`the app image ${IMAGE} declares VOLUME /data/cache, inside /data where the uploads volume is mounted`);
+        expect(nested.stderr).toContain("fix: build the image without that VOLUME line");
+        expect(nested.stderr).not.toContain("set appImageVolumes");
+        // With another path missing too: both said, the key's fix for the one it can mount.
+        const both = runCheck(check([]), ["/data/cache", "/var/log/app"]);
+        expect(both.status).toBe(1);
+        expect(both.stderr).toContain("declares VOLUME /data/cache, inside /data");
+        expect(both.stderr).toContain(`fix: npm run stack -- config dev set appImageVolumes '["/var/log/app"]'`);
+    });
+
     it("fails when podman cannot read the image", () => {
         const dir = mkdtempSync(join(tmpdir(), "image-volumes-"));
         writeFileSync(join(dir, "podman"), "#!/bin/sh\necho 'Error: no such image' >&2\nexit 125\n");
