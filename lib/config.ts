@@ -112,23 +112,20 @@ const wholeNumber = (min: number, max: number) => z.coerce.number("must be a num
 const port = wholeNumber(1, 65535);
 const bool = z.enum(["true", "false"], "must be true or false").transform((v) => v === "true");
 const resourceName = z.string().regex(NAME, "must start with a letter or digit and contain only letters, digits, '_', '.', '-'");
-const envMap = z.string().transform((text, ctx) => {
+/** A key's text parsed as JSON, "is not a JSON <what>" where it is none; the shape is piped after it. */
+const jsonText = (what: string) => z.string().transform((text, ctx) => {
     try { return JSON.parse(text) as unknown; } catch {
-        ctx.addIssue({ code: "custom", message: "is not a JSON object" });
+        ctx.addIssue({ code: "custom", message: `is not a JSON ${what}` });
         return z.NEVER;
     }
-}).pipe(z.record(
+});
+const envMap = jsonText("object").pipe(z.record(
     z.string().regex(ENV_VAR, "has a key that is not an environment variable name ([A-Za-z_][A-Za-z0-9_]*)"),
     z.string("must map names to strings"),
     "must be a JSON object of NAME to string",
 ));
 
-const pathList = z.string().transform((text, ctx) => {
-    try { return JSON.parse(text) as unknown; } catch {
-        ctx.addIssue({ code: "custom", message: "is not a JSON array" });
-        return z.NEVER;
-    }
-}).pipe(z.array(z.string("must list paths as strings"), "must be a JSON array of absolute paths"));
+const pathList = jsonText("array").pipe(z.array(z.string("must list paths as strings"), "must be a JSON array of absolute paths"));
 
 /** A zod issue as a phrase after the key, with the map entry it concerns. */
 function describeIssue(issue: z.core.$ZodIssue): string {
